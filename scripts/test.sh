@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs every test of hf2mlx: unit, kernel, conformance (against mlx-lm's recorded outputs) and
+# interop (our output loaded by stock mlx_lm.load). Makes the pinned mlx/mlx-lm venv on first use.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+HF2MLX_ORACLE_PYTHON="$(bash tools/mlx-oracle.sh | tail -1)"
+export HF2MLX_ORACLE_PYTHON
+
+cargo fmt --check
+cargo clippy --all-targets --release -- -D warnings
+cargo test --release

@@ -1,0 +1,62 @@
+//! Architectures are data. Each supported mlx-lm model module is one file here holding an
+//! [`Arch`]: the declarative version of that module's `sanitize`, its module-tree order, which
+//! parameters belong to quantizable layers, its `quant_predicate` and `cast_predicate`.
+//! The planner interprets these rules; nothing else in the crate knows a model's name.
+//!
+//! To add a model: write `src/arch/<module>.rs` with a `pub const ARCH: Arch`, list it in
+//! [`REGISTRY`], and add a fixture.
+
+pub mod apply;
+mod llama;
+mod registry;
+pub mod rules;
+
+pub use registry::{REGISTRY, find, supported_model_types};
+pub use rules::{Category, LayerQuant, Pat, Rule, Tied};
+
+/// Everything hf2mlx knows about one mlx-lm model module (`mlx_lm/models/<name>.py`).
+#[derive(Debug)]
+pub struct Arch {
+    /// The mlx-lm module name, e.g. `"llama"`. Also a `model_type` it accepts.
+    pub name: &'static str,
+    /// Other `model_type` values mlx-lm maps to this module (`MODEL_REMAPPING`, e.g. `mistral`).
+    pub aliases: &'static [&'static str],
+    /// Which kind of `sanitize` the module has (the reference's §4 categories).
+    pub category: Category,
+    /// How the output head relates to the embedding (decides whether `lm_head.*` is dropped).
+    pub tied: Tied,
+    /// `sanitize`, as rules applied in order to the checkpoint's tensors.
+    pub sanitize: &'static [Rule],
+    /// Attribute names in the order the model's `__init__`s assign them, flattened over all
+    /// module classes of the model. Output tensors are ordered by comparing dotted paths component
+    /// by component with this ranking (numbers numerically, unknown names last, alphabetically),
+    /// which reproduces `tree_flatten(model.parameters())` order: that order decides shard
+    /// boundaries and the order of per-layer entries in config.json.
+    pub order: &'static [&'static str],
+    /// Parameters of layers that look quantizable (a 2-D `*.weight`) but are not a
+    /// Linear/Embedding/SwitchLinear/MultiLinear in mlx-lm, so `nn.quantize` never touches them.
+    pub not_quantizable: &'static [Pat],
+    /// Parameters that are quantizable although they are not a 2-D `*.weight` (e.g. stacked
+    /// `SwitchLinear` experts `[E, out, in]`).
+    pub extra_quantizable: &'static [Pat],
+    /// The model's own `quant_predicate`: first matching pattern decides; no match = default.
+    pub quant_predicate: &'static [(Pat, LayerQuant)],
+    /// The model's `cast_predicate`: parameters matching any pattern keep their stored dtype.
+    pub no_cast: &'static [Pat],
+}
+
+impl Arch {
+    /// Defaults for a plain decoder-only model with no sanitize rules; arch files override fields.
+    pub const BASE: Arch = Arch {
+        name: "",
+        aliases: &[],
+        category: Category::NoOp,
+        tied: Tied::Config { default: true },
+        sanitize: &[],
+        order: &[],
+        not_quantizable: &[],
+        extra_quantizable: &[],
+        quant_predicate: &[],
+        no_cast: &[],
+    };
+}

@@ -1,0 +1,69 @@
+//! hf2mlx: convert Hugging Face checkpoints into Apple MLX model folders that `mlx_lm.load`
+//! opens unchanged, tensor-for-tensor identical to `mlx_lm.convert`, streaming in bounded memory.
+//!
+//! Pipeline: [`source`] (find files) → [`plan`] (config + headers → every output tensor, its
+//! source, transform and shard) → [`exec`] (stream row blocks through the [`quant`] and [`cast`]
+//! kernels on all cores) → [`output`] (temporary folder, fsync, rename).
+
+pub mod arch;
+pub mod cast;
+pub mod config;
+pub mod dtype;
+pub mod error;
+pub mod exec;
+pub mod output;
+pub mod plan;
+pub mod pyjson;
+pub mod quant;
+pub mod report;
+pub mod safetensors;
+pub mod source;
+
+use std::path::PathBuf;
+
+pub use error::{Error, Result};
+pub use plan::{ConvertOptions, Plan};
+
+/// What a finished conversion reports.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub mlx_path: PathBuf,
+    pub bits_per_weight: f64,
+    pub total_size: u64,
+    pub total_parameters: u64,
+    pub tensors: usize,
+    pub shards: usize,
+}
+
+/// Builds the conversion plan without reading any tensor data.
+pub fn plan(opts: &ConvertOptions) -> Result<Plan> {
+    plan::build(opts).map(|(p, _)| p)
+}
+
+/// Converts `opts.hf_path` into `opts.mlx_path`. `progress(done, total)` is called with source
+/// bytes processed.
+pub fn convert(opts: &ConvertOptions, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Report> {
+    let (plan, ckpt) = plan::build(opts)?;
+    let tx = output::Transaction::begin(&opts.mlx_path, opts.force)?;
+    let total = plan.input_bytes();
+    let done = std::sync::atomic::AtomicU64::new(0);
+    exec::execute(&plan, &ckpt, tx.dir(), &|n| {
+        let d = done.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n;
+        progress(d, total);
+    })?;
+    tx.write_file("model.safetensors.index.json", plan.index_json().as_bytes())?;
+    tx.write_file("config.json", plan.config_text.as_bytes())?;
+    for name in &plan.copied_files {
+        tx.copy_file(&plan.source_dir.join(name), name)?;
+    }
+    tx.write_file("README.md", output::model_card(&plan).as_bytes())?;
+    let mlx_path = tx.commit()?;
+    Ok(Report {
+        mlx_path,
+        bits_per_weight: plan.bits_per_weight(),
+        total_size: plan.total_size,
+        total_parameters: plan.total_parameters,
+        tensors: plan.shards.iter().map(|s| s.tensors.len()).sum(),
+        shards: plan.shards.len(),
+    })
+}

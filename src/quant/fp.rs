@@ -1,0 +1,478 @@
+//! Floating-point block quantization (`mxfp4`, `nvfp4`, `mxfp8`), bit-exact with mlx 0.32.4's CPU
+//! path (the op-graph "fallback" of `mlx/ops.cpp: fp_quantize` / `fp_dequantize`), plus the FP
+//! codecs it uses: E2M1 (fp4 elements), E4M3 (fp8 elements, nvfp4 scales, mlx's `ToFP8`/`FromFP8`)
+//! and E8M0 (mx scales).
+//!
+//! The op graph computes every intermediate in the weight dtype T (f32 arithmetic, rounded to T
+//! after each op) except where mlx's type promotion goes to f32 (nvfp4's scale encoding), so the
+//! kernels take T and round at the same points.
+//!
+//! mx modes (group 32, maxval 6 or 448):
+//! ```text
+//! amax = max|x| (NaN propagates) ; s = T(amax / maxval)
+//! e    = s == 0 ? 0 : ceil(log2(s))  (exact)     scale code = (e + 127) mod 256
+//! y    = T(x / T(2^e))
+//! mxfp4: code = argmin_k |T(y - LUT[k])| (ties → lowest index)   mxfp8: code = ToFP8(y)
+//! ```
+//! nvfp4 (group 16): `enc = 2688/g` (or 1), `sc = f32(T(amax/6)) * enc`, scale code = `ToFP8(sc)`,
+//! `d = T(FromFP8(code))`, `y = f32(T(x/d)) * enc`, code = argmin in f32.
+
+use crate::cast::{FloatType, round_one, round_to, x86};
+use crate::quant::pack;
+
+/// The three fp block formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FpMode {
+    Mxfp4,
+    Nvfp4,
+    Mxfp8,
+}
+
+impl FpMode {
+    /// Elements per scale (fixed by the format).
+    #[inline]
+    pub fn group_size(self) -> usize {
+        match self {
+            FpMode::Nvfp4 => 16,
+            FpMode::Mxfp4 | FpMode::Mxfp8 => 32,
+        }
+    }
+
+    /// Bits per element code.
+    #[inline]
+    pub fn bits(self) -> u32 {
+        match self {
+            FpMode::Mxfp8 => 8,
+            FpMode::Mxfp4 | FpMode::Nvfp4 => 4,
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------- codecs
+
+/// FP4 E2M1 code → value. Index 8 is −0, which the encoder never produces (see [`e2m1_encode`]).
+pub const E2M1_LUT: [f32; 16] = [
+    0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, -0.0, -0.5, -1.0, -1.5, -2.0, -3.0, -4.0, -6.0,
+];
+
+/// E2M1 encoding of a *finite* `y` with `|y| <= 12`, equal to mlx's
+/// `argmin_k |y - LUT[k]|` there: nearest grid value, ties toward zero (the lower index wins the
+/// tie, and lower indices have smaller magnitude), and anything in `[-0.25, 0]` → code 0 (+0 has
+/// index 0, so it beats −0 at index 8 on the tie). Why the thresholds are exact even though mlx
+/// computes the distances rounded to T (or f32): within that range the two candidate distances
+/// around `y` are exact (Sterbenz), the midpoints are representable, and every other distance is
+/// larger by at least 0.5, far more than its rounding error. Callers route everything else
+/// (non-finite or huge `y`, possible with nvfp4 global scales) to [`e2m1_argmin`].
+#[inline]
+pub fn e2m1_encode(y: f32) -> u8 {
+    let m = y.abs();
+    let idx = (m > 0.25) as u8
+        + (m > 0.75) as u8
+        + (m > 1.25) as u8
+        + (m > 1.75) as u8
+        + (m > 2.5) as u8
+        + (m > 3.5) as u8
+        + (m > 5.0) as u8;
+    let neg = (y.to_bits() >> 31) as u8;
+    idx | ((neg & (idx != 0) as u8) << 3)
+}
+
+/// Exact emulation of mlx's `argmin(abs(y - lut))` with the subtraction rounded to `arith`: first
+/// minimum wins, and a NaN distance counts as the minimum (mlx's argmin), so NaN `y` → code 0, and
+/// ±inf `y` (all distances inf) → code 0.
+pub fn e2m1_argmin(y: f32, arith: FloatType) -> u8 {
+    let mut best = 0u8;
+    let mut best_d = f32::INFINITY;
+    for (k, &l) in E2M1_LUT.iter().enumerate() {
+        let d = round_one(arith, y - l).abs();
+        if d.is_nan() {
+            return k as u8;
+        }
+        if k == 0 || d < best_d {
+            best = k as u8;
+            best_d = d;
+        }
+    }
+    best
+}
+
+/// mlx's `detail::ToFP8` (CPU), f32 → E4M3 code. Round-to-nearest-even; magnitudes ≥ 480 (incl.
+/// ±inf and NaN) saturate to ±448 (0x7E / 0xFE) instead of producing E4M3's NaN 0x7F; the sign bit
+/// is always kept (−0 → 0x80, NaN keeps its sign bit). Subnormals (|x| < 2^-6) are rounded by an
+/// f32 addition of 2^14, whose ulp is the E4M3 subnormal step 2^-9.
+#[inline]
+pub fn to_fp8_e4m3(x: f32) -> u8 {
+    let b0 = x.to_bits();
+    let sign = b0 & 0x8000_0000;
+    let b = b0 ^ sign;
+    let low = (f32::from_bits(b) + 16384.0).to_bits().wrapping_sub(0x4680_0000);
+    let high = b
+        .wrapping_sub(120 << 23)
+        .wrapping_add(0x7FFFF + ((b >> 20) & 1))
+        >> 20;
+    let r = if b < (121 << 23) { low } else { high };
+    let r = if b >= 0x43F0_0000 { 0x7E } else { r };
+    (r as u8) | ((sign >> 24) as u8)
+}
+
+/// mlx 0.32.4's `detail::FromFP8`, E4M3 code → f32. The code's low 7 bits shifted left by 7 are
+/// an f16 with the same exponent bias offset by 8, so the value is that f16 × 256. 0x7F/0xFF (E4M3
+/// NaN) decode to NaN with the bits mlx produces (`0x7FF00000 | sign`: the f16 NaN `0x7F80`
+/// widened).
+#[inline]
+pub fn from_fp8_e4m3(c: u8) -> f32 {
+    let v = (c & 0x7F) as u16;
+    let sign = ((c as u32) & 0x80) << 24;
+    let mag = crate::cast::f16_bits_to_f32(v << 7) * 256.0;
+    let mag = if v == 0x7F { f32::from_bits(0x7FF0_0000) } else { mag };
+    f32::from_bits(mag.to_bits() | sign)
+}
+
+/// E8M0 code → `2^(c-127)` as f32 (exact; 2^-127 is an f32 subnormal; code 255 → +inf, as mlx's
+/// `power(2, 128)` overflows).
+#[inline]
+pub fn e8m0_to_f32(c: u8) -> f32 {
+    pow2_f32(c as i32 - 127)
+}
+
+/// Exact `2^e` in f32 for any e (subnormal / 0 / inf outside the range).
+#[inline]
+fn pow2_f32(e: i32) -> f32 {
+    if e > 127 {
+        f32::INFINITY
+    } else if e >= -126 {
+        f32::from_bits(((e + 127) as u32) << 23)
+    } else if e >= -149 {
+        f32::from_bits(1u32 << (e + 149))
+    } else {
+        0.0
+    }
+}
+
+/// Exact `ceil(log2(s))` of a positive finite f32 (subnormals included). mlx 0.32.4 derives the
+/// E8M0 exponent this way (0.32.2 used `round(log2)`): the smallest power of two ≥ s, which
+/// guarantees `|x / 2^e| <= maxval`. Bit arithmetic rather than `log2f`, which rounds (e.g.
+/// `log2(6144·(1+2^-23))` is exactly 11 in f32 although the ceil must be 12... i.e. 2^11 < s).
+#[inline]
+pub fn ceil_log2(s: f32) -> i32 {
+    let b = s.to_bits() & 0x7FFF_FFFF;
+    let exp = (b >> 23) as i32;
+    let mant = b & 0x7F_FFFF;
+    if exp == 0 {
+        // subnormal: s = mant * 2^-149, mant >= 1
+        let m = mant.max(1);
+        -149 + (32 - (m - 1).leading_zeros()) as i32
+    } else {
+        exp - 127 + (mant != 0) as i32
+    }
+}
+
+/// E8M0 scale code for a T-rounded group scale `s = T(amax/maxval)` (finite, ≥ 0): `s == 0` → 127
+/// (2^0), else `(ceil(log2 s) + 127) mod 256` — mlx does not clamp, so exponents below −127 wrap.
+#[inline]
+pub fn e8m0_encode_ceil(s: f32) -> (u8, i32) {
+    let e = if s == 0.0 { 0 } else { ceil_log2(s) };
+    ((e + 127) as u8, e)
+}
+
+// ------------------------------------------------------------------------------------- kernels
+
+/// NaN-propagating `max |x|` of a group (mlx `max(abs(x))`). Lane accumulators vectorise; NaN is
+/// tracked separately and returned as a positive NaN (abs clears the sign).
+#[inline]
+fn amax(xg: &[f32]) -> f32 {
+    const L: usize = 8;
+    let mut m = [0f32; L];
+    let mut nan = [false; L];
+    for c in xg.chunks_exact(L) {
+        for l in 0..L {
+            let a = c[l].abs();
+            m[l] = if a > m[l] { a } else { m[l] };
+            nan[l] |= a != a;
+        }
+    }
+    let mut r = 0f32;
+    let mut any_nan = false;
+    for l in 0..L {
+        r = if m[l] > r { m[l] } else { r };
+        any_nan |= nan[l];
+    }
+    if any_nan { f32::NAN } else { r }
+}
+
+/// Pack one group's codes: fp4 through the shared bit packer, fp8 as 4 bytes per little-endian word.
+#[inline]
+fn pack_group(mode: FpMode, codes: &[u8], wg: &mut [u32]) {
+    match mode {
+        FpMode::Mxfp8 => {
+            for (w, c) in wg.iter_mut().zip(codes.chunks_exact(4)) {
+                *w = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+            }
+        }
+        _ => pack::pack(codes, 4, wg),
+    }
+}
+
+/// E2M1 codes of a group of `y`: thresholds when every `|y| <= 12` (the only case for finite mx
+/// groups), else the exact argmin for the whole group.
+#[inline]
+fn encode_fp4(y: &[f32], arith: FloatType, codes: &mut [u8]) {
+    let ok = y.iter().fold(true, |a, &v| a & (v.abs() <= 12.0));
+    if ok {
+        for (c, &v) in codes.iter_mut().zip(y) {
+            *c = e2m1_encode(v);
+        }
+    } else {
+        for (c, &v) in codes.iter_mut().zip(y) {
+            *c = e2m1_argmin(v, arith);
+        }
+    }
+}
+
+/// Quantize `x` (f32 values holding T values, T = weight dtype) to `mode`. Writes
+/// `x.len()*bits/32` packed words and one u8 scale code per group (`x.len()/group_size`).
+/// `global_scale` is only meaningful for nvfp4 (ignored otherwise). `x.len()` must be a multiple
+/// of the group size; mlx's CPU nvfp4 additionally needs `N·K % 32 == 0`, a caller-level check.
+pub fn quantize(
+    mode: FpMode,
+    t: FloatType,
+    x: &[f32],
+    global_scale: Option<f32>,
+    words: &mut [u32],
+    scales: &mut [u8],
+) {
+    let gs = mode.group_size();
+    let bits = mode.bits() as usize;
+    assert_eq!(x.len() % gs, 0, "fp::quantize: length is not a multiple of the group size");
+    let n_groups = x.len() / gs;
+    let wpg = gs * bits / 32;
+    assert_eq!(words.len(), n_groups * wpg, "fp::quantize: words length");
+    assert_eq!(scales.len(), n_groups, "fp::quantize: scales length");
+
+    let mut y = [0f32; 32];
+    let mut codes = [0u8; 32];
+    let y = &mut y[..gs];
+    let codes = &mut codes[..gs];
+    let groups = x.chunks_exact(gs).zip(words.chunks_exact_mut(wpg));
+    match mode {
+        FpMode::Mxfp4 | FpMode::Mxfp8 => {
+            let maxval = if mode == FpMode::Mxfp4 { 6.0 } else { 448.0 };
+            for ((xg, wg), sc) in groups.zip(scales.iter_mut()) {
+                let a = amax(xg);
+                if !a.is_finite() {
+                    mx_nonfinite_group(mode, t, xg, codes);
+                    *sc = 0x80;
+                } else {
+                    let s = round_one(t, a / maxval);
+                    let (code, e) = e8m0_encode_ceil(s);
+                    *sc = code;
+                    // 2^e is exactly representable in T for every T-valued s (round_one is a no-op)
+                    let p = round_one(t, pow2_f32(e));
+                    for (v, &xv) in y.iter_mut().zip(xg) {
+                        *v = xv / p;
+                    }
+                    round_to(t, y);
+                    if mode == FpMode::Mxfp4 {
+                        encode_fp4(y, t, codes);
+                    } else {
+                        for (c, &v) in codes.iter_mut().zip(y.iter()) {
+                            *c = to_fp8_e4m3(v);
+                        }
+                    }
+                }
+                pack_group(mode, codes, wg);
+            }
+        }
+        FpMode::Nvfp4 => {
+            // scale_encode = 448*6 / global_scale (f32), or 1
+            let enc = match global_scale {
+                Some(g) => x86::div(2688.0, g),
+                None => 1.0,
+            };
+            for ((xg, wg), sc) in groups.zip(scales.iter_mut()) {
+                let a = amax(xg);
+                let s = round_one(t, x86::div(a, 6.0));
+                let code = to_fp8_e4m3(x86::mul(s, enc));
+                *sc = code;
+                let d = round_one(t, from_fp8_e4m3(code));
+                for (v, &xv) in y.iter_mut().zip(xg) {
+                    *v = xv / d;
+                }
+                round_to(t, y);
+                for v in y.iter_mut() {
+                    *v *= enc;
+                }
+                encode_fp4(y, FloatType::F32, codes);
+                pack_group(mode, codes, wg);
+            }
+        }
+    }
+}
+
+/// A group whose max is NaN or ±inf under an mx mode. mlx 0.32.4 on x86-64 turns the scale
+/// exponent into `int32(NaN) + 1 = INT_MIN + 1`, i.e. scale code 0x80 and a divisor `2^e = +0`, so
+/// every element becomes `T(x / +0)`: ±inf, or NaN for x = NaN / ±0. fp4 codes are then all 0
+/// (argmin over all-inf/NaN distances); fp8 codes are `ToFP8` of those, i.e. `0x7E | sign` where
+/// the sign is that of the x86 result *after rounding to T*: x's sign for ±inf and NaN (whose
+/// payload is propagated), negative for 0/0 (the x86 default NaN), and always positive for bf16
+/// (mlx stores every bf16 NaN as 0x7FC0). Platform-dependent in mlx; reproduced for identity.
+fn mx_nonfinite_group(mode: FpMode, t: FloatType, xg: &[f32], codes: &mut [u8]) {
+    if mode == FpMode::Mxfp4 {
+        codes.fill(0);
+        return;
+    }
+    for (c, &x) in codes.iter_mut().zip(xg) {
+        let neg = if x.is_nan() {
+            x.is_sign_negative() && t != FloatType::BF16
+        } else if x == 0.0 {
+            t != FloatType::BF16
+        } else {
+            x < 0.0
+        };
+        *c = 0x7E | ((neg as u8) << 7);
+    }
+}
+
+/// Dequantize to f32 values of `out_t` (mlx's default output dtype for fp modes is bfloat16).
+///
+/// mx modes: `T(T(elem) * T(2^(c-127)))`; nvfp4: `T(T(elem) * T(FromFP8(c)))`. With an nvfp4
+/// `global_scale`, mlx promotes the scale `FromFP8(c) * (g / 2688)` to **float32**, so the output
+/// is float32 values (not rounded to `out_t`) regardless of `out_t`; the caller must store F32.
+pub fn dequantize(
+    mode: FpMode,
+    out_t: FloatType,
+    words: &[u32],
+    scales: &[u8],
+    global_scale: Option<f32>,
+    out: &mut [f32],
+) {
+    let gs = mode.group_size();
+    let bits = mode.bits() as usize;
+    assert_eq!(out.len() % gs, 0, "fp::dequantize: length is not a multiple of the group size");
+    let n_groups = out.len() / gs;
+    let wpg = gs * bits / 32;
+    assert_eq!(words.len(), n_groups * wpg, "fp::dequantize: words length");
+    assert_eq!(scales.len(), n_groups, "fp::dequantize: scales length");
+
+    // element values in out_t
+    let mut lut4 = E2M1_LUT;
+    round_to(out_t, &mut lut4);
+    let elem = |c: u8| -> f32 {
+        if bits == 4 { lut4[(c & 15) as usize] } else { round_one(out_t, from_fp8_e4m3(c)) }
+    };
+    let inv = match (mode, global_scale) {
+        (FpMode::Nvfp4, Some(g)) => Some(x86::div(g, 2688.0)),
+        _ => None,
+    };
+    // result dtype of the final product
+    let rt = if inv.is_some() { FloatType::F32 } else { out_t };
+
+    let mut codes = [0u8; 32];
+    let codes = &mut codes[..gs];
+    let groups = out.chunks_exact_mut(gs).zip(words.chunks_exact(wpg));
+    for ((og, wg), &sc) in groups.zip(scales) {
+        if bits == 4 {
+            pack::unpack(wg, 4, codes);
+        } else {
+            for (c, w) in codes.chunks_exact_mut(4).zip(wg) {
+                c.copy_from_slice(&w.to_le_bytes());
+            }
+        }
+        let sv = match mode {
+            FpMode::Nvfp4 => {
+                let d = round_one(out_t, from_fp8_e4m3(sc));
+                match inv {
+                    Some(i) => x86::mul(d, i),
+                    None => d,
+                }
+            }
+            _ => round_one(out_t, e8m0_to_f32(sc)),
+        };
+        for (o, &c) in og.iter_mut().zip(codes.iter()) {
+            *o = elem(c) * sv;
+        }
+        round_to(rt, og);
+        // NaN bits are host-dependent (default NaN of 0*inf, payload propagation): redo such
+        // groups with explicit x86 semantics.
+        if og.iter().any(|v| v.is_nan()) {
+            for (o, &c) in og.iter_mut().zip(codes.iter()) {
+                *o = round_one(rt, x86::mul(elem(c), sv));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn e2m1_thresholds_equal_argmin_for_all_halfs() {
+        // exhaustive over all f16 and bf16 values with |y| <= 12, in T arithmetic
+        for h in 0..=u16::MAX {
+            for (t, y) in [
+                (FloatType::F16, crate::cast::f16_bits_to_f32(h)),
+                (FloatType::BF16, crate::cast::bf16_bits_to_f32(h)),
+            ] {
+                if y.is_finite() && y.abs() <= 12.0 {
+                    assert_eq!(e2m1_encode(y), e2m1_argmin(y, t), "{t:?} {h:#x} {y}");
+                    assert_eq!(e2m1_encode(y), e2m1_argmin(y, FloatType::F32), "{t:?} {h:#x} {y}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn e2m1_thresholds_equal_argmin_f32_sweep() {
+        // every f32 with |y| <= 12 would be 2^31 values; sweep with a stride co-prime to 2^k plus
+        // all values near the decision points
+        let mut u: u32 = 0;
+        while u < 0x4140_0001 {
+            for s in [0u32, 0x8000_0000] {
+                let y = f32::from_bits(u | s);
+                assert_eq!(e2m1_encode(y), e2m1_argmin(y, FloatType::F32), "{:#x}", u | s);
+            }
+            u += 977;
+        }
+        for m in [0.25f32, 0.75, 1.25, 1.75, 2.5, 3.5, 5.0, 0.5, 1.0, 6.0, 0.0] {
+            let b = m.to_bits() as i64;
+            for d in -3000i64..3000 {
+                for s in [1.0f32, -1.0] {
+                    let y = f32::from_bits((b + d).max(0) as u32) * s;
+                    assert_eq!(e2m1_encode(y), e2m1_argmin(y, FloatType::F32), "{y}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn fp8_roundtrip_all_codes() {
+        for c in 0..=255u8 {
+            let v = from_fp8_e4m3(c);
+            if c & 0x7F == 0x7F {
+                assert!(v.is_nan());
+            } else {
+                assert_eq!(to_fp8_e4m3(v), c, "{c:#x} {v}");
+            }
+        }
+        assert_eq!(to_fp8_e4m3(448.0), 0x7E);
+        assert_eq!(to_fp8_e4m3(1e9), 0x7E);
+        assert_eq!(to_fp8_e4m3(f32::NEG_INFINITY), 0xFE);
+        assert_eq!(to_fp8_e4m3(f32::NAN), 0x7E);
+        assert_eq!(to_fp8_e4m3(-0.0), 0x80);
+    }
+
+    #[test]
+    fn ceil_log2_examples() {
+        // from the spec: amax 1.0 -> e=-2 (s = 1/6), 6.0 -> 0, 6.1 -> 1, 12.1 -> 2
+        for (amax, e) in [(1.0f32, -2), (1.9, -1), (3.0, -1), (3.5, 0), (6.0, 0), (6.1, 1), (12.1, 2)] {
+            assert_eq!(ceil_log2(amax / 6.0), e, "{amax}");
+        }
+        let s = f32::from_bits((6144.0f32).to_bits() + 1) / 6.0;
+        assert_eq!(ceil_log2(s), 11);
+        assert_eq!(ceil_log2(f32::from_bits(1)), -149);
+        assert_eq!(ceil_log2(f32::from_bits(3)), -147);
+        assert_eq!(ceil_log2(f32::from_bits(4)), -147);
+        assert_eq!(ceil_log2(1.0), 0);
+    }
+}

@@ -1,0 +1,12 @@
+//! Safetensors, our way: a header parser that validates as strictly as the audited `safetensors`
+//! crate (and needs only the header bytes, so it works on HTTP range reads too), a positional
+//! multi-shard reader, and a writer whose layout is fixed up front so worker threads can fill
+//! tensors in any order with `pwrite`.
+
+mod header;
+mod reader;
+mod writer;
+
+pub use header::{Header, TensorInfo, parse_header, MAX_HEADER_LEN};
+pub use reader::{Checkpoint, SourceTensor};
+pub use writer::{ShardLayout, ShardWriter, TensorSlot};

@@ -1,0 +1,115 @@
+//! Shared test helpers: describe an MLX output folder the way `../shared/tools/manifest.py`
+//! does (every tensor's dtype, shape and sha256; config.json and the index parsed), using the
+//! official `safetensors` crate as an independent reader.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TensorDesc {
+    pub dtype: String,
+    pub shape: Vec<u64>,
+    pub sha256: String,
+}
+
+pub struct Described {
+    pub files: Vec<String>,
+    pub config: Value,
+    pub index: Option<Value>,
+    pub tensors: BTreeMap<String, TensorDesc>,
+}
+
+pub fn describe(dir: &Path) -> Described {
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    files.sort();
+    let mut tensors = BTreeMap::new();
+    for f in files.iter().filter(|f| f.ends_with(".safetensors")) {
+        let bytes = std::fs::read(dir.join(f)).unwrap();
+        let st = safetensors::SafeTensors::deserialize(&bytes)
+            .unwrap_or_else(|e| panic!("{f}: the safetensors crate rejects our output: {e}"));
+        for (name, view) in st.tensors() {
+            let dtype = format!("{:?}", view.dtype());
+            let prev = tensors.insert(
+                name.clone(),
+                TensorDesc {
+                    dtype,
+                    shape: view.shape().iter().map(|&d| d as u64).collect(),
+                    sha256: hex(&Sha256::digest(view.data())),
+                },
+            );
+            assert!(prev.is_none(), "tensor {name} written twice");
+        }
+    }
+    let read = |n: &str| -> Option<Value> {
+        std::fs::read(dir.join(n)).ok().map(|b| serde_json::from_slice(&b).unwrap())
+    };
+    Described {
+        files,
+        config: read("config.json").expect("config.json written"),
+        index: read("model.safetensors.index.json"),
+        tensors,
+    }
+}
+
+pub fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Differences between an output folder and an expected manifest (empty = identical).
+pub fn compare(dir: &Path, expected: &Value) -> Vec<String> {
+    let got = describe(dir);
+    let mut bad = Vec::new();
+    let et = expected["tensors"].as_object().expect("manifest tensors");
+    for (k, e) in et {
+        match got.tensors.get(k) {
+            None => bad.push(format!("missing tensor {k}")),
+            Some(g) => {
+                // safetensors' Dtype debug names equal the file's dtype strings.
+                let edt = e["dtype"].as_str().unwrap();
+                if g.dtype != edt {
+                    bad.push(format!("{k}: dtype {} != expected {edt}", g.dtype));
+                }
+                let es: Vec<u64> = e["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap()).collect();
+                if g.shape != es {
+                    bad.push(format!("{k}: shape {:?} != expected {es:?}", g.shape));
+                }
+                if g.sha256 != e["sha256"].as_str().unwrap() {
+                    bad.push(format!("{k}: bytes differ"));
+                }
+            }
+        }
+    }
+    for k in got.tensors.keys() {
+        if !et.contains_key(k) {
+            bad.push(format!("unexpected tensor {k}"));
+        }
+    }
+    let ec = expected["config"].as_object().unwrap();
+    let gc = got.config.as_object().unwrap();
+    for k in ec.keys().chain(gc.keys()) {
+        if ec.get(k) != gc.get(k) {
+            bad.push(format!("config.{k}: {:?} != expected {:?}", gc.get(k), ec.get(k)));
+        }
+    }
+    if let Some(ei) = expected.get("index") {
+        let gi = got.index.as_ref().map(|i| &i["metadata"]);
+        if gi != Some(&ei["metadata"]) {
+            bad.push(format!("index metadata {gi:?} != expected {:?}", ei["metadata"]));
+        }
+    }
+    bad.sort();
+    bad.dedup();
+    bad
+}

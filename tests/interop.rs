@@ -1,0 +1,114 @@
+//! Interop with the real consumer: our output must load in stock `mlx_lm.load` and give exactly
+//! the logits of the model `mlx_lm.convert` itself writes for the same checkpoint and flags.
+//!
+//! Needs the pinned oracle (mlx[cpu] 0.32.4, mlx-lm 0.32.2): `tools/mlx-oracle.sh` makes it and
+//! `scripts/test.sh` runs it first. Point `HF2MLX_ORACLE_PYTHON` at another python if you have one.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use hf2mlx::plan::ConvertOptions;
+use hf2mlx::quant::Mode;
+
+fn oracle_python() -> PathBuf {
+    if let Some(p) = std::env::var_os("HF2MLX_ORACLE_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let venv = std::env::var_os("MLX_ORACLE_VENV").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/hf2mlx/mlx-oracle")
+    });
+    let py = venv.join("bin/python");
+    assert!(
+        py.exists(),
+        "the interop tests need the mlx-lm oracle venv ({}). Run `bash tools/mlx-oracle.sh` once \
+         (or use scripts/test.sh, which does), or set HF2MLX_ORACLE_PYTHON.",
+        py.display()
+    );
+    py
+}
+
+/// Copies a fixture checkpoint, optionally editing its config.
+fn fixture_copy(arch: &str, dst: &Path, edit: impl Fn(&mut serde_json::Map<String, serde_json::Value>)) -> PathBuf {
+    let src = common::fixtures().join("models").join(arch).join("hf");
+    std::fs::create_dir_all(dst).unwrap();
+    for e in std::fs::read_dir(&src).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dst.join(e.file_name())).unwrap();
+    }
+    let cfg_path = dst.join("config.json");
+    let mut cfg: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(&cfg_path).unwrap()).unwrap();
+    edit(&mut cfg);
+    std::fs::write(&cfg_path, serde_json::to_vec_pretty(&cfg).unwrap()).unwrap();
+    dst.to_path_buf()
+}
+
+fn check(name: &str, src: &Path, flags: &[&str]) {
+    let py = oracle_python();
+    let tmp = tempfile::tempdir().unwrap();
+    let reference = tmp.path().join("reference");
+    let ours = tmp.path().join("ours");
+
+    let out = Command::new(&py)
+        .args(["-m", "mlx_lm", "convert", "--hf-path"])
+        .arg(src)
+        .arg("--mlx-path")
+        .arg(&reference)
+        .args(flags)
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .expect("run mlx_lm.convert");
+    assert!(out.status.success(), "{name}: mlx_lm.convert failed: {}", String::from_utf8_lossy(&out.stderr));
+
+    let mut opts = ConvertOptions::new(src, &ours);
+    let mut it = flags.iter();
+    while let Some(f) = it.next() {
+        match *f {
+            "-q" => opts.quantize = true,
+            "--q-bits" => opts.q_bits = it.next().map(|v| v.parse().unwrap()),
+            "--q-group-size" => opts.q_group_size = it.next().map(|v| v.parse().unwrap()),
+            "--q-mode" => opts.q_mode = it.next().and_then(|v| Mode::parse(v)).unwrap(),
+            other => panic!("unknown flag {other}"),
+        }
+    }
+    hf2mlx::convert(&opts, &|_, _| {}).unwrap_or_else(|e| panic!("{name}: hf2mlx failed: {e}"));
+
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/compare_logits.py");
+    let out = Command::new(&py).arg(script).arg(&ours).arg(&reference).env("HF_HUB_OFFLINE", "1").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{name}: mlx_lm.load of our output differs from mlx-lm's own conversion:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn llama_untied() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = fixture_copy("llama", &tmp.path().join("llama"), |_| {});
+    check("llama bf16", &src, &[]);
+    check("llama q4", &src, &["-q"]);
+    check("llama q3 g32", &src, &["-q", "--q-bits", "3", "--q-group-size", "32"]);
+}
+
+#[test]
+fn llama_tied() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = fixture_copy("llama", &tmp.path().join("llama_tied"), |c| {
+        c.insert("tie_word_embeddings".into(), true.into());
+    });
+    check("llama tied bf16", &src, &[]);
+    check("llama tied q4", &src, &["-q"]);
+}
+
+#[test]
+fn qwen2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = fixture_copy("qwen2", &tmp.path().join("qwen2"), |_| {});
+    check("qwen2 bf16", &src, &[]);
+    check("qwen2 q4", &src, &["-q"]);
+    check("qwen2 q6", &src, &["-q", "--q-bits", "6"]);
+}

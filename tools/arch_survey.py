@@ -1,0 +1,802 @@
+#!/usr/bin/env python3
+"""Survey mlx-lm's per-architecture behaviour for hf2mlx's architecture tables.
+
+Run with the oracle python (mlx 0.32.4, mlx-lm 0.32.2):
+
+    $(shared/tools/mlx-oracle.sh) tools/arch_survey.py [CASE_OR_MODULE ...]
+
+For every case below it instantiates mlx-lm's real `Model` from a tiny config, builds the tensor
+names a Hugging Face checkpoint of that model has (the model's parameters in HF layout plus what
+`sanitize` removes or renames: rotary buffers, tied heads, MTP layers, vision towers, ...), runs
+mlx-lm's own `model.sanitize` on dummy arrays of those shapes, checks that the result loads
+strictly into the model, and writes `tests/fixtures/arch_survey/<case>.json` with:
+
+- `config`: the config used, `model_type`: what `hf2mlx::arch::find` is asked for;
+- `inputs`: `[name, shape]` of the checkpoint tensors;
+- `params`: in `tree_flatten(model.parameters())` order (after sanitize, which may change the
+  model), `{name, shape, quantizable, predicate, cast}` where `quantizable` says `nn.quantize`
+  would quantize that weight (its leaf module has a `to_quantized` that takes `mode`),
+  `predicate` is the model's own `quant_predicate` for the layer (`null` = True/absent,
+  `"skip"` = False, or the dict), and `cast` is the model's `cast_predicate` for the parameter.
+
+`tests/arch_survey.rs` replays every case through `hf2mlx::arch::apply`.
+Pass `--orders` to print, per module, the attribute order the instantiated models imply.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import json
+import struct
+import sys
+import types
+from pathlib import Path
+
+import mlx.core as mx
+import mlx.nn as nn
+from mlx.utils import tree_flatten
+from mlx_lm.utils import _get_classes
+
+# mlx_lm/models/olmo.py only probes that `hf_olmo` (ai2-olmo) imports, and exits otherwise.
+sys.modules.setdefault("hf_olmo", types.ModuleType("hf_olmo"))
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "tests" / "fixtures" / "arch_survey"
+FIXTURES = Path("/work/shared/fixtures")
+
+# --------------------------------------------------------------------------------------------
+# helpers building checkpoint inputs from the model's own parameter names
+
+
+def fixture_config(arch: str) -> dict:
+    return json.loads((FIXTURES / arch / "hf" / "config.json").read_text())
+
+
+def fixture_tensors(arch: str) -> list[tuple[str, list[int]]]:
+    """Names and shapes of the fixture checkpoint's tensors (safetensors header only)."""
+    with open(FIXTURES / arch / "hf" / "model.safetensors", "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(n))
+    header.pop("__metadata__", None)
+    return [(k, v["shape"]) for k, v in header.items()]
+
+
+def prefixes(params, marker: str) -> list[str]:
+    """Distinct `...marker` prefixes of parameter names (e.g. every `model.layers.N.self_attn`)."""
+    seen = []
+    for name, _ in params:
+        i = name.find(marker)
+        if i >= 0:
+            p = name[: i + len(marker)]
+            if p not in seen:
+                seen.append(p)
+    return seen
+
+
+def with_extra(*extra_fns):
+    """Input builder: the model's parameters as they are, plus extra tensors."""
+
+    def build(params, config):
+        out = list(params)
+        for fn in extra_fns:
+            out += fn(params, config)
+        return out
+
+    return build
+
+
+def inv_freq(marker="self_attn", leaf="rotary_emb.inv_freq"):
+    def extra(params, config):
+        return [(f"{p}.{leaf}", [8]) for p in prefixes(params, marker)]
+
+    return extra
+
+
+def lm_head(name="lm_head.weight"):
+    """A tied head some checkpoints still carry (the embedding's shape)."""
+
+    def extra(params, config):
+        emb = next(s for n, s in params if n.endswith(("embed_tokens.weight", "embedding.weight")))
+        return [(name, emb)]
+
+    return extra
+
+
+def fixed(*tensors):
+    def extra(params, config):
+        return [(n, list(s)) for n, s in tensors]
+
+    return extra
+
+
+def renamed(fn, *extra_fns):
+    """Input builder: parameter names mapped by `fn` (None drops), plus extras."""
+
+    def build(params, config):
+        out = []
+        for n, s in params:
+            m = fn(n)
+            if m is not None:
+                out.append((m, s))
+        for e in extra_fns:
+            out += e(params, config)
+        return out
+
+    return build
+
+
+def replace_prefix(old: str, new: str):
+    def fn(name):
+        return new + name[len(old):] if name.startswith(old) else name
+
+    return fn
+
+
+VISION = [
+    ("vision_tower.vision_model.embeddings.patch_embedding.weight", [32, 3, 4, 4]),
+    ("vision_tower.vision_model.encoder.layers.0.self_attn.q_proj.weight", [32, 32]),
+    ("vision_tower.vision_model.post_layernorm.weight", [32]),
+    ("multi_modal_projector.linear_1.weight", [64, 32]),
+    ("multi_modal_projector.linear_1.bias", [64]),
+]
+
+
+def with_prefix_all(prefix, items):
+    return [(prefix + n, s) for n, s in items]
+
+
+# --------------------------------------------------------------------------------------------
+# tiny configs
+
+LLAMA_LIKE = dict(
+    hidden_size=64,
+    num_hidden_layers=2,
+    intermediate_size=128,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    rms_norm_eps=1e-5,
+    vocab_size=256,
+    max_position_embeddings=512,
+    rope_theta=10000.0,
+)
+
+
+def cfg(model_type, **kw):
+    c = dict(LLAMA_LIKE)
+    c["model_type"] = model_type
+    c.update(kw)
+    return c
+
+
+def llama_text(model_type="llama", **kw):
+    return cfg(model_type, **kw)
+
+
+GEMMA3_TEXT = dict(
+    model_type="gemma3_text",
+    hidden_size=64,
+    num_hidden_layers=2,
+    intermediate_size=128,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    head_dim=16,
+    vocab_size=256,
+    sliding_window=32,
+    sliding_window_pattern=2,
+)
+
+LFM2_TEXT = dict(
+    model_type="lfm2",
+    vocab_size=256,
+    hidden_size=64,
+    num_hidden_layers=3,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    max_position_embeddings=512,
+    norm_eps=1e-5,
+    conv_bias=False,
+    conv_L_cache=3,
+    block_dim=64,
+    block_ff_dim=128,
+    block_multiple_of=32,
+    block_ffn_dim_multiplier=1.0,
+    block_auto_adjust_ff_dim=True,
+    layer_types=["conv", "full_attention", "conv"],
+)
+
+GEMMA3N_TEXT = dict(
+    model_type="gemma3n_text",
+    hidden_size=64,
+    num_hidden_layers=4,
+    intermediate_size=[128, 128, 128, 128],
+    num_attention_heads=4,
+    head_dim=16,
+    rms_norm_eps=1e-6,
+    vocab_size=256,
+    num_key_value_heads=2,
+    num_kv_shared_layers=2,
+    vocab_size_per_layer_input=128,
+    sliding_window=32,
+    max_position_embeddings=512,
+    rope_local_base_freq=10000.0,
+    rope_theta=1000000.0,
+    final_logit_softcapping=30.0,
+    layer_types=["sliding_attention", "full_attention", "sliding_attention", "full_attention"],
+    activation_sparsity_pattern=[0.95, 0.0, 0.0, 0.0],
+    hidden_size_per_layer_input=16,
+    altup_num_inputs=4,
+    altup_coef_clip=120.0,
+    altup_correct_scale=True,
+    altup_active_idx=0,
+    laurel_rank=8,
+)
+
+MINISTRAL3_TEXT = dict(
+    model_type="ministral3",
+    hidden_size=64,
+    num_hidden_layers=2,
+    intermediate_size=128,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    head_dim=16,
+    rms_norm_eps=1e-5,
+    vocab_size=256,
+    max_position_embeddings=512,
+    rope_parameters=dict(
+        rope_type="yarn",
+        rope_theta=1000000.0,
+        factor=16.0,
+        original_max_position_embeddings=256,
+        llama_4_scaling_beta=0.1,
+        beta_fast=32.0,
+        beta_slow=1.0,
+        mscale=1.0,
+        mscale_all_dim=1.0,
+    ),
+)
+
+# --------------------------------------------------------------------------------------------
+# cases: (case name, config, input builder, model_type asked of hf2mlx [default config's])
+
+CASES = []
+
+
+def case(name, config, inputs=None, model_type=None):
+    CASES.append(dict(name=name, config=config, inputs=inputs or with_extra(), model_type=model_type))
+
+
+def fixture_case(name, arch, extra=()):
+    """A case on a shared fixture: its config and its real checkpoint's names, plus extras."""
+    tensors = fixture_tensors(arch)
+
+    def build(params, config):
+        out = list(tensors)
+        for e in extra:
+            out += e(params, config)
+        return out
+
+    case(name, fixture_config(arch), build)
+
+
+# ---- no-op sanitize ------------------------------------------------------------------------
+
+case(
+    "afm7",
+    dict(model_type="afm7", vocab_size=256, hidden_dim=64, num_layers=3, num_kv_reuse_layers=1,
+         num_heads=4, num_kv_heads=2),
+)
+fixture_case("cohere", "cohere")
+case("cohere-qk_norm", cfg("cohere", use_qk_norm=True, layer_norm_eps=1e-5, attention_bias=True))
+case("cohere2", cfg("cohere2", head_dim=16, sliding_window=32, sliding_window_pattern=2,
+                    layer_norm_eps=1e-5))
+fixture_case("ernie4_5", "ernie4_5")
+case("ernie4_5-untied", cfg("ernie4_5", head_dim=16, use_bias=True, tie_word_embeddings=False))
+case("exaone", dict(model_type="exaone", hidden_size=64, num_layers=2, intermediate_size=128,
+                    num_attention_heads=4, vocab_size=256, rope_theta=10000.0,
+                    layer_norm_epsilon=1e-5, num_key_value_heads=2, tie_word_embeddings=True))
+case("exaone-untied", dict(model_type="exaone", hidden_size=64, num_layers=2,
+                           intermediate_size=128, num_attention_heads=4, vocab_size=256,
+                           rope_theta=10000.0, layer_norm_epsilon=1e-5, num_key_value_heads=2,
+                           tie_word_embeddings=False, attention_bias=True, mlp_bias=True))
+for tie in (True, False):
+    case(f"exaone4-{'tied' if tie else 'untied'}",
+         cfg("exaone4", head_dim=16, tie_word_embeddings=tie, rope_scaling=None,
+             sliding_window=32, sliding_window_pattern="LLLG" if tie else None))
+fixture_case("gemma", "gemma")
+case("gemma2", cfg("gemma2", head_dim=16))
+fixture_case("glm4", "glm4")
+for tie in (True, False):
+    case(f"gpt_bigcode-{'tied' if tie else 'untied'}",
+         dict(model_type="gpt_bigcode", n_embd=64, n_layer=2, n_inner=128, n_head=4,
+              n_positions=128, layer_norm_epsilon=1e-5, vocab_size=256,
+              multi_query=tie, tie_word_embeddings=tie))
+fixture_case("helium", "helium")
+for tie in (True, False):
+    case(f"iquestloopcoder-{'tied' if tie else 'untied'}",
+         cfg("iquestloopcoder", head_dim=16, tie_word_embeddings=tie, attention_bias=not tie))
+for tie in (True, False):
+    case(f"llama4_text-{'tied' if tie else 'untied'}",
+         cfg("llama4_text", intermediate_size_mlp=96, head_dim=16, tie_word_embeddings=tie,
+             no_rope_layers=[1, 0], use_qk_norm=True))
+for tie in (True, False):
+    case(f"minicpm3-{'tied' if tie else 'untied'}",
+         cfg("minicpm3", dim_model_base=32, q_lora_rank=32, qk_nope_head_dim=8,
+             qk_rope_head_dim=8, kv_lora_rank=16, scale_depth=1.4, scale_emb=12,
+             tie_word_embeddings=tie, attention_bias=not tie,
+             rope_scaling=dict(original_max_position_embeddings=256,
+                               short_factor=[1.0] * 4, long_factor=[1.0] * 4)))
+case("nanochat", dict(model_type="nanochat", hidden_size=64, num_hidden_layers=2,
+                      num_attention_heads=4, num_key_value_heads=4, vocab_size=256,
+                      intermediate_size=256))
+fixture_case("nemotron", "nemotron")
+case("nemotron-tied", cfg("nemotron", hidden_act="relu2", norm_eps=1e-5,
+                          tie_word_embeddings=True, attention_bias=True, mlp_bias=True))
+for wt in (False, True):
+    case(f"olmo-{'tied' if wt else 'untied'}",
+         dict(model_type="olmo", d_model=64, n_layers=2, mlp_hidden_size=256, n_heads=4,
+              vocab_size=250, embedding_size=256, weight_tying=wt))
+for tie in (True, False):
+    case(f"olmo3-{'tied' if tie else 'untied'}",
+         cfg("olmo3", sliding_window=32, tie_word_embeddings=tie, attention_bias=not tie,
+             num_hidden_layers=4,
+             head_dim=16))
+for share in (True, False):
+    case(f"openelm-{'shared' if share else 'unshared'}",
+         dict(model_type="openelm", head_dim=16, num_transformer_layers=2, model_dim=64,
+              vocab_size=256, ffn_dim_divisor=32, num_query_heads=[4, 4], num_kv_heads=[2, 1],
+              ffn_multipliers=[0.5, 1.0], normalize_qk_projections=share,
+              share_input_output_layers=share))
+fixture_case("phi", "phi")
+fixture_case("phi3", "phi3")
+case("phi3-tied", cfg("phi3", tie_word_embeddings=True))
+case("plamo", cfg("plamo", n_shared_head=2))
+case("qwen", dict(model_type="qwen", hidden_size=64, num_attention_heads=4, num_hidden_layers=2,
+                  kv_channels=16, max_position_embeddings=512, intermediate_size=256,
+                  no_bias=True, vocab_size=256))
+case("qwen-bias", dict(model_type="qwen", hidden_size=64, num_attention_heads=4,
+                       num_hidden_layers=2, kv_channels=16, intermediate_size=256,
+                       no_bias=False, vocab_size=256))
+case("stablelm", cfg("stablelm", use_qkv_bias=True, partial_rotary_factor=0.25,
+                     layer_norm_eps=1e-5, use_parallel_residual=False, qk_layernorm=False))
+case("stablelm-parallel", cfg("stablelm", use_qkv_bias=False, partial_rotary_factor=0.25,
+                              layer_norm_eps=1e-5, use_parallel_residual=True,
+                              qk_layernorm=True))
+fixture_case("starcoder2", "starcoder2")
+case("starcoder2-untied", cfg("starcoder2", tie_word_embeddings=False))
+for tie in (True, False):
+    case(f"telechat3-{'tied' if tie else 'untied'}",
+         cfg("telechat3", tie_word_embeddings=tie, mlp_bias=not tie, attention_bias=not tie))
+
+# ---- filter/rename sanitize ----------------------------------------------------------------
+
+case("bitnet-tied", cfg("bitnet", tie_word_embeddings=True),
+     with_extra(inv_freq(), lm_head()))
+case("bitnet-untied", cfg("bitnet", tie_word_embeddings=False, attention_bias=True,
+                          mlp_bias=True), with_extra(inv_freq()))
+
+for lm in (True, False):
+    # Gemma 3 (vision): the text model unties exactly when the checkpoint has a head.
+    c = dict(model_type="gemma3", vocab_size=256, text_config=dict(GEMMA3_TEXT))
+    case(
+        f"gemma3-{'lm_head' if lm else 'tied'}",
+        c,
+        renamed(
+            lambda n: n,
+            fixed(*VISION),
+            fixed(("multi_modal_projector.mm_soft_emb_norm.weight", [32])),
+        ) if lm else renamed(lambda n: None if n == "language_model.lm_head.weight" else n,
+                             fixed(*VISION)),
+    )
+fixture_case("gemma3_text", "gemma3_text")
+case("gemma3_text-lm_head", dict(GEMMA3_TEXT, vocab_size=256))
+
+case(
+    "gemma3n",
+    dict(model_type="gemma3n", text_config=dict(GEMMA3N_TEXT)),
+    with_extra(fixed(
+        ("model.vision_tower.timm_model.conv_stem.conv.weight", [8, 3, 3, 3]),
+        ("model.audio_tower.subsample_conv_projection.conv_0.conv.weight", [8, 1, 3, 3]),
+        ("model.embed_audio.embedding.weight", [16, 64]),
+        ("model.embed_audio.hard_embedding_norm.weight", [64]),
+        ("model.embed_vision.embedding.weight", [16, 64]),
+        ("model.embed_vision.embedding_projection.weight", [64, 64]),
+    )),
+)
+
+fixture_case("glm", "glm", extra=[inv_freq()])
+case("glm-tied", cfg("glm", head_dim=16, tie_word_embeddings=True, attention_bias=True),
+     with_extra(inv_freq(), lm_head()))
+
+
+def neox_hf(name):
+    if name.startswith("model.h."):
+        return "gpt_neox.layers." + name[len("model.h."):]
+    if name == "model.embed_out.weight":
+        return "embed_out.weight"
+    return "gpt_neox." + name[len("model."):]
+
+
+def neox_buffers(params, config):
+    out = []
+    for p in prefixes(params, ".attention"):
+        p = neox_hf(p + ".x")[:-2]
+        out += [(p + ".bias", [1, 1, 16, 16]), (p + ".masked_bias", []),
+                (p + ".rotary_emb.inv_freq", [4])]
+    return out
+
+
+case(
+    "gpt_neox",
+    dict(model_type="gpt_neox", max_position_embeddings=512, hidden_size=64,
+         num_attention_heads=4, num_hidden_layers=2, layer_norm_eps=1e-5, vocab_size=256,
+         rotary_emb_base=10000, rotary_pct=0.25, use_parallel_residual=True),
+    renamed(neox_hf, neox_buffers),
+)
+
+
+def gptj_buffers(params, config):
+    out = []
+    for i in range(config["n_layer"]):
+        out += [(f"transformer.h.{i}.attn.bias", [1, 1, 16, 16]),
+                (f"transformer.h.{i}.attn.masked_bias", [])]
+    return out
+
+
+case(
+    "gptj",
+    dict(model_type="gptj", n_embd=64, vocab_size=256, n_positions=128, n_head=4, rotary_dim=8,
+         n_layer=2),
+    renamed(replace_prefix("model.", "transformer."), gptj_buffers),
+)
+
+GRANITE = cfg("granite", logits_scaling=8.0, attention_multiplier=0.015625,
+              embedding_multiplier=12.0, residual_multiplier=0.22, attention_bias=False,
+              mlp_bias=False)
+case("granite-tied", dict(GRANITE, tie_word_embeddings=True), with_extra(lm_head()))
+case("granite-untied", dict(GRANITE, tie_word_embeddings=False, attention_bias=True,
+                            mlp_bias=True))
+
+fixture_case("hunyuan_v1_dense", "hunyuan_v1_dense", extra=[lm_head()])
+case("hunyuan_v1_dense-untied", cfg("hunyuan_v1_dense", tie_word_embeddings=False,
+                                    use_qk_norm=False, attention_bias=True))
+
+for tie in (True, False):
+    case(f"internlm2-{'tied' if tie else 'untied'}", cfg("internlm2", tie_word_embeddings=tie,
+                                                        bias=not tie),
+         with_extra(inv_freq(".attention", "rope.inv_freq")))
+for tie in (True, False):
+    case(f"internlm3-{'tied' if tie else 'untied'}",
+         cfg("internlm3", tie_word_embeddings=tie, bias=not tie, qkv_bias=not tie),
+         with_extra(inv_freq("self_attn", "attention.rope.inv_freq")))
+
+case(
+    "lfm2-vl",
+    dict(model_type="lfm2-vl", text_config=dict(LFM2_TEXT)),
+    # mlx-lm's lfm2-vl expects the language model already in MLX layout (`language_model.model`,
+    # conv weights [C, K, 1]); it only strips the vision tower and projector.
+    with_extra(fixed(*VISION)),
+)
+
+case(
+    "lille-130m",
+    dict(model_type="lille-130m", block_size=128, layer_norm_eps=1e-5, n_embd=64, n_head=4,
+         n_kv_heads=2, n_layer=2, rope_theta=10000.0, vocab_size=256),
+    with_extra(inv_freq(".attention", "rotary_emb.inv_freq"),
+               fixed(("transformer.rotary_emb.cos_cached", [16, 8]))),
+)
+
+fixture_case("llama", "llama", extra=[inv_freq()])
+case("llama-tied", llama_text(tie_word_embeddings=True, attention_bias=True, mlp_bias=True),
+     with_extra(inv_freq(), lm_head()))
+fixture_case("mistral", "mistral", extra=[inv_freq()])
+
+
+def mtp(params, config):
+    return [("model.mtp_layers.0.input_layernorm.weight", [64]),
+            ("model.mtp_layers.0.self_attn.q_proj.weight", [64, 64]),
+            ("model.mtp_layers.1.final_layernorm.weight", [64])]
+
+
+for tie in (True, False):
+    case(f"mimo-{'tied' if tie else 'untied'}", cfg("mimo", tie_word_embeddings=tie),
+         with_extra(inv_freq(), mtp, *([lm_head()] if tie else [])))
+
+# mistral3 / llava: legacy (`language_model.model.*`) and transformers-5 (`model.language_model.*`)
+MISTRAL_TEXT = llama_text("mistral", head_dim=16)
+
+
+def llava_legacy(name):
+    return name  # mlx names are `language_model.model.*` / `language_model.lm_head.*`
+
+
+def llava_new(name):
+    if name.startswith("language_model.model."):
+        return "model.language_model." + name[len("language_model.model."):]
+    if name.startswith("language_model.lm_head."):
+        return name[len("language_model."):]
+    return name
+
+
+def vision(prefix=""):
+    return fixed(*with_prefix_all(prefix, VISION))
+
+
+def text_inv_freq(params, config):
+    return [(f"{p}.rotary_emb.inv_freq", [8])
+            for p in prefixes([(llava_new(n), s) for n, s in params], "self_attn")]
+
+
+case("mistral3-legacy", dict(model_type="mistral3", text_config=dict(MISTRAL_TEXT)),
+     renamed(llava_legacy, vision()))
+case("mistral3-new", dict(model_type="mistral3", text_config=dict(MISTRAL_TEXT)),
+     renamed(llava_new, vision("model."), text_inv_freq))
+case("mistral3-tied",
+     dict(model_type="mistral3", text_config=dict(MISTRAL_TEXT, tie_word_embeddings=True)),
+     renamed(llava_new, vision("model."), lm_head("lm_head.weight")))
+case("llava", dict(model_type="llava", text_config=llama_text("llama")),
+     renamed(llava_legacy, vision(), text_inv_freq))
+
+
+def activation_scales(params, config):
+    return [(f"{p}.q_proj.activation_scale", [])
+            for p in prefixes([(llava_new(n), s) for n, s in params], "self_attn")]
+
+
+case("mistral3-ministral3",
+     dict(model_type="mistral3", text_config=dict(MINISTRAL3_TEXT, tie_word_embeddings=False)),
+     renamed(llava_new, vision("model."), text_inv_freq, activation_scales))
+
+MUSE = dict(model_type="muse_glimmer", hidden_size=64, num_hidden_layers=4,
+            intermediate_size=128, num_attention_heads=4, num_key_value_heads=2, head_dim=16,
+            vocab_size=256, sliding_window=32, max_position_embeddings=512)
+MUSE_VISION = [("vision_tower.blocks.0.attn.qkv.weight", [96, 32]),
+               ("vision_adapter.fc.weight", [64, 32]),
+               ("vision_projection.weight", [64, 64])]
+case("muse_glimmer-meta", dict(model_type="muse_glimmer", text_config=dict(MUSE)),
+     renamed(lambda n: "language_model." + n, fixed(*MUSE_VISION)))
+case("muse_glimmer-flat", dict(MUSE, tie_word_embeddings=True),
+     renamed(replace_prefix("model.", "model.language_model."), fixed(*MUSE_VISION)))
+
+case("nanbeige", cfg("nanbeige", head_dim=16, loop_loss_weights=[0.5]), with_extra(inv_freq()))
+case("nanbeige-tied", cfg("nanbeige", tie_word_embeddings=True, attention_bias=True),
+     with_extra(inv_freq()))
+
+NAS_BLOCKS = [
+    dict(attention=dict(n_heads_in_group=2), ffn=dict(ffn_mult=1.5)),
+    dict(attention=dict(no_op=True), ffn=dict(replace_with_linear=True)),
+    dict(attention=dict(replace_with_linear=True), ffn=dict(no_op=True)),
+    dict(attention=dict(n_heads_in_group=4), ffn=dict(ffn_mult=2.0)),
+]
+for tie in (True, False):
+    case(f"nemotron-nas-{'tied' if tie else 'untied'}",
+         dict(model_type="nemotron-nas", hidden_size=64, num_hidden_layers=4,
+              num_attention_heads=4, vocab_size=256, block_configs=NAS_BLOCKS,
+              tie_word_embeddings=tie, attention_bias=not tie, mlp_bias=not tie),
+         with_extra(*([lm_head()] if tie else [])))
+
+case("olmo2", cfg("olmo2", tie_word_embeddings=False), with_extra(inv_freq()))
+case("olmo2-tied", cfg("olmo2", attention_bias=True, mlp_bias=True), with_extra(inv_freq()))
+
+case("phi3small",
+     dict(model_type="phi3small", hidden_size=64, dense_attention_every_n_layers=2,
+          ff_intermediate_size=128, gegelu_limit=20.0, num_hidden_layers=2,
+          num_attention_heads=4, layer_norm_epsilon=1e-5, vocab_size=256,
+          num_key_value_heads=2), with_extra(inv_freq()))
+
+case("pixtral", dict(model_type="pixtral", text_config=llama_text("mistral", head_dim=16)),
+     with_extra(vision()))
+
+for tie in (True, False):
+    case(f"plamo3-{'tied' if tie else 'untied'}",
+         dict(model_type="plamo3", hidden_size=64, num_hidden_layers=4, tie_word_embeddings=tie,
+              num_attention_heads=4, num_key_value_heads=2, head_dim=16, window_size=32,
+              sliding_window_pattern=2, intermediate_size=128, vocab_size=256),
+         with_extra(*([lm_head()] if tie else [])))
+
+fixture_case("qwen2", "qwen2", extra=[inv_freq(), lm_head()])
+case("qwen2-untied", cfg("qwen2", tie_word_embeddings=False), with_extra(inv_freq()))
+
+QWEN2_TEXT = cfg("qwen2", tie_word_embeddings=False)
+QVIS = [("visual.patch_embed.proj.weight", [32, 3, 2, 4, 4]),
+        ("visual.blocks.0.attn.qkv.weight", [96, 32]),
+        ("visual.merger.mlp.0.weight", [64, 128])]
+
+
+def qwen_vl_new(name):
+    if name.startswith("language_model.model."):
+        return "model.language_model." + name[len("language_model.model."):]
+    if name.startswith("language_model.lm_head."):
+        return name[len("language_model."):]
+    return name
+
+
+# Qwen2-VL legacy layout: `model.*` text, `visual.*`, `lm_head`; config flat (no text_config).
+case("qwen2_vl-legacy", dict(QWEN2_TEXT, model_type="qwen2_vl"),
+     renamed(replace_prefix("language_model.", ""), fixed(*QVIS)))
+case("qwen2_vl-new", dict(model_type="qwen2_vl", text_config=dict(QWEN2_TEXT)),
+     renamed(qwen_vl_new, fixed(*with_prefix_all("model.", QVIS))))
+case("qwen2_5_vl-tied",
+     dict(model_type="qwen2_5_vl", text_config=cfg("qwen2", tie_word_embeddings=True)),
+     renamed(qwen_vl_new, fixed(*with_prefix_all("model.", QVIS))))
+
+fixture_case("qwen3", "qwen3", extra=[lm_head()])
+case("qwen3-untied", cfg("qwen3", head_dim=16, tie_word_embeddings=False))
+
+QWEN3_TEXT = cfg("qwen3", head_dim=16, tie_word_embeddings=False)
+case("qwen3_vl", dict(model_type="qwen3_vl", text_config=dict(QWEN3_TEXT)),
+     renamed(qwen_vl_new, fixed(*with_prefix_all("model.", QVIS))))
+case("qwen3_vl-tied",
+     dict(model_type="qwen3_vl", text_config=dict(QWEN3_TEXT, tie_word_embeddings=True),
+          tie_word_embeddings=False),
+     renamed(qwen_vl_new, fixed(*with_prefix_all("model.", QVIS))))
+
+for tie in (True, False):
+    case(f"seed_oss-{'tied' if tie else 'untied'}",
+         cfg("seed_oss", head_dim=16, tie_word_embeddings=tie, attention_bias=not tie,
+             attention_out_bias=not tie, mlp_bias=not tie),
+         with_extra(*([lm_head()] if tie else [])))
+
+for tie in (True, False):
+    case(f"smollm3-{'tied' if tie else 'untied'}",
+         cfg("smollm3", tie_word_embeddings=tie, no_rope_layer_interval=2),
+         with_extra(inv_freq(), *([lm_head()] if tie else [])))
+
+SPARK = cfg("spark2_5", head_dim=16, sliding_window=32, num_hidden_layers=4,
+            rope_parameters=dict(sliding_attention=dict(rope_theta=10000.0),
+                                 full_attention=dict(rope_theta=1000000.0,
+                                                     partial_rotary_factor=0.5)))
+case("spark2_5-tied", SPARK,
+     renamed(replace_prefix("model.embedding.", "model.embed_tokens."),
+             inv_freq(), lm_head("lm_head.weight"), fixed(("model.rotary_emb.inv_freq", [8]))))
+case("spark2_5-untied", dict(SPARK, tie_word_embeddings=False, attention_bias=True,
+                             mlp_bias=True), with_extra(inv_freq()))
+
+case("talkie", dict(model_type="talkie", hidden_size=64, num_hidden_layers=2,
+                    num_attention_heads=4, head_dim=16, intermediate_size=128, vocab_size=256),
+     with_extra(inv_freq("attn", "rotary.inv_freq"),
+                fixed(("model.rope.cos", [16, 8]), ("model.rope.sin", [16, 8]))))
+
+YOUTU = dict(model_type="youtu_llm", vocab_size=256, hidden_size=64, intermediate_size=128,
+             num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=4, kv_lora_rank=16,
+             q_lora_rank=32, qk_rope_head_dim=8, v_head_dim=16, qk_nope_head_dim=16)
+case("youtu_llm-tied", YOUTU, with_extra(lm_head()))
+case("youtu_llm-untied", dict(YOUTU, tie_word_embeddings=False, q_lora_rank=None,
+                              attention_bias=True, mlp_bias=True))
+
+# --------------------------------------------------------------------------------------------
+
+
+def quantizable(module) -> bool:
+    """`nn.quantize` quantizes this leaf without error (its `to_quantized` takes `mode`)."""
+    tq = getattr(module, "to_quantized", None)
+    if tq is None:
+        return False
+    params = inspect.signature(tq).parameters
+    return "mode" in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
+
+
+def jsonable(r):
+    if r is True or r is None:
+        return None
+    if r is False:
+        return "skip"
+    if isinstance(r, dict):
+        return dict(r)
+    raise TypeError(f"unexpected quant_predicate result {r!r}")
+
+
+def run_case(c) -> dict:
+    config = c["config"]
+    model_class, args_class = _get_classes(copy.deepcopy(config))
+    model = model_class(args_class.from_dict(copy.deepcopy(config)))
+    before = [(k, list(v.shape)) for k, v in tree_flatten(model.parameters())]
+    dtypes = {k: v.dtype for k, v in tree_flatten(model.parameters())}
+    inputs = c["inputs"](before, config)
+    names = [n for n, _ in inputs]
+    assert len(names) == len(set(names)), f"{c['name']}: duplicate input names"
+    weights = {n: mx.zeros(s, dtype=dtypes.get(n, mx.float32)) for n, s in inputs}
+    if hasattr(model, "sanitize"):
+        weights = model.sanitize(weights)
+    flat = tree_flatten(model.parameters())
+    params = [(k, list(v.shape)) for k, v in flat]
+    got = {k: list(v.shape) for k, v in weights.items()}
+    want = dict(params)
+    if got != want:
+        missing = sorted(set(want) - set(got))
+        extra = sorted(set(got) - set(want))
+        shapes = sorted(k for k in set(got) & set(want) if got[k] != want[k])
+        raise AssertionError(
+            f"{c['name']}: sanitize output != parameters\n  missing {missing}\n  extra {extra}"
+            f"\n  shape {shapes}"
+        )
+    model.load_weights(list(weights.items()), strict=True)
+
+    leaves = dict(tree_flatten(model.leaf_modules(), is_leaf=nn.Module.is_module))
+    qp = getattr(model, "quant_predicate", None)
+    cp = getattr(model, "cast_predicate", None)
+    rows = []
+    for name, shape in params:
+        owner, _, leaf = name.rpartition(".")
+        module = leaves.get(owner)
+        q = leaf == "weight" and module is not None and quantizable(module)
+        row = dict(name=name, shape=shape, quantizable=q)
+        if module is not None and leaf == "weight" and hasattr(module, "to_quantized") and not q:
+            row["note"] = "to_quantized without `mode`: nn.quantize raises TypeError"
+        row["predicate"] = jsonable(qp(owner, module)) if (q and qp is not None) else None
+        row["cast"] = bool(cp(name)) if cp is not None else True
+        rows.append(row)
+    return dict(
+        case=c["name"],
+        model_type=c["model_type"] or config["model_type"],
+        module=model_class.__module__.rsplit(".", 1)[-1],
+        config=config,
+        inputs=[[n, s] for n, s in inputs],
+        params=rows,
+    )
+
+
+def implied_orders(results):
+    """Per module: sibling order constraints seen in the parameter order, topologically sorted."""
+    by_module = {}
+    for r in results:
+        edges = by_module.setdefault(r["module"], {})
+        children = {}
+        for p in r["params"]:
+            parts = p["name"].split(".")
+            for i in range(len(parts)):
+                if parts[i].isdigit():
+                    continue
+                kids = children.setdefault(tuple(parts[:i]), [])
+                if parts[i] not in kids:
+                    kids.append(parts[i])
+        for kids in children.values():
+            for a, b in zip(kids, kids[1:]):
+                edges.setdefault(a, set()).add(b)
+                edges.setdefault(b, set())
+    for module, edges in sorted(by_module.items()):
+        order, seen, temp = [], set(), set()
+
+        def visit(n):
+            if n in seen:
+                return
+            if n in temp:
+                raise ValueError(f"{module}: order cycle through {n}")
+            temp.add(n)
+            for m in sorted(edges[n]):
+                visit(m)
+            temp.discard(n)
+            seen.add(n)
+            order.append(n)
+
+        for n in sorted(edges):
+            visit(n)
+        print(f"{module}: {list(reversed(order))}")
+
+
+def main(argv):
+    orders = "--orders" in argv
+    wanted = [a for a in argv if not a.startswith("--")]
+    OUT.mkdir(parents=True, exist_ok=True)
+    results = []
+    failed = 0
+    for c in CASES:
+        if wanted and c["name"] not in wanted and c["name"].split("-")[0] not in wanted:
+            continue
+        try:
+            r = run_case(c)
+        except Exception as e:  # report every failing case, then fail
+            failed += 1
+            print(f"FAIL {c['name']}: {type(e).__name__}: {e}", file=sys.stderr)
+            continue
+        results.append(r)
+        path = OUT / f"{c['name']}.json"
+        path.write_text(json.dumps(r, indent=1) + "\n")
+        print(f"ok   {c['name']}: {len(r['inputs'])} inputs -> {len(r['params'])} params")
+    if orders:
+        implied_orders(results)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
