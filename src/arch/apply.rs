@@ -33,12 +33,35 @@ pub fn is_tied(arch: &Arch, config: &Map<String, Value>, has_lm_head: bool) -> b
         Tied::Always => true,
         Tied::Never => false,
         Tied::IfNoLmHead => !has_lm_head,
+        Tied::ConfigKey { key, default } => config.get(key).map_or(default, truthy),
+        Tied::TextConfigOnly { default } => match config.get("text_config") {
+            Some(Value::Object(tc)) => from(tc, default),
+            Some(_) => default,
+            None => from(config, default),
+        },
     }
+}
+
+/// Drops the head module at `head` (every `<head>.*` tensor) when the model is tied.
+fn drop_tied_head<T>(
+    arch: &Arch,
+    config: &Map<String, Value>,
+    mut tensors: Vec<(String, T)>,
+    head: &str,
+) -> Vec<(String, T)> {
+    let weight = format!("{head}.weight");
+    let has_head = tensors.iter().any(|(k, _)| *k == weight);
+    if is_tied(arch, config, has_head) {
+        let prefix = format!("{head}.");
+        tensors.retain(|(k, _)| !k.starts_with(&prefix));
+    }
+    tensors
 }
 
 /// Applies `sanitize` (and the tied-head rule) to `(name, payload)` pairs, keeping their order.
 pub fn sanitize<T>(arch: &Arch, config: &Map<String, Value>, tensors: Vec<(String, T)>) -> Vec<(String, T)> {
     let mut out = tensors;
+    let mut tie_done = false;
     for rule in arch.sanitize {
         out = match *rule {
             Rule::Drop(p) => out.into_iter().filter(|(k, _)| !p.matches(k)).collect(),
@@ -56,11 +79,27 @@ pub fn sanitize<T>(arch: &Arch, config: &Map<String, Value>, tensors: Vec<(Strin
                 .into_iter()
                 .map(|(k, v)| if k.starts_with(prefix) { (k, v) } else { (format!("{prefix}{k}"), v) })
                 .collect(),
+            Rule::Hoist { from, to } => {
+                if out.iter().any(|(k, _)| k.starts_with(from)) {
+                    out.into_iter()
+                        .filter(|(k, _)| k.starts_with(from) || !k.starts_with(to))
+                        .map(|(k, v)| match k.strip_prefix(from) {
+                            Some(rest) => (format!("{to}{rest}"), v),
+                            None => (k, v),
+                        })
+                        .collect()
+                } else {
+                    out
+                }
+            }
+            Rule::TieHead(head) => {
+                tie_done = true;
+                drop_tied_head(arch, config, out, head)
+            }
         };
     }
-    let has_lm_head = out.iter().any(|(k, _)| k == "lm_head.weight");
-    if is_tied(arch, config, has_lm_head) {
-        out.retain(|(k, _)| !k.starts_with("lm_head."));
+    if !tie_done {
+        out = drop_tied_head(arch, config, out, "lm_head");
     }
     out
 }

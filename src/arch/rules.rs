@@ -42,6 +42,14 @@ pub enum Tied {
     Never,
     /// Tied exactly when the checkpoint has no `lm_head.weight` (gemma3_text style).
     IfNoLmHead,
+    /// Like `Config`, for models whose flag has another name (openelm:
+    /// `share_input_output_layers`).
+    ConfigKey { key: &'static str, default: bool },
+    /// Only the text model's config decides: `text_config["tie_word_embeddings"]`, or the whole
+    /// config when there is no `text_config` (qwen2_vl), with this default. Unlike `TextConfig`, a
+    /// top-level flag is ignored when `text_config` exists (the wrapper builds the text model from
+    /// `text_config` alone).
+    TextConfigOnly { default: bool },
 }
 
 /// A string pattern over dotted parameter paths, mirroring the Python tests mlx-lm uses
@@ -76,6 +84,16 @@ pub enum Rule {
     RenamePrefix { from: &'static str, to: &'static str },
     /// Prefix every name that does not already start with `prefix`.
     AddPrefix(&'static str),
+    /// If some name starts with `from`, that subtree replaces the subtree `to`: names starting
+    /// with `to` but not with `from` are dropped, then `from` is renamed to `to`. Nothing happens
+    /// when no name starts with `from`. Python: `if sub := tree["model"].get("language_model"):
+    /// tree["model"] = sub` is `Hoist { from: "model.language_model.", to: "model." }`.
+    Hoist { from: &'static str, to: &'static str },
+    /// Applies the [`Tied`] decision here, for the head module at this path (e.g.
+    /// `language_model.lm_head` in multimodal wrappers, whose text model pops its own head):
+    /// `IfNoLmHead` looks for `<path>.weight`, and a tied model loses every `<path>.*` tensor.
+    /// When a rule list has this, the implicit top-level `lm_head` step after the rules is skipped.
+    TieHead(&'static str),
 }
 
 /// What a model's `quant_predicate` returns for a layer.
