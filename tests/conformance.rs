@@ -76,4 +76,4 @@ macro_rules! variants {
     };
 }
 
-variants!(plain, f16, q2, q3g32, q4, q5, q6, q8g128);
+variants!(plain, f16, q2, q3g32, q4, q5, q6, q8g128, mxfp4, nvfp4, mxfp8);

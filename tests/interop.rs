@@ -9,6 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use hf2mlx::cast::FloatType;
 use hf2mlx::plan::ConvertOptions;
 use hf2mlx::quant::Mode;
 
@@ -70,10 +71,23 @@ fn check(name: &str, src: &Path, flags: &[&str]) {
             "--q-bits" => opts.q_bits = it.next().map(|v| v.parse().unwrap()),
             "--q-group-size" => opts.q_group_size = it.next().map(|v| v.parse().unwrap()),
             "--q-mode" => opts.q_mode = it.next().and_then(|v| Mode::parse(v)).unwrap(),
+            "--dtype" => {
+                opts.dtype = it.next().map(|v| match *v {
+                    "float16" => FloatType::F16,
+                    "bfloat16" => FloatType::BF16,
+                    _ => FloatType::F32,
+                })
+            }
             other => panic!("unknown flag {other}"),
         }
     }
     hf2mlx::convert(&opts, &|_, _| {}).unwrap_or_else(|e| panic!("{name}: hf2mlx failed: {e}"));
+
+    // Tensor for tensor: same names, dtypes, shapes and bytes as mlx-lm's own output.
+    let (a, b) = (common::describe(&ours), common::describe(&reference));
+    assert_eq!(a.tensors, b.tensors, "{name}: tensors differ from mlx_lm.convert's");
+    assert_eq!(a.config, b.config, "{name}: config.json differs from mlx_lm.convert's");
+    assert_eq!(a.index, b.index, "{name}: index differs from mlx_lm.convert's");
 
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/compare_logits.py");
     let out = Command::new(&py).arg(script).arg(&ours).arg(&reference).env("HF_HUB_OFFLINE", "1").output().unwrap();
@@ -111,4 +125,54 @@ fn qwen2() {
     check("qwen2 bf16", &src, &[]);
     check("qwen2 q4", &src, &["-q"]);
     check("qwen2 q6", &src, &["-q", "--q-bits", "6"]);
+}
+
+/// Rewrites every BF16 tensor of the copy's model.safetensors as F32.
+fn widen_to_f32(dir: &Path) {
+    let path = dir.join("model.safetensors");
+    let bytes = std::fs::read(&path).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let widened: Vec<(String, Vec<usize>, Vec<u8>)> = st
+        .tensors()
+        .into_iter()
+        .map(|(n, v)| {
+            assert_eq!(v.dtype(), safetensors::Dtype::BF16);
+            let data = v
+                .data()
+                .chunks_exact(2)
+                .flat_map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32().to_le_bytes())
+                .collect();
+            (n, v.shape().to_vec(), data)
+        })
+        .collect();
+    let views: Vec<(String, safetensors::tensor::TensorView)> = widened
+        .iter()
+        .map(|(n, s, d)| (n.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), d).unwrap()))
+        .collect();
+    drop(st);
+    safetensors::serialize_to_file(views, None, &path).unwrap();
+}
+
+/// F32 weights with `torch_dtype: bfloat16` are cast; with only the transformers-5 `dtype` key
+/// they are not (mlx-lm ignores that key, and so do we by default).
+#[test]
+fn dtype_decisions_match_mlx_lm() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = fixture_copy("llama", &tmp.path().join("f32"), |_| {});
+    widen_to_f32(&src);
+    check("f32 weights, torch_dtype bf16", &src, &[]);
+    check("f32 weights, torch_dtype bf16, q4", &src, &["-q"]);
+    check("f32 weights, --dtype float16, q4", &src, &["-q", "--dtype", "float16"]);
+
+    let v5 = fixture_copy("llama", &tmp.path().join("v5"), |c| {
+        c.remove("torch_dtype");
+    });
+    widen_to_f32(&v5);
+    check("f32 weights, only dtype key", &v5, &[]);
+    check("f32 weights, only dtype key, q4", &v5, &["-q"]);
+
+    let f32cfg = fixture_copy("qwen2", &tmp.path().join("qwen2f32"), |c| {
+        c.insert("torch_dtype".into(), "float32".into());
+    });
+    check("qwen2 torch_dtype float32, q4", &f32cfg, &["-q", "--q-bits", "5"]);
 }

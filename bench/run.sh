@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Conversion benchmark: times `cat` of the inputs (the disk-speed baseline), hf2mlx in several
+# modes, and mlx_lm.convert -q, on synthetic Llama-shaped checkpoints, in one run. Reports wall
+# time, CPU time and peak RSS (/usr/bin/time -v) per run, and ratios to `cat`.
+#
+#   bench/run.sh [SIZES] [REPEATS]       e.g. bench/run.sh "1b 8b" 3
+# Env: BENCH_DIR (default ~/.cache/hf2mlx/bench), SKIP_MLX_LM=1 to leave mlx_lm.convert out.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sizes=${1:-"1b 8b"}
+reps=${2:-3}
+dir=${BENCH_DIR:-$HOME/.cache/hf2mlx/bench}
+mkdir -p "$dir"
+PY=$(bash tools/mlx-oracle.sh | tail -1)
+cargo build --release -q
+bin=$PWD/target/release/hf2mlx
+results=$dir/results.tsv
+: > "$results"
+
+measure() { # label size cmd...
+  local label=$1 size=$2; shift 2
+  local out=$dir/out-$size
+  for r in $(seq "$reps"); do
+    rm -rf "$out"
+    /usr/bin/time -v -o "$dir/time.txt" "$@" > /dev/null 2> "$dir/stderr.txt" || { cat "$dir/stderr.txt"; exit 1; }
+    local wall cpu rss
+    wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$dir/time.txt")
+    cpu=$(awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {print u+s}' "$dir/time.txt")
+    rss=$(awk -F': ' '/Maximum resident set size/ {print $2/1024}' "$dir/time.txt")
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$size" "$label" "$r" "$wall" "$cpu" "$rss" | tee -a "$results"
+  done
+  rm -rf "$out"
+}
+
+for size in $sizes; do
+  src=$dir/llama-$size
+  [ -f "$src/config.json" ] || "$PY" bench/make_synthetic.py "$size" "$src"
+  out=$dir/out-$size
+  measure cat "$size" sh -c "cat $src/*.safetensors > /dev/null"
+  measure "hf2mlx -q" "$size" "$bin" convert --hf-path "$src" --mlx-path "$out" -q --quiet
+  measure "hf2mlx bf16" "$size" "$bin" convert --hf-path "$src" --mlx-path "$out" --quiet
+  measure "hf2mlx mxfp4" "$size" "$bin" convert --hf-path "$src" --mlx-path "$out" -q --q-mode mxfp4 --quiet
+  if [ "${SKIP_MLX_LM:-0}" != 1 ]; then
+    measure "mlx_lm -q" "$size" env HF_HUB_OFFLINE=1 "$PY" -m mlx_lm convert --hf-path "$src" --mlx-path "$out" -q
+  fi
+done
+
+# Median per (size, tool), ratios against cat of the same size.
+"$PY" - "$results" <<'PYEOF'
+import sys, statistics, collections
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+g = collections.OrderedDict()
+for size, label, _, wall, cpu, rss in rows:
+    g.setdefault((size, label), []).append((float(wall), float(cpu), float(rss)))
+print(f"\n| model | tool | wall s (median) | CPU s | peak RSS MB | wall / cat |")
+print("|---|---|---|---|---|---|")
+for (size, label), v in g.items():
+    wall = statistics.median(x[0] for x in v); cpu = statistics.median(x[1] for x in v)
+    rss = max(x[2] for x in v); base = statistics.median(x[0] for x in g[(size, "cat")])
+    print(f"| {size} | {label} | {wall:.1f} | {cpu:.1f} | {rss:.0f} | {wall / base:.2f} |")
+PYEOF
