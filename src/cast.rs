@@ -66,7 +66,11 @@ pub fn f32_to_f16_bits(x: f32) -> u16 {
     let u = x.to_bits();
     let sign16 = ((u & 0x8000_0000) >> 16) as u16;
     let mut expo = u & 0x7F80_0000;
-    expo = if expo < 0x3880_0000 { 0x3880_0000 } else { expo };
+    expo = if expo < 0x3880_0000 {
+        0x3880_0000
+    } else {
+        expo
+    };
     let expo = expo.wrapping_add(15 << 23);
     let inf_scale = f32::from_bits(0x7780_0000); // 2^112
     let zero_scale = f32::from_bits(0x0880_0000); // 2^-110
@@ -106,7 +110,11 @@ pub fn f16_bits_to_f32(h: u16) -> f32 {
 /// Decode little-endian bytes of `src` type into f32 (bytes may be unaligned).
 /// `out.len()` must equal `bytes.len() / src.size()`.
 pub fn decode_to_f32(src: FloatType, bytes: &[u8], out: &mut [f32]) {
-    assert_eq!(bytes.len(), out.len() * src.size(), "decode_to_f32: length mismatch");
+    assert_eq!(
+        bytes.len(),
+        out.len() * src.size(),
+        "decode_to_f32: length mismatch"
+    );
     match src {
         FloatType::F32 => {
             for (o, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
@@ -129,7 +137,11 @@ pub fn decode_to_f32(src: FloatType, bytes: &[u8], out: &mut [f32]) {
 /// Encode f32 into little-endian bytes of `dst` type with mlx `astype` semantics (RNE; NaN rules in
 /// the module docs). `out.len()` must equal `x.len() * dst.size()`.
 pub fn encode_from_f32(dst: FloatType, x: &[f32], out: &mut [u8]) {
-    assert_eq!(out.len(), x.len() * dst.size(), "encode_from_f32: length mismatch");
+    assert_eq!(
+        out.len(),
+        x.len() * dst.size(),
+        "encode_from_f32: length mismatch"
+    );
     match dst {
         FloatType::F32 => {
             for (o, v) in out.chunks_exact_mut(4).zip(x) {
@@ -181,7 +193,11 @@ pub fn round_to(t: FloatType, x: &mut [f32]) {
 /// small stack buffer. Same type → plain copy (mlx's `astype` to the same dtype is a no-op, so NaN
 /// payloads survive). `out.len()` must equal `bytes.len() / src.size() * dst.size()`.
 pub fn convert_bytes(src: FloatType, dst: FloatType, bytes: &[u8], out: &mut [u8]) {
-    assert_eq!(bytes.len() % src.size(), 0, "convert_bytes: partial element");
+    assert_eq!(
+        bytes.len() % src.size(),
+        0,
+        "convert_bytes: partial element"
+    );
     let n = bytes.len() / src.size();
     assert_eq!(out.len(), n * dst.size(), "convert_bytes: length mismatch");
     if src == dst {
@@ -190,7 +206,10 @@ pub fn convert_bytes(src: FloatType, dst: FloatType, bytes: &[u8], out: &mut [u8
     }
     const CHUNK: usize = 1024;
     let mut buf = [0f32; CHUNK];
-    for (inb, outb) in bytes.chunks(CHUNK * src.size()).zip(out.chunks_mut(CHUNK * dst.size())) {
+    for (inb, outb) in bytes
+        .chunks(CHUNK * src.size())
+        .zip(out.chunks_mut(CHUNK * dst.size()))
+    {
         let m = inb.len() / src.size();
         decode_to_f32(src, inb, &mut buf[..m]);
         encode_from_f32(dst, &buf[..m], outb);
@@ -246,7 +265,11 @@ pub(crate) mod x86 {
     /// `std::rint` (round half to even); NaN passes through quieted like `roundss`.
     #[inline]
     pub fn rint(a: f32) -> f32 {
-        if a.is_nan() { quiet(a) } else { a.round_ties_even() }
+        if a.is_nan() {
+            quiet(a)
+        } else {
+            a.round_ties_even()
+        }
     }
     /// `std::max(a, b)` = `(a < b) ? b : a` (returns `a` when either is NaN).
     #[inline]
@@ -266,7 +289,11 @@ mod tests {
         loop {
             let x = f32::from_bits(u);
             if !x.is_nan() {
-                assert_eq!(f32_to_f16_bits(x), half::f16::from_f32(x).to_bits(), "{u:#x}");
+                assert_eq!(
+                    f32_to_f16_bits(x),
+                    half::f16::from_f32(x).to_bits(),
+                    "{u:#x}"
+                );
             }
             let (nu, o) = u.overflowing_add(65_537);
             if o {
@@ -279,7 +306,10 @@ mod tests {
             let b = half::f16::from_bits(h).to_f32();
             if b.is_nan() {
                 assert!(a.is_nan());
-                assert_eq!(a.to_bits(), 0x7FC0_0000 | ((h as u32 & 0x8000) << 16) | ((h as u32 & 0x3FF) << 13));
+                assert_eq!(
+                    a.to_bits(),
+                    0x7FC0_0000 | ((h as u32 & 0x8000) << 16) | ((h as u32 & 0x3FF) << 13)
+                );
             } else {
                 assert_eq!(a.to_bits(), b.to_bits(), "{h:#x}");
             }

@@ -20,8 +20,14 @@ pub fn read_json_object(path: &Path) -> Result<Json> {
     })?;
     match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(Error::Config { file: path.to_path_buf(), msg: "expected a JSON object".into() }),
-        Err(e) => Err(Error::Config { file: path.to_path_buf(), msg: format!("invalid JSON: {e}") }),
+        Ok(_) => Err(Error::Config {
+            file: path.to_path_buf(),
+            msg: "expected a JSON object".into(),
+        }),
+        Err(e) => Err(Error::Config {
+            file: path.to_path_buf(),
+            msg: format!("invalid JSON: {e}"),
+        }),
     }
 }
 

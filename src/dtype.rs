@@ -47,12 +47,18 @@ impl DType {
     }
 
     pub fn as_str(self) -> &'static str {
-        Self::NAMES.iter().find(|(d, _)| *d == self).map(|(_, n)| *n).unwrap_or("?")
+        Self::NAMES
+            .iter()
+            .find(|(d, _)| *d == self)
+            .map(|(_, n)| *n)
+            .unwrap_or("?")
     }
 
     pub fn size(self) -> usize {
         match self {
-            DType::Bool | DType::U8 | DType::I8 | DType::F8E4M3 | DType::F8E5M2 | DType::F8E8M0 => 1,
+            DType::Bool | DType::U8 | DType::I8 | DType::F8E4M3 | DType::F8E5M2 | DType::F8E8M0 => {
+                1
+            }
             DType::U16 | DType::I16 | DType::F16 | DType::BF16 => 2,
             DType::U32 | DType::I32 | DType::F32 => 4,
             DType::U64 | DType::I64 | DType::F64 => 8,

@@ -37,7 +37,12 @@ struct Scratch {
 }
 
 /// Writes all shards of `plan` into `dir`. `progress` receives source bytes as they are done.
-pub fn execute(plan: &Plan, ckpt: &Checkpoint, dir: &Path, progress: &(dyn Fn(u64) + Sync)) -> Result<()> {
+pub fn execute(
+    plan: &Plan,
+    ckpt: &Checkpoint,
+    dir: &Path,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<()> {
     let writers = plan
         .shards
         .iter()
@@ -56,7 +61,11 @@ pub fn execute(plan: &Plan, ckpt: &Checkpoint, dir: &Path, progress: &(dyn Fn(u6
         let mut r = 0;
         while r < units {
             let n = per_block.min(units - r);
-            jobs.push(Job { param: i, row0: r, rows: n });
+            jobs.push(Job {
+                param: i,
+                row0: r,
+                rows: n,
+            });
             r += n;
         }
     }
@@ -67,20 +76,21 @@ pub fn execute(plan: &Plan, ckpt: &Checkpoint, dir: &Path, progress: &(dyn Fn(u6
     });
 
     let failed = AtomicBool::new(false);
-    jobs.par_iter().try_for_each_init(Scratch::default, |scratch, job| {
-        if failed.load(Ordering::Relaxed) {
-            return Ok(());
-        }
-        let p = &plan.params[job.param];
-        let r = run_job(plan, p, job, ckpt, &writers, scratch);
-        if r.is_err() {
-            failed.store(true, Ordering::Relaxed);
-        } else {
-            let unit_bytes = p.source.nbytes / units_of(p).max(1) as u64;
-            progress(unit_bytes * job.rows as u64);
-        }
-        r
-    })?;
+    jobs.par_iter()
+        .try_for_each_init(Scratch::default, |scratch, job| {
+            if failed.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            let p = &plan.params[job.param];
+            let r = run_job(plan, p, job, ckpt, &writers, scratch);
+            if r.is_err() {
+                failed.store(true, Ordering::Relaxed);
+            } else {
+                let unit_bytes = p.source.nbytes / units_of(p).max(1) as u64;
+                progress(unit_bytes * job.rows as u64);
+            }
+            r
+        })?;
 
     for w in writers {
         w.finish()?;
@@ -95,9 +105,20 @@ fn units_of(p: &ParamPlan) -> usize {
     }
 }
 
-fn run_job(plan: &Plan, p: &ParamPlan, job: &Job, ckpt: &Checkpoint, writers: &[ShardWriter], s: &mut Scratch) -> Result<()> {
+fn run_job(
+    plan: &Plan,
+    p: &ParamPlan,
+    job: &Job,
+    ckpt: &Checkpoint,
+    writers: &[ShardWriter],
+    s: &mut Scratch,
+) -> Result<()> {
     let units = units_of(p);
-    let unit_bytes = if units == 0 { 0 } else { p.source.nbytes / units as u64 };
+    let unit_bytes = if units == 0 {
+        0
+    } else {
+        p.source.nbytes / units as u64
+    };
     let src_off = p.source.offset + unit_bytes * job.row0 as u64;
     let src_len = (unit_bytes * job.rows as u64) as usize;
     s.src.resize(src_len, 0);
@@ -119,7 +140,13 @@ fn run_job(plan: &Plan, p: &ParamPlan, job: &Job, ckpt: &Checkpoint, writers: &[
             cast::convert_bytes(from, to, &s.src, &mut s.out);
             w.write_at(t.offset, (job.row0 * to.size()) as u64, &s.out)
         }
-        Op::Quantize { from, float, mode, group_size, bits } => {
+        Op::Quantize {
+            from,
+            float,
+            mode,
+            group_size,
+            bits,
+        } => {
             let k = p.row_len();
             let n = job.rows * k;
             s.x.resize(n, 0.0);
@@ -136,11 +163,30 @@ fn run_job(plan: &Plan, p: &ParamPlan, job: &Job, ckpt: &Checkpoint, writers: &[
                 Mode::Affine => {
                     s.scales.resize(ngroups, 0.0);
                     s.biases.resize(ngroups, 0.0);
-                    affine::quantize(&s.x, group_size, bits, &mut s.words, &mut s.scales, &mut s.biases);
+                    affine::quantize(
+                        &s.x,
+                        group_size,
+                        bits,
+                        &mut s.words,
+                        &mut s.scales,
+                        &mut s.biases,
+                    );
                     write_words(slot(0), job.row0 as u64 * row_words, &s.words, &mut s.out)?;
                     let fs = float.size() as u64;
-                    write_floats(slot(1), job.row0 as u64 * row_groups * fs, float, &s.scales, &mut s.out)?;
-                    write_floats(slot(2), job.row0 as u64 * row_groups * fs, float, &s.biases, &mut s.out)
+                    write_floats(
+                        slot(1),
+                        job.row0 as u64 * row_groups * fs,
+                        float,
+                        &s.scales,
+                        &mut s.out,
+                    )?;
+                    write_floats(
+                        slot(2),
+                        job.row0 as u64 * row_groups * fs,
+                        float,
+                        &s.biases,
+                        &mut s.out,
+                    )
                 }
                 fp_mode => {
                     let m = match fp_mode {

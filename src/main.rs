@@ -12,7 +12,12 @@ use hf2mlx::plan::{ConvertOptions, DEFAULT_MAX_SHARD_SIZE};
 use hf2mlx::quant::Mode;
 
 #[derive(Parser)]
-#[command(name = "hf2mlx", version, about = "Convert Hugging Face checkpoints to MLX format", propagate_version = true)]
+#[command(
+    name = "hf2mlx",
+    version,
+    about = "Convert Hugging Face checkpoints to MLX format",
+    propagate_version = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -27,6 +32,9 @@ enum Command {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// Print the Markdown table used in README.md.
+        #[arg(long, conflicts_with = "json")]
+        markdown: bool,
     },
 }
 
@@ -104,9 +112,13 @@ struct ConvertArgs {
 /// binary units (GiB, MiB, KiB).
 fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().map_err(|_| format!("`{s}` is not a size like 5GB or 500MiB"))?;
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size like 5GB or 500MiB"))?;
     let mult: f64 = match unit.trim().to_ascii_uppercase().as_str() {
         "" | "B" => 1.0,
         "K" | "KB" => 1e3,
@@ -117,7 +129,11 @@ fn parse_size(s: &str) -> Result<u64, String> {
         "MIB" => 1024.0 * 1024.0,
         "GIB" => 1024.0 * 1024.0 * 1024.0,
         "TIB" => 1024f64.powi(4),
-        u => return Err(format!("unknown size unit `{u}` in `{s}` (use B, KB, MB, GB, KiB, MiB, GiB)")),
+        u => {
+            return Err(format!(
+                "unknown size unit `{u}` in `{s}` (use B, KB, MB, GB, KiB, MiB, GiB)"
+            ));
+        }
     };
     let bytes = (n * mult).round();
     if bytes < 1.0 {
@@ -130,8 +146,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Convert(args) => run_convert(args),
-        Command::Architectures { json } => {
-            print_architectures(json);
+        Command::Architectures { json, markdown } => {
+            if markdown {
+                print!("{}", hf2mlx::arch::markdown_table());
+            } else {
+                print_architectures(json);
+            }
             Ok(())
         }
     };
@@ -167,7 +187,10 @@ fn run_convert(a: ConvertArgs) -> Result<(), hf2mlx::Error> {
     if a.dry_run {
         let plan = hf2mlx::plan(&opts)?;
         if a.json {
-            println!("{}", serde_json::to_string_pretty(&plan).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&plan).unwrap_or_default()
+            );
         } else {
             print!("{}", hf2mlx::report::dry_run_summary(&plan, &opts));
         }
@@ -193,7 +216,10 @@ fn run_convert(a: ConvertArgs) -> Result<(), hf2mlx::Error> {
     bar.finish_and_clear();
     if !a.quiet {
         if opts.quantize {
-            eprintln!("Quantized model with {:.3} bits per weight.", report.bits_per_weight);
+            eprintln!(
+                "Quantized model with {:.3} bits per weight.",
+                report.bits_per_weight
+            );
         }
         eprintln!(
             "Wrote {} ({} tensors in {} file{}, {}) in {:.1}s",
@@ -226,6 +252,11 @@ fn print_architectures(json: bool) {
     }
     println!("{:<24} {:<15} aliases", "model_type", "rules");
     for a in rows {
-        println!("{:<24} {:<15} {}", a.name, a.category.as_str(), a.aliases.join(", "));
+        println!(
+            "{:<24} {:<15} {}",
+            a.name,
+            a.category.as_str(),
+            a.aliases.join(", ")
+        );
     }
 }

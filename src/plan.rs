@@ -163,7 +163,10 @@ pub struct Plan {
     pub weight_files: Vec<PathBuf>,
 }
 
-fn ser_opt_float<S: serde::Serializer>(t: &Option<FloatType>, s: S) -> std::result::Result<S::Ok, S::Error> {
+fn ser_opt_float<S: serde::Serializer>(
+    t: &Option<FloatType>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
     match t {
         Some(t) => s.serialize_str(float_name(*t)),
         None => s.serialize_none(),
@@ -189,12 +192,19 @@ impl Plan {
         let mut weight_map: Vec<(&str, &str)> = self
             .shards
             .iter()
-            .flat_map(|s| s.tensors.iter().map(move |t| (t.name.as_str(), s.file_name.as_str())))
+            .flat_map(|s| {
+                s.tensors
+                    .iter()
+                    .map(move |t| (t.name.as_str(), s.file_name.as_str()))
+            })
             .collect();
         weight_map.sort_unstable();
         let mut meta = Map::new();
         meta.insert("total_size".into(), Value::from(self.total_size));
-        meta.insert("total_parameters".into(), Value::from(self.total_parameters));
+        meta.insert(
+            "total_parameters".into(),
+            Value::from(self.total_parameters),
+        );
         let mut wm = Map::new();
         for (k, v) in weight_map {
             wm.insert(k.into(), Value::from(v));
@@ -215,7 +225,11 @@ pub fn build(opts: &ConvertOptions) -> Result<(Plan, Checkpoint)> {
     refuse_prequantized(&cfg, dir)?;
     let source = LocalSource::open(dir)?;
     let ckpt = Checkpoint::open(&source.weight_files)?;
-    let found: Vec<(String, usize)> = ckpt.tensors.iter().map(|t| (t.name.clone(), t.file)).collect();
+    let found: Vec<(String, usize)> = ckpt
+        .tensors
+        .iter()
+        .map(|t| (t.name.clone(), t.file))
+        .collect();
     check_index_tensors(dir, &ckpt.files, &found)?;
 
     let mut notes = Vec::new();
@@ -242,10 +256,14 @@ pub fn build(opts: &ConvertOptions) -> Result<(Plan, Checkpoint)> {
     let dtype = dtype.map(|(t, _)| t);
 
     // sanitize: rename/drop by the architecture's rules.
-    let named: Vec<(String, SourceTensor)> =
-        ckpt.tensors.iter().map(|t| (t.name.clone(), t.clone())).collect();
+    let named: Vec<(String, SourceTensor)> = ckpt
+        .tensors
+        .iter()
+        .map(|t| (t.name.clone(), t.clone()))
+        .collect();
     let kept = apply::sanitize(arch, &cfg, named);
-    let kept_sources: std::collections::HashSet<&str> = kept.iter().map(|(_, t)| t.name.as_str()).collect();
+    let kept_sources: std::collections::HashSet<&str> =
+        kept.iter().map(|(_, t)| t.name.as_str()).collect();
     let dropped: Vec<String> = ckpt
         .tensors
         .iter()
@@ -297,7 +315,13 @@ pub fn build(opts: &ConvertOptions) -> Result<(Plan, Checkpoint)> {
             for (suffix, dt, shape) in d.spec.output_tensors(&src.shape, DType::from_float(t)) {
                 outputs.push((format!("{base}.{suffix}"), dt, shape));
             }
-            Op::Quantize { from, float: t, mode: d.spec.mode, group_size: d.spec.group_size, bits: d.spec.bits }
+            Op::Quantize {
+                from,
+                float: t,
+                mode: d.spec.mode,
+                group_size: d.spec.group_size,
+                bits: d.spec.bits,
+            }
         } else {
             let (op, out_dtype) = match (float, target) {
                 (Some(f), Some(t)) if f != t => (Op::Cast { from: f, to: t }, DType::from_float(t)),
@@ -307,7 +331,16 @@ pub fn build(opts: &ConvertOptions) -> Result<(Plan, Checkpoint)> {
             op
         };
         let n_out = outputs.len() - first;
-        planned.push((ParamPlan { name, source: src, op, outputs: Vec::new() }, first, n_out));
+        planned.push((
+            ParamPlan {
+                name,
+                source: src,
+                op,
+                outputs: Vec::new(),
+            },
+            first,
+            n_out,
+        ));
     }
 
     // Greedy sharding in module order, exactly like `make_shards`.
@@ -348,11 +381,27 @@ fn resolve_arch(cfg: &Json, dir: &Path) -> Result<&'static Arch> {
             msg: "no `model_type`; hf2mlx needs it to know the architecture".into(),
         });
     };
-    arch::find(model_type).ok_or_else(|| Error::UnsupportedModel {
+    let arch = arch::find(model_type).ok_or_else(|| Error::UnsupportedModel {
         model_type: model_type.to_string(),
         version: env!("CARGO_PKG_VERSION"),
         supported: arch::supported_model_types().join(", "),
-    })
+    })?;
+    for u in arch.unsupported {
+        let mut v = Some(&Value::Object(cfg.clone()));
+        for k in u.key {
+            v = v.and_then(|x| x.get(*k));
+        }
+        if v.and_then(Value::as_str) == Some(u.equals) {
+            return Err(Error::Source(format!(
+                "{}: `{}` = \"{}\" is not supported: {}",
+                dir.join("config.json").display(),
+                u.key.join("."),
+                u.equals,
+                u.reason
+            )));
+        }
+    }
+    Ok(arch)
 }
 
 /// Checkpoints that are already quantized need loader transforms this version doesn't do yet;
@@ -364,11 +413,15 @@ fn refuse_prequantized(cfg: &Json, dir: &Path) -> Result<()> {
             dir.display()
         )));
     }
-    let qc = cfg
-        .get("quantization_config")
-        .or_else(|| cfg.get("text_config").and_then(|t| t.get("quantization_config")));
+    let qc = cfg.get("quantization_config").or_else(|| {
+        cfg.get("text_config")
+            .and_then(|t| t.get("quantization_config"))
+    });
     if let Some(qc) = qc {
-        let method = qc.get("quant_method").and_then(Value::as_str).unwrap_or("unknown");
+        let method = qc
+            .get("quant_method")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown");
         return Err(Error::Source(format!(
             "{} is a pre-quantized checkpoint (quant_method `{method}`), which hf2mlx cannot convert yet; \
              use the original float checkpoint",
@@ -397,10 +450,13 @@ fn check_quantizable_shape(name: &str, shape: &[usize], spec: &QuantSpec) -> Res
     let k = shape.last().copied().unwrap_or(0);
     let n: usize = shape.iter().product();
     if shape.len() < 2 || k % spec.group_size != 0 {
-        return Err(Error::Plan(format!("cannot quantize `{name}` {shape:?} with group size {}", spec.group_size)));
+        return Err(Error::Plan(format!(
+            "cannot quantize `{name}` {shape:?} with group size {}",
+            spec.group_size
+        )));
     }
     // mlx's CPU fp4 packer reshapes to (-1, 4, 8): it needs N·K to be a multiple of 32.
-    if spec.mode == Mode::Nvfp4 && n % 32 != 0 {
+    if spec.mode == Mode::Nvfp4 && !n.is_multiple_of(32) {
         return Err(Error::Plan(format!(
             "cannot nvfp4-quantize `{name}` {shape:?}: mlx needs its element count to be a multiple of 32"
         )));
@@ -411,7 +467,10 @@ fn check_quantizable_shape(name: &str, shape: &[usize], spec: &QuantSpec) -> Res
 /// Greedy split in order: a new shard starts when the next tensor would push the current one
 /// past `max` (a tensor larger than `max` gets a shard of its own). Returns layouts and, for each
 /// input tensor, its placement.
-pub fn make_shards(tensors: Vec<(String, DType, Vec<usize>)>, max: u64) -> (Vec<ShardLayout>, Vec<Placement>) {
+pub fn make_shards(
+    tensors: Vec<(String, DType, Vec<usize>)>,
+    max: u64,
+) -> (Vec<ShardLayout>, Vec<Placement>) {
     let mut groups: Vec<Vec<(String, DType, Vec<usize>)>> = Vec::new();
     let mut size = 0u64;
     for t in tensors {

@@ -100,7 +100,13 @@ fn number_repr(n: &Number) -> String {
     match text.parse::<f64>() {
         Ok(x) if x.is_finite() => py_float_repr(x),
         // Python's json turns overflowing literals into inf and writes `Infinity`.
-        Ok(x) if x.is_infinite() => if x > 0.0 { "Infinity".into() } else { "-Infinity".into() },
+        Ok(x) if x.is_infinite() => {
+            if x > 0.0 {
+                "Infinity".into()
+            } else {
+                "-Infinity".into()
+            }
+        }
         _ => text,
     }
 }
@@ -109,15 +115,25 @@ fn number_repr(n: &Number) -> String {
 /// notation for decimal exponents in [-4, 16) and `d.ddde±XX` otherwise.
 pub fn py_float_repr(x: f64) -> String {
     if x == 0.0 {
-        return if x.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
+        return if x.is_sign_negative() {
+            "-0.0".into()
+        } else {
+            "0.0".into()
+        };
     }
     // Rust's `{:e}` gives the shortest round-tripping digits, like CPython's repr.
     let short = format!("{x:e}");
     // When several shortest digit strings round-trip, CPython picks the correctly rounded one;
     // re-render with that many digits and keep it if it still round-trips.
-    let n = short.split_once('e').map_or(0, |(m, _)| m.chars().filter(char::is_ascii_digit).count());
+    let n = short
+        .split_once('e')
+        .map_or(0, |(m, _)| m.chars().filter(char::is_ascii_digit).count());
     let exact = format!("{:.*e}", n.saturating_sub(1), x);
-    let chosen = if exact.parse::<f64>().ok() == Some(x) { exact } else { short };
+    let chosen = if exact.parse::<f64>().ok() == Some(x) {
+        exact
+    } else {
+        short
+    };
     let (mant, exp) = chosen.split_once('e').unwrap_or((&chosen, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     let (sign, mant) = match mant.strip_prefix('-') {
@@ -131,7 +147,11 @@ pub fn py_float_repr(x: f64) -> String {
         } else {
             digits
         };
-        format!("{sign}{m}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
+        format!(
+            "{sign}{m}e{}{:02}",
+            if exp < 0 { '-' } else { '+' },
+            exp.abs()
+        )
     } else if exp < 0 {
         format!("{sign}0.{}{digits}", "0".repeat((-exp - 1) as usize))
     } else {

@@ -12,7 +12,11 @@ pub fn human_bytes(n: u64) -> String {
         x /= 1024.0;
         u += 1;
     }
-    if u == 0 { format!("{n} B") } else { format!("{x:.2} {}", UNITS[u]) }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{x:.2} {}", UNITS[u])
+    }
 }
 
 /// The `--dry-run` text: what would be written, how big, and why.
@@ -26,7 +30,13 @@ pub fn dry_run_summary(plan: &Plan, opts: &ConvertOptions) -> String {
             Op::Quantize { .. } => quantized += 1,
         }
     }
-    let _ = writeln!(s, "source:      {} (model_type {}, rules {})", plan.source_dir.display(), plan.model_type, plan.arch);
+    let _ = writeln!(
+        s,
+        "source:      {} (model_type {}, rules {})",
+        plan.source_dir.display(),
+        plan.model_type,
+        plan.arch
+    );
     let _ = writeln!(s, "destination: {}", opts.mlx_path.display());
     let _ = writeln!(
         s,
@@ -46,8 +56,14 @@ pub fn dry_run_summary(plan: &Plan, opts: &ConvertOptions) -> String {
                 "quantize:    {} {}-bit, group size {}{}",
                 q.get("mode").and_then(|v| v.as_str()).unwrap_or(""),
                 q.get("bits").map(|v| v.to_string()).unwrap_or_default(),
-                q.get("group_size").map(|v| v.to_string()).unwrap_or_default(),
-                if per_layer > 0 { format!(" ({per_layer} layers with their own settings)") } else { String::new() }
+                q.get("group_size")
+                    .map(|v| v.to_string())
+                    .unwrap_or_default(),
+                if per_layer > 0 {
+                    format!(" ({per_layer} layers with their own settings)")
+                } else {
+                    String::new()
+                }
             );
         }
         None => {
@@ -66,7 +82,13 @@ pub fn dry_run_summary(plan: &Plan, opts: &ConvertOptions) -> String {
         human_bytes(plan.input_bytes())
     );
     for shard in &plan.shards {
-        let _ = writeln!(s, "  {}  {} tensors, {}", shard.file_name, shard.tensors.len(), human_bytes(shard.data_len()));
+        let _ = writeln!(
+            s,
+            "  {}  {} tensors, {}",
+            shard.file_name,
+            shard.tensors.len(),
+            human_bytes(shard.data_len())
+        );
     }
     if !plan.copied_files.is_empty() {
         let _ = writeln!(s, "copied:      {}", plan.copied_files.join(", "));

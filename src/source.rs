@@ -30,7 +30,13 @@ const COPIED_NAMES: &[&str] = &[
 const COPIED_EXTENSIONS: &[&str] = &["tiktoken", "py", "jinja"];
 
 /// Files whose presence means a tokenizer can be loaded.
-const TOKENIZER_FILES: &[&str] = &["tokenizer.json", "tokenizer.model", "tiktoken.model", "vocab.json", "vocab.txt"];
+const TOKENIZER_FILES: &[&str] = &[
+    "tokenizer.json",
+    "tokenizer.model",
+    "tiktoken.model",
+    "vocab.json",
+    "vocab.txt",
+];
 
 #[derive(Debug, Clone)]
 pub struct LocalSource {
@@ -69,28 +75,42 @@ impl LocalSource {
         if weight_files.is_empty() {
             let others: Vec<&String> = names
                 .iter()
-                .filter(|n| [".bin", ".pt", ".pth", ".gguf", ".safetensors"].iter().any(|e| n.ends_with(e)))
+                .filter(|n| {
+                    [".bin", ".pt", ".pth", ".gguf", ".safetensors"]
+                        .iter()
+                        .any(|e| n.ends_with(e))
+                })
                 .collect();
             let hint = if others.is_empty() {
                 String::new()
             } else {
                 format!(
                     " (found {}; only model*.safetensors weights are converted, as in mlx-lm)",
-                    others.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                    others
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )
             };
-            return Err(Error::Source(format!("no model*.safetensors files in {}{hint}", dir.display())));
+            return Err(Error::Source(format!(
+                "no model*.safetensors files in {}{hint}",
+                dir.display()
+            )));
         }
         check_index(dir, &names)?;
         let copied_files = names
             .iter()
             .filter(|n| {
                 COPIED_NAMES.contains(&n.as_str())
-                    || n.rsplit_once('.').is_some_and(|(_, ext)| COPIED_EXTENSIONS.contains(&ext))
+                    || n.rsplit_once('.')
+                        .is_some_and(|(_, ext)| COPIED_EXTENSIONS.contains(&ext))
             })
             .cloned()
             .collect::<Vec<_>>();
-        let has_tokenizer = names.iter().any(|n| TOKENIZER_FILES.contains(&n.as_str()) || n.ends_with(".tiktoken"));
+        let has_tokenizer = names
+            .iter()
+            .any(|n| TOKENIZER_FILES.contains(&n.as_str()) || n.ends_with(".tiktoken"));
         if !has_tokenizer {
             return Err(Error::Source(format!(
                 "{} has no tokenizer (tokenizer.json, tokenizer.model, vocab.json or *.tiktoken). \
@@ -99,7 +119,11 @@ impl LocalSource {
                 dir.display()
             )));
         }
-        Ok(LocalSource { dir: dir.to_path_buf(), weight_files, copied_files })
+        Ok(LocalSource {
+            dir: dir.to_path_buf(),
+            weight_files,
+            copied_files,
+        })
     }
 }
 
@@ -112,11 +136,17 @@ fn check_index(dir: &Path, names: &BTreeSet<String>) -> Result<()> {
     }
     let index = read_json_object(&path)?;
     let Some(Value::Object(map)) = index.get("weight_map") else {
-        return Err(Error::Config { file: path, msg: "missing `weight_map` object".into() });
+        return Err(Error::Config {
+            file: path,
+            msg: "missing `weight_map` object".into(),
+        });
     };
     for (tensor, shard) in map {
         let Some(shard) = shard.as_str() else {
-            return Err(Error::Config { file: path, msg: format!("weight_map[`{tensor}`] is not a file name") });
+            return Err(Error::Config {
+                file: path,
+                msg: format!("weight_map[`{tensor}`] is not a file name"),
+            });
         };
         if !names.contains(shard) {
             return Err(Error::Source(format!(
@@ -129,14 +159,21 @@ fn check_index(dir: &Path, names: &BTreeSet<String>) -> Result<()> {
 }
 
 /// Checks the index's weight_map against the tensors actually found.
-pub fn check_index_tensors(dir: &Path, files: &[PathBuf], tensors: &[(String, usize)]) -> Result<()> {
+pub fn check_index_tensors(
+    dir: &Path,
+    files: &[PathBuf],
+    tensors: &[(String, usize)],
+) -> Result<()> {
     let path = dir.join("model.safetensors.index.json");
     if !path.is_file() {
         return Ok(());
     }
     let index = read_json_object(&path)?;
-    let Some(Value::Object(map)) = index.get("weight_map") else { return Ok(()) };
-    let found: std::collections::HashMap<&str, usize> = tensors.iter().map(|(n, f)| (n.as_str(), *f)).collect();
+    let Some(Value::Object(map)) = index.get("weight_map") else {
+        return Ok(());
+    };
+    let found: std::collections::HashMap<&str, usize> =
+        tensors.iter().map(|(n, f)| (n.as_str(), *f)).collect();
     for (tensor, shard) in map {
         let shard = shard.as_str().unwrap_or_default();
         match found.get(tensor.as_str()) {

@@ -7,7 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn hf2mlx(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hf2mlx")).args(args).current_dir(cwd).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_hf2mlx"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap()
 }
 
 fn llama() -> PathBuf {
@@ -20,8 +24,10 @@ fn stderr(o: &Output) -> String {
 
 /// Entries of `dir`, to check that nothing (not even a temporary folder) was left behind.
 fn entries(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> =
-        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
     v.sort();
     v
 }
@@ -38,18 +44,32 @@ fn copy_dir(src: &Path, dst: &Path) {
 fn converts_with_defaults_and_refuses_existing_output() {
     let tmp = tempfile::tempdir().unwrap();
     let src = llama();
-    let o = hf2mlx(&["convert", "--hf-path", src.to_str().unwrap(), "-q"], tmp.path());
+    let o = hf2mlx(
+        &["convert", "--hf-path", src.to_str().unwrap(), "-q"],
+        tmp.path(),
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     // default --mlx-path, and mlx-lm's bits-per-weight line
     assert!(tmp.path().join("mlx_model/model.safetensors").is_file());
-    assert!(stderr(&o).contains("Quantized model with 4.519 bits per weight."), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("Quantized model with 4.519 bits per weight."),
+        "{}",
+        stderr(&o)
+    );
 
     let o = hf2mlx(&["convert", "--model", src.to_str().unwrap()], tmp.path());
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("already exists") && stderr(&o).contains("--force"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("already exists") && stderr(&o).contains("--force"),
+        "{}",
+        stderr(&o)
+    );
 
     // --force replaces it (now unquantized: no scales)
-    let o = hf2mlx(&["convert", "--model", src.to_str().unwrap(), "--force"], tmp.path());
+    let o = hf2mlx(
+        &["convert", "--model", src.to_str().unwrap(), "--force"],
+        tmp.path(),
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let d = common::describe(&tmp.path().join("mlx_model"));
     assert!(!d.tensors.keys().any(|k| k.ends_with(".scales")));
@@ -60,7 +80,18 @@ fn converts_with_defaults_and_refuses_existing_output() {
 fn dry_run_writes_nothing_and_reports_the_plan() {
     let tmp = tempfile::tempdir().unwrap();
     let src = llama();
-    let o = hf2mlx(&["convert", "--hf-path", src.to_str().unwrap(), "--mlx-path", "out", "-q", "--dry-run"], tmp.path());
+    let o = hf2mlx(
+        &[
+            "convert",
+            "--hf-path",
+            src.to_str().unwrap(),
+            "--mlx-path",
+            "out",
+            "-q",
+            "--dry-run",
+        ],
+        tmp.path(),
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("4.519 bits per weight"), "{text}");
@@ -68,7 +99,16 @@ fn dry_run_writes_nothing_and_reports_the_plan() {
     assert!(entries(tmp.path()).is_empty());
 
     let o = hf2mlx(
-        &["convert", "--hf-path", src.to_str().unwrap(), "--mlx-path", "out", "-q", "--dry-run", "--json"],
+        &[
+            "convert",
+            "--hf-path",
+            src.to_str().unwrap(),
+            "--mlx-path",
+            "out",
+            "-q",
+            "--dry-run",
+            "--json",
+        ],
         tmp.path(),
     );
     let plan: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -84,11 +124,26 @@ fn unknown_model_type_fails_at_once_listing_supported_types() {
     let src = tmp.path().join("src");
     copy_dir(&llama(), &src);
     let cfg = std::fs::read_to_string(src.join("config.json")).unwrap();
-    std::fs::write(src.join("config.json"), cfg.replace("\"model_type\": \"llama\"", "\"model_type\": \"no_such_model\"")).unwrap();
-    let o = hf2mlx(&["convert", "--hf-path", "src", "--mlx-path", "out"], tmp.path());
+    std::fs::write(
+        src.join("config.json"),
+        cfg.replace(
+            "\"model_type\": \"llama\"",
+            "\"model_type\": \"no_such_model\"",
+        ),
+    )
+    .unwrap();
+    let o = hf2mlx(
+        &["convert", "--hf-path", "src", "--mlx-path", "out"],
+        tmp.path(),
+    );
     assert!(!o.status.success());
     let e = stderr(&o);
-    assert!(e.contains("`no_such_model` is not supported") && e.contains("llama") && e.contains("mistral"), "{e}");
+    assert!(
+        e.contains("`no_such_model` is not supported")
+            && e.contains("llama")
+            && e.contains("mistral"),
+        "{e}"
+    );
     assert_eq!(entries(tmp.path()), vec!["src"]);
 }
 
@@ -98,7 +153,10 @@ fn missing_tokenizer_and_missing_shard_are_named() {
     let src = tmp.path().join("src");
     copy_dir(&llama(), &src);
     std::fs::remove_file(src.join("tokenizer.json")).unwrap();
-    let o = hf2mlx(&["convert", "--hf-path", "src", "--mlx-path", "out"], tmp.path());
+    let o = hf2mlx(
+        &["convert", "--hf-path", "src", "--mlx-path", "out"],
+        tmp.path(),
+    );
     assert!(!o.status.success());
     assert!(stderr(&o).contains("no tokenizer"), "{}", stderr(&o));
 
@@ -108,9 +166,16 @@ fn missing_tokenizer_and_missing_shard_are_named() {
         r#"{"metadata": {}, "weight_map": {"lm_head.weight": "model-00002-of-00002.safetensors"}}"#,
     )
     .unwrap();
-    let o = hf2mlx(&["convert", "--hf-path", "src", "--mlx-path", "out"], tmp.path());
+    let o = hf2mlx(
+        &["convert", "--hf-path", "src", "--mlx-path", "out"],
+        tmp.path(),
+    );
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("model-00002-of-00002.safetensors"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("model-00002-of-00002.safetensors"),
+        "{}",
+        stderr(&o)
+    );
     assert_eq!(entries(tmp.path()), vec!["src"]);
 }
 
@@ -121,10 +186,19 @@ fn bad_quantization_settings_are_refused_before_work() {
     for (args, needle) in [
         (vec!["-q", "--q-bits", "7"], "bits"),
         (vec!["-q", "--q-group-size", "48"], "group size"),
-        (vec!["-q", "--q-mode", "mxfp4", "--q-group-size", "64"], "mxfp4"),
+        (
+            vec!["-q", "--q-mode", "mxfp4", "--q-group-size", "64"],
+            "mxfp4",
+        ),
         (vec!["--q-bits", "4"], "-q"),
     ] {
-        let mut a = vec!["convert", "--hf-path", src.to_str().unwrap(), "--mlx-path", "out"];
+        let mut a = vec![
+            "convert",
+            "--hf-path",
+            src.to_str().unwrap(),
+            "--mlx-path",
+            "out",
+        ];
         a.extend(args);
         let o = hf2mlx(&a, tmp.path());
         assert!(!o.status.success(), "{a:?}");
@@ -149,8 +223,10 @@ fn sharded_input_and_output() {
     let mut weight_map = serde_json::Map::new();
     for (i, part) in [a, b].iter().enumerate() {
         let file = format!("model-0000{}-of-00002.safetensors", i + 1);
-        let views: Vec<(String, safetensors::tensor::TensorView)> =
-            part.iter().map(|n| (n.clone(), st.tensor(n).unwrap())).collect();
+        let views: Vec<(String, safetensors::tensor::TensorView)> = part
+            .iter()
+            .map(|n| (n.clone(), st.tensor(n).unwrap()))
+            .collect();
         safetensors::serialize_to_file(views, None, &src.join(&file)).unwrap();
         for n in part.iter() {
             weight_map.insert(n.clone(), file.clone().into());
@@ -159,13 +235,31 @@ fn sharded_input_and_output() {
     let index = serde_json::json!({"metadata": {"total_size": 0}, "weight_map": weight_map});
     std::fs::write(src.join("model.safetensors.index.json"), index.to_string()).unwrap();
 
-    let o = hf2mlx(&["convert", "--hf-path", "src", "--mlx-path", "out", "-q", "--max-shard-size", "300KB"], tmp.path());
+    let o = hf2mlx(
+        &[
+            "convert",
+            "--hf-path",
+            "src",
+            "--mlx-path",
+            "out",
+            "-q",
+            "--max-shard-size",
+            "300KB",
+        ],
+        tmp.path(),
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let out = tmp.path().join("out");
     let files = entries(&out);
-    let shards: Vec<&String> = files.iter().filter(|f| f.ends_with(".safetensors")).collect();
+    let shards: Vec<&String> = files
+        .iter()
+        .filter(|f| f.ends_with(".safetensors"))
+        .collect();
     assert!(shards.len() >= 4, "{files:?}");
-    assert_eq!(shards[0], &format!("model-00001-of-{:05}.safetensors", shards.len()));
+    assert_eq!(
+        shards[0],
+        &format!("model-00001-of-{:05}.safetensors", shards.len())
+    );
 
     let expected: serde_json::Value = serde_json::from_slice(
         &std::fs::read(common::fixtures().join("models/llama/expected/q4.json")).unwrap(),
@@ -175,7 +269,9 @@ fn sharded_input_and_output() {
 
     // Every shard within the limit unless it holds a single tensor; the index maps each tensor
     // to the file that holds it.
-    let index: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("model.safetensors.index.json")).unwrap()).unwrap();
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("model.safetensors.index.json")).unwrap())
+            .unwrap();
     for f in &shards {
         let bytes = std::fs::read(out.join(f)).unwrap();
         let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
@@ -185,4 +281,35 @@ fn sharded_input_and_output() {
             assert_eq!(index["weight_map"][n], f.as_str());
         }
     }
+}
+
+#[test]
+fn configurations_an_architecture_does_not_cover_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    copy_dir(&llama(), &src);
+    let cfg = std::fs::read_to_string(src.join("config.json")).unwrap();
+    let cfg = cfg.replace(
+        "\"model_type\": \"llama\"",
+        "\"model_type\": \"mistral3\", \"text_config\": {\"model_type\": \"mistral4\"}",
+    );
+    std::fs::write(src.join("config.json"), cfg).unwrap();
+    let o = hf2mlx(
+        &[
+            "convert",
+            "--hf-path",
+            "src",
+            "--mlx-path",
+            "out",
+            "--dry-run",
+        ],
+        tmp.path(),
+    );
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("text_config.model_type") && stderr(&o).contains("mistral4"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(entries(tmp.path()), vec!["src"]);
 }

@@ -38,13 +38,18 @@ fn options(command: &str, src: &Path, dst: &Path) -> ConvertOptions {
 /// Converts every fixture that has `variant` and checks it; panics with all differences.
 fn check_variant(variant: &str) {
     let root = common::fixtures().join("models");
-    let mut archs: Vec<_> = std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut archs: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     archs.sort();
     let mut failures = Vec::new();
     let mut checked = 0;
     for arch in archs {
         let manifest = arch.join("expected").join(format!("{variant}.json"));
-        let Ok(bytes) = std::fs::read(&manifest) else { continue };
+        let Ok(bytes) = std::fs::read(&manifest) else {
+            continue;
+        };
         let expected: Value = serde_json::from_slice(&bytes).unwrap();
         let name = arch.file_name().unwrap().to_string_lossy().to_string();
         if expected.get("error").is_some() {
@@ -52,7 +57,11 @@ fn check_variant(variant: &str) {
         }
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("out");
-        let opts = options(expected["command"].as_str().unwrap(), &arch.join("hf"), &out);
+        let opts = options(
+            expected["command"].as_str().unwrap(),
+            &arch.join("hf"),
+            &out,
+        );
         match hf2mlx::convert(&opts, &|_, _| {}) {
             Err(e) => failures.push(format!("{name}: conversion failed: {e}")),
             Ok(_) => {
@@ -60,14 +69,22 @@ fn check_variant(variant: &str) {
                 if !diffs.is_empty() {
                     let n = diffs.len();
                     let head: Vec<_> = diffs.into_iter().take(8).collect();
-                    failures.push(format!("{name}: {n} differences:\n    {}", head.join("\n    ")));
+                    failures.push(format!(
+                        "{name}: {n} differences:\n    {}",
+                        head.join("\n    ")
+                    ));
                 }
             }
         }
         checked += 1;
     }
     assert!(checked > 0, "no fixture has variant {variant}");
-    assert!(failures.is_empty(), "{variant}: {} of {checked} fixtures differ from mlx-lm:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{variant}: {} of {checked} fixtures differ from mlx-lm:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 macro_rules! variants {
@@ -76,4 +93,6 @@ macro_rules! variants {
     };
 }
 
-variants!(plain, f16, q2, q3g32, q4, q5, q6, q8g128, mxfp4, nvfp4, mxfp8);
+variants!(
+    plain, f16, q2, q3g32, q4, q5, q6, q8g128, mxfp4, nvfp4, mxfp8
+);

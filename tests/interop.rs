@@ -17,9 +17,12 @@ fn oracle_python() -> PathBuf {
     if let Some(p) = std::env::var_os("HF2MLX_ORACLE_PYTHON") {
         return PathBuf::from(p);
     }
-    let venv = std::env::var_os("MLX_ORACLE_VENV").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/hf2mlx/mlx-oracle")
-    });
+    let venv = std::env::var_os("MLX_ORACLE_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".cache/hf2mlx/mlx-oracle")
+        });
     let py = venv.join("bin/python");
     assert!(
         py.exists(),
@@ -31,7 +34,11 @@ fn oracle_python() -> PathBuf {
 }
 
 /// Copies a fixture checkpoint, optionally editing its config.
-fn fixture_copy(arch: &str, dst: &Path, edit: impl Fn(&mut serde_json::Map<String, serde_json::Value>)) -> PathBuf {
+fn fixture_copy(
+    arch: &str,
+    dst: &Path,
+    edit: impl Fn(&mut serde_json::Map<String, serde_json::Value>),
+) -> PathBuf {
     let src = common::fixtures().join("models").join(arch).join("hf");
     std::fs::create_dir_all(dst).unwrap();
     for e in std::fs::read_dir(&src).unwrap() {
@@ -61,7 +68,11 @@ fn check(name: &str, src: &Path, flags: &[&str]) {
         .env("HF_HUB_OFFLINE", "1")
         .output()
         .expect("run mlx_lm.convert");
-    assert!(out.status.success(), "{name}: mlx_lm.convert failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{name}: mlx_lm.convert failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let mut opts = ConvertOptions::new(src, &ours);
     let mut it = flags.iter();
@@ -85,12 +96,27 @@ fn check(name: &str, src: &Path, flags: &[&str]) {
 
     // Tensor for tensor: same names, dtypes, shapes and bytes as mlx-lm's own output.
     let (a, b) = (common::describe(&ours), common::describe(&reference));
-    assert_eq!(a.tensors, b.tensors, "{name}: tensors differ from mlx_lm.convert's");
-    assert_eq!(a.config, b.config, "{name}: config.json differs from mlx_lm.convert's");
-    assert_eq!(a.index, b.index, "{name}: index differs from mlx_lm.convert's");
+    assert_eq!(
+        a.tensors, b.tensors,
+        "{name}: tensors differ from mlx_lm.convert's"
+    );
+    assert_eq!(
+        a.config, b.config,
+        "{name}: config.json differs from mlx_lm.convert's"
+    );
+    assert_eq!(
+        a.index, b.index,
+        "{name}: index differs from mlx_lm.convert's"
+    );
 
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/compare_logits.py");
-    let out = Command::new(&py).arg(script).arg(&ours).arg(&reference).env("HF_HUB_OFFLINE", "1").output().unwrap();
+    let out = Command::new(&py)
+        .arg(script)
+        .arg(&ours)
+        .arg(&reference)
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "{name}: mlx_lm.load of our output differs from mlx-lm's own conversion:\n{}\n{}",
@@ -105,7 +131,11 @@ fn llama_untied() {
     let src = fixture_copy("llama", &tmp.path().join("llama"), |_| {});
     check("llama bf16", &src, &[]);
     check("llama q4", &src, &["-q"]);
-    check("llama q3 g32", &src, &["-q", "--q-bits", "3", "--q-group-size", "32"]);
+    check(
+        "llama q3 g32",
+        &src,
+        &["-q", "--q-bits", "3", "--q-group-size", "32"],
+    );
 }
 
 #[test]
@@ -140,14 +170,24 @@ fn widen_to_f32(dir: &Path) {
             let data = v
                 .data()
                 .chunks_exact(2)
-                .flat_map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32().to_le_bytes())
+                .flat_map(|c| {
+                    half::bf16::from_le_bytes([c[0], c[1]])
+                        .to_f32()
+                        .to_le_bytes()
+                })
                 .collect();
             (n, v.shape().to_vec(), data)
         })
         .collect();
     let views: Vec<(String, safetensors::tensor::TensorView)> = widened
         .iter()
-        .map(|(n, s, d)| (n.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), d).unwrap()))
+        .map(|(n, s, d)| {
+            (
+                n.clone(),
+                safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), d)
+                    .unwrap(),
+            )
+        })
         .collect();
     drop(st);
     safetensors::serialize_to_file(views, None, &path).unwrap();
@@ -162,7 +202,11 @@ fn dtype_decisions_match_mlx_lm() {
     widen_to_f32(&src);
     check("f32 weights, torch_dtype bf16", &src, &[]);
     check("f32 weights, torch_dtype bf16, q4", &src, &["-q"]);
-    check("f32 weights, --dtype float16, q4", &src, &["-q", "--dtype", "float16"]);
+    check(
+        "f32 weights, --dtype float16, q4",
+        &src,
+        &["-q", "--dtype", "float16"],
+    );
 
     let v5 = fixture_copy("llama", &tmp.path().join("v5"), |c| {
         c.remove("torch_dtype");
@@ -174,5 +218,9 @@ fn dtype_decisions_match_mlx_lm() {
     let f32cfg = fixture_copy("qwen2", &tmp.path().join("qwen2f32"), |c| {
         c.insert("torch_dtype".into(), "float32".into());
     });
-    check("qwen2 torch_dtype float32, q4", &f32cfg, &["-q", "--q-bits", "5"]);
+    check(
+        "qwen2 torch_dtype float32, q4",
+        &f32cfg,
+        &["-q", "--q-bits", "5"],
+    );
 }

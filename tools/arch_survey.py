@@ -511,6 +511,7 @@ def llava_legacy(name):
 
 
 def llava_new(name):
+    """MLX wrapper names -> transformers' non-legacy layout (`model.language_model.*`)."""
     if name.startswith("language_model.model."):
         return "model.language_model." + name[len("language_model.model."):]
     if name.startswith("language_model.lm_head."):
@@ -603,12 +604,7 @@ QVIS = [("visual.patch_embed.proj.weight", [32, 3, 2, 4, 4]),
         ("visual.merger.mlp.0.weight", [64, 128])]
 
 
-def qwen_vl_new(name):
-    if name.startswith("language_model.model."):
-        return "model.language_model." + name[len("language_model.model."):]
-    if name.startswith("language_model.lm_head."):
-        return name[len("language_model."):]
-    return name
+qwen_vl_new = llava_new  # transformers' current layout: model.language_model.*, lm_head.*
 
 
 # Qwen2-VL legacy layout: `model.*` text, `visual.*`, `lm_head`; config flat (no text_config).
@@ -663,6 +659,65 @@ YOUTU = dict(model_type="youtu_llm", vocab_size=256, hidden_size=64, intermediat
 case("youtu_llm-tied", YOUTU, with_extra(lm_head()))
 case("youtu_llm-untied", dict(YOUTU, tie_word_embeddings=False, q_lora_rank=None,
                               attention_bias=True, mlp_bias=True))
+
+# ---- configs without the tie flag: the ModelArgs default decides ---------------------------
+
+
+def no_tie(c):
+    c = copy.deepcopy(c)
+    c.pop("tie_word_embeddings", None)
+    return c
+
+
+for name, config, inputs in [
+    ("bitnet", cfg("bitnet"), with_extra(inv_freq(), lm_head())),
+    ("exaone", dict(model_type="exaone", hidden_size=64, num_layers=2, intermediate_size=128,
+                    num_attention_heads=4, vocab_size=256, rope_theta=10000.0,
+                    layer_norm_epsilon=1e-5, num_key_value_heads=2), None),
+    ("glm", cfg("glm", head_dim=16), with_extra(inv_freq(), lm_head())),
+    ("gpt_bigcode", dict(model_type="gpt_bigcode", n_embd=64, n_layer=2, n_inner=128, n_head=4,
+                         n_positions=128, layer_norm_epsilon=1e-5, vocab_size=256), None),
+    ("granite", no_tie(GRANITE), with_extra(lm_head())),
+    ("hunyuan_v1_dense", cfg("hunyuan_v1_dense"), None),
+    ("internlm2", cfg("internlm2"), with_extra(inv_freq(".attention", "rope.inv_freq"))),
+    ("internlm3", cfg("internlm3"), None),
+    ("iquestloopcoder", cfg("iquestloopcoder", head_dim=16), None),
+    ("llama", llama_text(), with_extra(inv_freq(), lm_head())),
+    ("mimo", cfg("mimo"), with_extra(mtp)),
+    ("minicpm3", cfg("minicpm3", dim_model_base=32, q_lora_rank=32, qk_nope_head_dim=8,
+                     qk_rope_head_dim=8, kv_lora_rank=16, scale_depth=1.4, scale_emb=12,
+                     rope_scaling=dict(original_max_position_embeddings=256)), None),
+    ("nanbeige", cfg("nanbeige"), None),
+    ("nemotron", cfg("nemotron", hidden_act="relu2", norm_eps=1e-5), None),
+    ("nemotron-nas", dict(model_type="nemotron-nas", hidden_size=64, num_hidden_layers=4,
+                          num_attention_heads=4, vocab_size=256, block_configs=NAS_BLOCKS), None),
+    ("olmo2", cfg("olmo2"), with_extra(inv_freq())),
+    ("olmo3", cfg("olmo3", sliding_window=32, num_hidden_layers=4), None),
+    ("openelm", dict(model_type="openelm", head_dim=16, num_transformer_layers=2, model_dim=64,
+                     vocab_size=256, ffn_dim_divisor=32, num_query_heads=[4, 4],
+                     num_kv_heads=[2, 2], ffn_multipliers=[1.0, 1.0],
+                     tie_word_embeddings=False), None),
+    ("phi3", cfg("phi3"), None),
+    ("plamo3", dict(model_type="plamo3", hidden_size=64, num_hidden_layers=2,
+                    num_attention_heads=4, num_key_value_heads=2, head_dim=16,
+                    intermediate_size=128, vocab_size=256), with_extra(lm_head())),
+    ("qwen2", cfg("qwen2"), with_extra(inv_freq(), lm_head())),
+    ("seed_oss", cfg("seed_oss", head_dim=16), with_extra(lm_head())),
+    ("smollm3", cfg("smollm3"), with_extra(inv_freq(), lm_head())),
+    ("spark2_5", no_tie(SPARK), with_extra(inv_freq(), lm_head())),
+    ("starcoder2", cfg("starcoder2"), None),
+    ("telechat3", cfg("telechat3"), None),
+    ("youtu_llm", no_tie(YOUTU), with_extra(lm_head())),
+    # wrappers: only the text config counts (a top-level flag is ignored)
+    ("qwen2_vl", dict(model_type="qwen2_vl", text_config=no_tie(QWEN2_TEXT),
+                      tie_word_embeddings=False),
+     renamed(qwen_vl_new, fixed(*with_prefix_all("model.", QVIS)))),
+    ("mistral3", dict(model_type="mistral3", text_config=no_tie(MISTRAL_TEXT),
+                      tie_word_embeddings=True), renamed(llava_legacy, vision())),
+    ("muse_glimmer", dict(model_type="muse_glimmer", text_config=no_tie(MUSE)),
+     renamed(lambda n: "language_model." + n, fixed(*MUSE_VISION))),
+]:
+    case(f"{name}-tie_default", config, inputs)
 
 # --------------------------------------------------------------------------------------------
 
@@ -723,17 +778,37 @@ def run_case(c) -> dict:
         row = dict(name=name, shape=shape, quantizable=q)
         if module is not None and leaf == "weight" and hasattr(module, "to_quantized") and not q:
             row["note"] = "to_quantized without `mode`: nn.quantize raises TypeError"
-        row["predicate"] = jsonable(qp(owner, module)) if (q and qp is not None) else None
-        row["cast"] = bool(cp(name)) if cp is not None else True
+        predicate = jsonable(qp(owner, module)) if (q and qp is not None) else None
+        if predicate is not None:  # absent = True (or no model predicate)
+            row["predicate"] = predicate
+        if cp is not None and not cp(name):  # absent = the cast is allowed
+            row["cast"] = False
         rows.append(row)
     return dict(
         case=c["name"],
         model_type=c["model_type"] or config["model_type"],
         module=model_class.__module__.rsplit(".", 1)[-1],
         config=config,
-        inputs=[[n, s] for n, s in inputs],
+        inputs=[[n, s] for n, s in sorted(inputs)],  # as a safetensors header lists them
         params=rows,
     )
+
+
+def dump(r: dict) -> str:
+    """JSON with one line per input and per parameter (small, diffable)."""
+    lines = ["{"]
+    items = list(r.items())
+    for i, (k, v) in enumerate(items):
+        end = "," if i + 1 < len(items) else ""
+        if k in ("inputs", "params"):
+            rows = [json.dumps(x, separators=(", ", ": ")) for x in v]
+            lines.append(f"  {json.dumps(k)}: [")
+            lines += [f"    {row}{',' if j + 1 < len(rows) else ''}" for j, row in enumerate(rows)]
+            lines.append(f"  ]{end}")
+        else:
+            lines.append(f"  {json.dumps(k)}: {json.dumps(v)}{end}")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
 
 
 def implied_orders(results):
@@ -791,7 +866,7 @@ def main(argv):
             continue
         results.append(r)
         path = OUT / f"{c['name']}.json"
-        path.write_text(json.dumps(r, indent=1) + "\n")
+        path.write_text(dump(r))
         print(f"ok   {c['name']}: {len(r['inputs'])} inputs -> {len(r['params'])} params")
     if orders:
         implied_orders(results)

@@ -2,10 +2,13 @@
 
 Run with the pinned oracle (mlx 0.32.4 CPU, numpy):
 
-    /root/.cache/hf2mlx/mlx-oracle/bin/python tools/gen_kernel_vectors.py [OUT_DIR]
+    /root/.cache/hf2mlx/mlx-oracle/bin/python tools/gen_kernel_vectors.py [OUT_DIR] [--scale N] [--seed S]
 
 OUT_DIR defaults to tests/fixtures/kernels/ next to this script's crate. Output is deterministic
 (fixed seeds), so re-running must reproduce the files byte for byte with the same mlx.
+``--scale N`` multiplies the number of rows of every random input and ``--seed S`` changes the
+seeds: use both with another OUT_DIR for a large one-off check, then run the Rust tests against it
+with ``HF2MLX_KERNEL_VECTORS=OUT_DIR cargo test --test kernels``.
 
 Format
 ------
@@ -21,13 +24,14 @@ string) describing the test cases; every case names the tensors it uses.
     ``<id>/biases``        dtype mx.quantize(...)[2]
     ``<id>/deq``           dtype mx.dequantize(w, scales, biases, gs, bits)   (only if case "deq")
     case: {"id", "x", "dtype": "float32|float16|bfloat16", "bits", "gs", "deq": bool}
+    (dequantize is stored for gs 64 on a subset of inputs to keep the file small)
 
 ``fp.safetensors``
     ``x/<dtype>/<dist>``   input matrix
     ``<id>/w``             U32   mx.quantize(x, mode=...[, global_scale=g])[0]
     ``<id>/scales``        U8
     ``<id>/deq``           mx.dequantize(w, scales, mode=...[, global_scale=g][, dtype=out])
-    case: {"id", "x", "dtype", "mode", "global_scale": float|null, "deq_dtype": "float32|..."}
+    case: {"id", "x", "dtype", "mode", "global_scale": float|"inf"|null, "deq_dtypes": ["float32", ...]}
     ``table/<mode>/<g>/codes``, ``/scales``: hand-built packed words and scale codes that cover every
     element code x a list of scale codes; ``table/.../deq/<dtype>``: their dequantization.
     table case: {"id", "table": true, "mode", "global_scale", "deq_dtypes": [...]}
@@ -36,6 +40,8 @@ string) describing the test cases; every case names the tensors it uses.
     ``f32_bits``  U32 f32 bit patterns; ``f32_to_bf16`` / ``f32_to_f16`` U16: ``astype`` results.
     ``f16_bits`` U16 -> ``f16_to_f32`` U32, ``f16_to_bf16`` U16;
     ``bf16_bits`` U16 -> ``bf16_to_f32`` U32, ``bf16_to_f16`` U16.
+    ``to_fp8_bf16grid`` U8: ``mx.to_fp8`` of every bf16 bit pattern i (as f32 ``i << 16``), i = 0..65535.
+    ``from_fp8`` F32: ``mx.from_fp8(code, float32)`` for code = 0..255.
     cases: [] (the tensors are fixed).
 """
 import json
@@ -124,6 +130,9 @@ def dist_affine(name, dt, rng, rows, k, gs_min=32):
         g[:, 0] = lo
         g[:, 1] = lo + span
         x = g.reshape(rows, k)
+    elif name == "bits":
+        # arbitrary f32 bit patterns (every exponent, NaN payloads, infs), then rounded to dt
+        x = rng.integers(0, 1 << 32, (rows, k), dtype=np.uint64).astype(np.uint32).view(np.float32)
     else:
         raise ValueError(name)
     return x.astype(np.float32)
@@ -211,6 +220,8 @@ def dist_fp(name, dt, rng, rows, k):
         g *= amax[:, None]
         g[:, rng.integers(0, 16)] = amax * rng.choice([-1, 1])
         return g.reshape(rows, k).astype(np.float32)
+    if name == "bits":
+        return rng.integers(0, 1 << 32, (rows, k), dtype=np.uint64).astype(np.uint32).view(np.float32)
     if name == "special":
         # one special case per 32-wide chunk (= 2 nvfp4 groups, 1 mx group)
         chunks = []
@@ -249,12 +260,13 @@ def dist_fp(name, dt, rng, rows, k):
 # ---------------------------------------------------------------- affine
 def gen_affine(out_dir):
     w = Writer()
-    rng = np.random.default_rng(1234)
-    rows, k = 2, 256
+    rng = np.random.default_rng(1234 + SEED)
+    rows, k = 2 * SCALE, 256
     inputs = {}
     for dt in DTYPES:
-        for dist in ("normal", "loguniform", "allpos", "allneg", "ties"):
-            xa = to_dtype(dist_affine(dist, dt, rng, rows, k), dt)
+        for dist in ("normal", "loguniform", "allpos", "allneg", "ties", "bits"):
+            with np.errstate(all="ignore"):
+                xa = to_dtype(dist_affine(dist, dt, rng, rows, k), dt)
             name = f"x/{dt}/{dist}"
             w.add(name, xa)
             inputs[name] = (dt, xa)
@@ -270,9 +282,12 @@ def gen_affine(out_dir):
                 w.add(cid + "/w", wq)
                 w.add(cid + "/scales", s)
                 w.add(cid + "/biases", b)
-                # dequantize does not depend on gs beyond indexing: store it for gs 64 only, and for
-                # the (large) edge-case matrix only for bits 1/3/4/8 (fixture size)
-                want_deq = gs == 64 and (not name.endswith("/edge") or bits in (1, 3, 4, 8))
+                # dequantize does not depend on gs beyond indexing: store it for gs 64 only, for
+                # the inputs with the widest value ranges, and for the (large) edge-case matrix only
+                # for bits 3/8 (fixture size)
+                dist = name.rsplit("/", 1)[1]
+                want_deq = gs == 64 and (dist in ("normal", "loguniform", "bits")
+                                         or (dist == "edge" and bits in (3, 8)))
                 if want_deq:
                     deq = mx.dequantize(wq, s, b, group_size=gs, bits=bits, mode="affine")
                     w.add(cid + "/deq", deq)
@@ -283,37 +298,47 @@ def gen_affine(out_dir):
 # ---------------------------------------------------------------- fp modes
 def gen_fp(out_dir):
     w = Writer()
-    rng = np.random.default_rng(5678)
-    rows, k = 4, 128
+    rng = np.random.default_rng(5678 + SEED)
+    rows, k = 4 * SCALE, 128
     variants = [("mxfp4", None), ("mxfp8", None), ("nvfp4", None), ("nvfp4", 1.0), ("nvfp4", 37.5)]
     for dt in DTYPES:
-        for dist in ("normal", "loguniform", "limits", "stress", "special"):
-            x = dist_fp(dist, dt, rng, rows, k)
-            xa = to_dtype(x, dt)
+        for dist in ("normal", "loguniform", "limits", "stress", "special", "bits"):
+            x = dist_fp(dist, dt, rng, rows if dist != "bits" else 2, k)
+            with np.errstate(all="ignore"):
+                xa = to_dtype(x, dt)
             name = f"x/{dt}/{dist}"
             w.add(name, xa)
-            for mode, g in variants:
+            # odd global scales (negative, zero, inf, tiny) only where non-finite values abound
+            extra = [("nvfp4", -2.0), ("nvfp4", 0.0), ("nvfp4", float("inf")), ("nvfp4", 1e-30)]
+            for mode, g in variants + (extra if dist in ("special", "bits") else []):
                 gsa = None if g is None else mx.array(g, dtype=mx.float32)
                 wq, s = mx.quantize(xa, mode=mode, global_scale=gsa)
                 gtag = "none" if g is None else repr(g)
                 cid = f"{name[2:]}/{mode}/{gtag}"
+                gjson = g if g is None or np.isfinite(g) else repr(g)  # JSON has no inf
                 w.add(cid + "/w", wq)
                 w.add(cid + "/scales", s)
                 # default output dtype (bfloat16) everywhere; all three for the normal inputs
-                deq_dts = ["bfloat16"] if dist != "normal" else ["bfloat16", "float16", "float32"]
+                if (mode, g) in extra and dist != "special":
+                    deq_dts = []
+                elif dist == "normal" and g is None:
+                    deq_dts = ["bfloat16", "float16", "float32"]
+                else:
+                    deq_dts = ["bfloat16"]
                 for odt in deq_dts:
                     deq = mx.dequantize(wq, s, mode=mode, global_scale=gsa, dtype=DTYPES[odt])
                     w.add(cid + f"/deq/{odt}", deq)
-                w.cases.append({"id": cid, "x": name, "dtype": dt, "mode": mode, "global_scale": g,
+                w.cases.append({"id": cid, "x": name, "dtype": dt, "mode": mode, "global_scale": gjson,
                                 "deq_dtypes": deq_dts})
     # dequantization tables: every element code under many scale codes
-    for mode, g in variants:
+    for mode, g in variants + [("nvfp4", -3.0)]:
         if g == 1.0:
             continue
         gs = 16 if mode == "nvfp4" else 32
         bits = 8 if mode == "mxfp8" else 4
         if mode != "nvfp4":
-            scodes = np.array(list(range(0, 8)) + list(range(100, 160, 3)) + list(range(244, 256)), np.uint8)
+            scodes = np.array([0, 1, 2, 3, 7, 100, 103, 118, 120, 126, 127, 128, 133, 140, 142, 143, 144,
+                               157, 200, 250, 252, 253, 254, 255], np.uint8)  # even count: 64-wide rows
             per = np.arange(256 if bits == 8 else 32, dtype=np.uint32) % (1 << bits)
         else:
             scodes = np.arange(256, dtype=np.uint8)
@@ -338,18 +363,19 @@ def gen_fp(out_dir):
         w.add_np(tid + "/words", words)
         w.add_np(tid + "/scales", scales)
         gsa = None if g is None else mx.array(g, dtype=mx.float32)
-        for odt in DTYPES:
+        # with a global scale the output is float32 whatever dtype= says: one dtype is enough
+        deq_dts = list(DTYPES) if g is None else ["bfloat16"]
+        for odt in deq_dts:
             deq = mx.dequantize(mx.array(words), mx.array(scales), mode=mode, global_scale=gsa, dtype=DTYPES[odt])
             w.add(tid + f"/deq/{odt}", deq)
-        w.cases.append({"id": tid, "table": True, "mode": mode, "global_scale": g,
-                        "deq_dtypes": list(DTYPES)})
+        w.cases.append({"id": tid, "table": True, "mode": mode, "global_scale": g, "deq_dtypes": deq_dts})
     return w.write(os.path.join(out_dir, "fp.safetensors"))
 
 
 # ---------------------------------------------------------------- casts
 def gen_cast(out_dir):
     w = Writer()
-    rng = np.random.default_rng(91011)
+    rng = np.random.default_rng(91011 + SEED)
     vals = []
     # specials: zeros, infs, NaNs with payloads and signs, limits
     for s in (0, 0x80000000):
@@ -391,12 +417,30 @@ def gen_cast(out_dir):
     w.add_np("bf16_bits", b)
     w.add("bf16_to_f32", ba.astype(mx.float32))
     w.add("bf16_to_f16", ba.astype(mx.float16))
+    grid = mx.array((np.arange(1 << 16, dtype=np.uint32) << 16)).view(mx.float32)
+    w.add("to_fp8_bf16grid", mx.to_fp8(grid))
+    w.add("from_fp8", mx.from_fp8(mx.arange(256, dtype=mx.uint8), mx.float32))
     return w.write(os.path.join(out_dir, "cast.safetensors"))
 
 
+SCALE = 1
+SEED = 0
+
+
 def main():
+    global SCALE, SEED
+    args = sys.argv[1:]
+    for opt in ("--scale", "--seed"):
+        if opt in args:
+            i = args.index(opt)
+            val = int(args[i + 1])
+            del args[i:i + 2]
+            if opt == "--scale":
+                SCALE = val
+            else:
+                SEED = val
     here = os.path.dirname(os.path.abspath(__file__))
-    out_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "..", "tests", "fixtures", "kernels")
+    out_dir = args[0] if args else os.path.join(here, "..", "tests", "fixtures", "kernels")
     os.makedirs(out_dir, exist_ok=True)
     total = 0
     for gen in (gen_affine, gen_fp, gen_cast):

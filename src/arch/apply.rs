@@ -59,15 +59,20 @@ fn drop_tied_head<T>(
 }
 
 /// Applies `sanitize` (and the tied-head rule) to `(name, payload)` pairs, keeping their order.
-pub fn sanitize<T>(arch: &Arch, config: &Map<String, Value>, tensors: Vec<(String, T)>) -> Vec<(String, T)> {
+pub fn sanitize<T>(
+    arch: &Arch,
+    config: &Map<String, Value>,
+    tensors: Vec<(String, T)>,
+) -> Vec<(String, T)> {
     let mut out = tensors;
     let mut tie_done = false;
     for rule in arch.sanitize {
         out = match *rule {
             Rule::Drop(p) => out.into_iter().filter(|(k, _)| !p.matches(k)).collect(),
-            Rule::Replace { from, to } => {
-                out.into_iter().map(|(k, v)| (k.replace(from, to), v)).collect()
-            }
+            Rule::Replace { from, to } => out
+                .into_iter()
+                .map(|(k, v)| (k.replace(from, to), v))
+                .collect(),
             Rule::RenamePrefix { from, to } => out
                 .into_iter()
                 .map(|(k, v)| match k.strip_prefix(from) {
@@ -77,7 +82,13 @@ pub fn sanitize<T>(arch: &Arch, config: &Map<String, Value>, tensors: Vec<(Strin
                 .collect(),
             Rule::AddPrefix(prefix) => out
                 .into_iter()
-                .map(|(k, v)| if k.starts_with(prefix) { (k, v) } else { (format!("{prefix}{k}"), v) })
+                .map(|(k, v)| {
+                    if k.starts_with(prefix) {
+                        (k, v)
+                    } else {
+                        (format!("{prefix}{k}"), v)
+                    }
+                })
                 .collect(),
             Rule::Hoist { from, to } => {
                 if out.iter().any(|(k, _)| k.starts_with(from)) {
@@ -117,7 +128,10 @@ pub fn is_quantizable(arch: &Arch, name: &str, shape: &[usize]) -> bool {
 
 /// The model's own `quant_predicate` for a layer path (`name` without `.weight`).
 pub fn model_predicate(arch: &Arch, layer: &str) -> Option<LayerQuant> {
-    arch.quant_predicate.iter().find(|(p, _)| p.matches(layer)).map(|(_, q)| *q)
+    arch.quant_predicate
+        .iter()
+        .find(|(p, _)| p.matches(layer))
+        .map(|(_, q)| *q)
 }
 
 /// The model's `cast_predicate`.

@@ -2,6 +2,7 @@
 
 use super::{Arch, Category, Tied};
 
+#[rustfmt::skip] // one line per module class
 pub const ARCH: Arch = Arch {
     name: "ernie4_5",
     category: Category::NoOp,

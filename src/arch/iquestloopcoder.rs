@@ -2,6 +2,7 @@
 
 use super::{Arch, Category, Pat, Tied};
 
+#[rustfmt::skip] // one line per module class
 pub const ARCH: Arch = Arch {
     name: "iquestloopcoder",
     category: Category::NoOp,

@@ -12,11 +12,22 @@ pub const ARCH: Arch = Arch {
         // `if tie_word_embeddings: weights.pop("lm_head.weight")` is implied by `tied`.
     ],
     order: &[
-        "model", "lm_head", // Model
-        "embed_tokens", "layers", "norm", // LlamaModel
-        "self_attn", "mlp", "input_layernorm", "post_attention_layernorm", // TransformerBlock
-        "q_proj", "k_proj", "v_proj", "o_proj", // Attention
-        "gate_proj", "down_proj", "up_proj", // MLP
+        "model",
+        "lm_head", // Model
+        "embed_tokens",
+        "layers",
+        "norm", // LlamaModel
+        "self_attn",
+        "mlp",
+        "input_layernorm",
+        "post_attention_layernorm", // TransformerBlock
+        "q_proj",
+        "k_proj",
+        "v_proj",
+        "o_proj", // Attention
+        "gate_proj",
+        "down_proj",
+        "up_proj", // MLP
     ],
     ..Arch::BASE
 };

@@ -6,13 +6,70 @@
 //! To add a model: write `src/arch/<module>.rs` with a `pub const ARCH: Arch`, list it in
 //! [`REGISTRY`], and add a fixture.
 
+mod afm7;
 pub mod apply;
+mod bitnet;
+mod cohere;
+mod cohere2;
+mod ernie4_5;
+mod exaone;
+mod exaone4;
+mod gemma;
+mod gemma2;
+mod gemma3;
+mod gemma3_text;
+mod gemma3n;
+mod glm;
+mod glm4;
+mod gpt_bigcode;
+mod gpt_neox;
+mod gptj;
+mod granite;
+mod helium;
+mod hunyuan_v1_dense;
+mod internlm2;
+mod internlm3;
+mod iquestloopcoder;
+mod lfm2_vl;
+mod lille_130m;
 mod llama;
+mod llama4_text;
+mod mimo;
+mod minicpm3;
+mod mistral3;
+mod muse_glimmer;
+mod nanbeige;
+mod nanochat;
+mod nemotron;
+mod nemotron_nas;
+mod olmo;
+mod olmo2;
+mod olmo3;
+mod openelm;
+mod phi;
+mod phi3;
+mod phi3small;
+mod pixtral;
+mod plamo;
+mod plamo3;
+mod qwen;
+mod qwen2;
+mod qwen2_vl;
+mod qwen3;
+mod qwen3_vl;
 mod registry;
 pub mod rules;
+mod seed_oss;
+mod smollm3;
+mod spark2_5;
+mod stablelm;
+mod starcoder2;
+mod talkie;
+mod telechat3;
+mod youtu_llm;
 
-pub use registry::{REGISTRY, find, supported_model_types};
-pub use rules::{Category, LayerQuant, Pat, Rule, Tied};
+pub use registry::{REGISTRY, find, markdown_table, supported_model_types};
+pub use rules::{Category, LayerQuant, Pat, Rule, Tied, Unsupported};
 
 /// Everything hf2mlx knows about one mlx-lm model module (`mlx_lm/models/<name>.py`).
 #[derive(Debug)]
@@ -43,6 +100,8 @@ pub struct Arch {
     pub quant_predicate: &'static [(Pat, LayerQuant)],
     /// The model's `cast_predicate`: parameters matching any pattern keep their stored dtype.
     pub no_cast: &'static [Pat],
+    /// Configurations of this model type that the rules above do not cover.
+    pub unsupported: &'static [Unsupported],
 }
 
 impl Arch {
@@ -58,5 +117,6 @@ impl Arch {
         extra_quantizable: &[],
         quant_predicate: &[],
         no_cast: &[],
+        unsupported: &[],
     };
 }

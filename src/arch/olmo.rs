@@ -4,6 +4,7 @@
 
 use super::{Arch, Category, Tied};
 
+#[rustfmt::skip] // one line per module class
 pub const ARCH: Arch = Arch {
     name: "olmo",
     category: Category::NoOp,

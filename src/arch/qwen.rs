@@ -3,6 +3,7 @@
 
 use super::{Arch, Category, Tied};
 
+#[rustfmt::skip] // one line per module class
 pub const ARCH: Arch = Arch {
     name: "qwen",
     category: Category::NoOp,

@@ -1,10 +1,76 @@
 //! model_type → [`Arch`]. Keep the list sorted by module name.
 
 use super::Arch;
-use super::llama;
+use super::{
+    afm7, bitnet, cohere, cohere2, ernie4_5, exaone, exaone4, gemma, gemma2, gemma3, gemma3_text,
+    gemma3n, glm, glm4, gpt_bigcode, gpt_neox, gptj, granite, helium, hunyuan_v1_dense, internlm2,
+    internlm3, iquestloopcoder, lfm2_vl, lille_130m, llama, llama4_text, mimo, minicpm3, mistral3,
+    muse_glimmer, nanbeige, nanochat, nemotron, nemotron_nas, olmo, olmo2, olmo3, openelm, phi,
+    phi3, phi3small, pixtral, plamo, plamo3, qwen, qwen2, qwen2_vl, qwen3, qwen3_vl, seed_oss,
+    smollm3, spark2_5, stablelm, starcoder2, talkie, telechat3, youtu_llm,
+};
 
 /// Every supported mlx-lm model module.
-pub static REGISTRY: &[&Arch] = &[&llama::ARCH];
+pub static REGISTRY: &[&Arch] = &[
+    &afm7::ARCH,
+    &bitnet::ARCH,
+    &cohere::ARCH,
+    &cohere2::ARCH,
+    &ernie4_5::ARCH,
+    &exaone::ARCH,
+    &exaone4::ARCH,
+    &gemma::ARCH,
+    &gemma2::ARCH,
+    &gemma3::ARCH,
+    &gemma3_text::ARCH,
+    &gemma3n::ARCH,
+    &glm::ARCH,
+    &glm4::ARCH,
+    &gpt_bigcode::ARCH,
+    &gpt_neox::ARCH,
+    &gptj::ARCH,
+    &granite::ARCH,
+    &helium::ARCH,
+    &hunyuan_v1_dense::ARCH,
+    &internlm2::ARCH,
+    &internlm3::ARCH,
+    &iquestloopcoder::ARCH,
+    &lfm2_vl::ARCH,
+    &lille_130m::ARCH,
+    &llama::ARCH,
+    &llama4_text::ARCH,
+    &mimo::ARCH,
+    &minicpm3::ARCH,
+    &mistral3::ARCH,
+    &muse_glimmer::ARCH,
+    &nanbeige::ARCH,
+    &nanochat::ARCH,
+    &nemotron::ARCH,
+    &nemotron_nas::ARCH,
+    &olmo::ARCH,
+    &olmo2::ARCH,
+    &olmo3::ARCH,
+    &openelm::ARCH,
+    &phi::ARCH,
+    &phi3::ARCH,
+    &phi3small::ARCH,
+    &pixtral::ARCH,
+    &plamo::ARCH,
+    &plamo3::ARCH,
+    &qwen::ARCH,
+    &qwen2::ARCH,
+    &qwen2_vl::ARCH,
+    &qwen3::ARCH,
+    &qwen3_vl::ARCH,
+    &seed_oss::ARCH,
+    &smollm3::ARCH,
+    &spark2_5::ARCH,
+    &stablelm::ARCH,
+    &starcoder2::ARCH,
+    &talkie::ARCH,
+    &telechat3::ARCH,
+    &youtu_llm::ARCH,
+];
 
 /// The architecture for a config's `model_type`, following mlx-lm's `MODEL_REMAPPING`.
 pub fn find(model_type: &str) -> Option<&'static Arch> {
@@ -22,4 +88,20 @@ pub fn supported_model_types() -> Vec<&'static str> {
         .collect();
     v.sort_unstable();
     v
+}
+
+/// The README's coverage table: one row per module, generated from the registry so it cannot
+/// drift (a test compares it with README.md).
+pub fn markdown_table() -> String {
+    let mut s = String::from("| model_type | also accepts | weight rules |\n|---|---|---|\n");
+    for a in REGISTRY {
+        let aliases: Vec<String> = a.aliases.iter().map(|x| format!("`{x}`")).collect();
+        s.push_str(&format!(
+            "| `{}` | {} | {} |\n",
+            a.name,
+            aliases.join(", "),
+            a.category.as_str()
+        ));
+    }
+    s
 }

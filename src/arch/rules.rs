@@ -79,16 +79,25 @@ pub enum Rule {
     /// Remove every tensor whose name matches.
     Drop(Pat),
     /// `k.replace(from, to)` on every name (all occurrences, like Python's `str.replace`).
-    Replace { from: &'static str, to: &'static str },
+    Replace {
+        from: &'static str,
+        to: &'static str,
+    },
     /// Rename names starting with `from` to start with `to` instead.
-    RenamePrefix { from: &'static str, to: &'static str },
+    RenamePrefix {
+        from: &'static str,
+        to: &'static str,
+    },
     /// Prefix every name that does not already start with `prefix`.
     AddPrefix(&'static str),
     /// If some name starts with `from`, that subtree replaces the subtree `to`: names starting
     /// with `to` but not with `from` are dropped, then `from` is renamed to `to`. Nothing happens
     /// when no name starts with `from`. Python: `if sub := tree["model"].get("language_model"):
     /// tree["model"] = sub` is `Hoist { from: "model.language_model.", to: "model." }`.
-    Hoist { from: &'static str, to: &'static str },
+    Hoist {
+        from: &'static str,
+        to: &'static str,
+    },
     /// Applies the [`Tied`] decision here, for the head module at this path (e.g.
     /// `language_model.lm_head` in multimodal wrappers, whose text model pops its own head):
     /// `IfNoLmHead` looks for `<path>.weight`, and a tied model loses every `<path>.*` tensor.
@@ -103,11 +112,30 @@ pub enum LayerQuant {
     Skip,
     /// A dict: `to_quantized(**dict)`; absent keys take `to_quantized`'s defaults
     /// (group_size 64, bits 4, mode affine). The dict is written to config.json as given.
-    Dict { group_size: Option<usize>, bits: Option<u32>, mode: Option<&'static str> },
+    Dict {
+        group_size: Option<usize>,
+        bits: Option<u32>,
+        mode: Option<&'static str>,
+    },
 }
 
 impl LayerQuant {
     /// The `{"group_size": 64, "bits": 8}` routers most MoE models use.
-    pub const ROUTER_8BIT: LayerQuant =
-        LayerQuant::Dict { group_size: Some(64), bits: Some(8), mode: None };
+    pub const ROUTER_8BIT: LayerQuant = LayerQuant::Dict {
+        group_size: Some(64),
+        bits: Some(8),
+        mode: None,
+    };
+}
+
+/// A configuration this module's rules do not cover: converting it would silently produce a
+/// wrong model, so the planner refuses it up front.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Unsupported {
+    /// Path of keys into config.json, e.g. `&["text_config", "model_type"]`.
+    pub key: &'static [&'static str],
+    /// The string value that is not supported.
+    pub equals: &'static str,
+    /// Why, for the error message.
+    pub reason: &'static str,
 }

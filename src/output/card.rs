@@ -18,7 +18,9 @@ pub fn model_card(plan: &Plan) -> String {
             "- Quantization: {} {}-bit, group size {} ({:.3} bits per weight)\n",
             q.get("mode").and_then(|v| v.as_str()).unwrap_or("affine"),
             q.get("bits").map(|v| v.to_string()).unwrap_or_default(),
-            q.get("group_size").map(|v| v.to_string()).unwrap_or_default(),
+            q.get("group_size")
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
             plan.bits_per_weight()
         )),
         None => s.push_str("- Quantization: none\n"),

@@ -36,7 +36,12 @@ impl Transaction {
             fs::remove_dir_all(&tmp).at(&tmp)?;
         }
         fs::create_dir(&tmp).at(&tmp)?;
-        Ok(Transaction { final_path: final_path.to_path_buf(), tmp, force, committed: false })
+        Ok(Transaction {
+            final_path: final_path.to_path_buf(),
+            tmp,
+            force,
+            committed: false,
+        })
     }
 
     /// The temporary folder to write into.
@@ -74,7 +79,11 @@ impl Transaction {
             let old = PathBuf::from(old);
             fs::rename(&self.final_path, &old).at(&self.final_path)?;
             fs::rename(&self.tmp, &self.final_path).at(&self.final_path)?;
-            let _ = if old.is_dir() { fs::remove_dir_all(&old) } else { fs::remove_file(&old) };
+            let _ = if old.is_dir() {
+                fs::remove_dir_all(&old)
+            } else {
+                fs::remove_file(&old)
+            };
         } else {
             fs::rename(&self.tmp, &self.final_path).at(&self.final_path)?;
         }
@@ -109,12 +118,18 @@ fn file_name(p: &Path) -> Result<String> {
 /// Removes `.NAME.hf2mlx-tmp-PID` folders whose process is gone.
 fn clean_stale(parent: &Path, name: &str) {
     let prefix = format!(".{name}{TMP_MARK}");
-    let Ok(entries) = fs::read_dir(parent) else { return };
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
     for e in entries.flatten() {
         let fname = e.file_name();
-        let Some(rest) = fname.to_str().and_then(|f| f.strip_prefix(&prefix)) else { continue };
+        let Some(rest) = fname.to_str().and_then(|f| f.strip_prefix(&prefix)) else {
+            continue;
+        };
         let pid = rest.split('.').next().unwrap_or("");
-        let alive = pid.parse::<u32>().is_ok_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+        let alive = pid
+            .parse::<u32>()
+            .is_ok_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
         if !alive {
             let _ = fs::remove_dir_all(e.path());
         }

@@ -30,9 +30,19 @@ const LANES: usize = 8;
 
 #[inline]
 fn check(group_size: usize, bits: u32, n: usize) {
-    assert!(GROUP_SIZES.contains(&group_size), "affine: unsupported group size {group_size}");
-    assert!(bits != 7 && pack::SUPPORTED_BITS.contains(&bits), "affine: unsupported bits {bits}");
-    assert_eq!(n % group_size, 0, "affine: length {n} is not a multiple of the group size");
+    assert!(
+        GROUP_SIZES.contains(&group_size),
+        "affine: unsupported group size {group_size}"
+    );
+    assert!(
+        bits != 7 && pack::SUPPORTED_BITS.contains(&bits),
+        "affine: unsupported bits {bits}"
+    );
+    assert_eq!(
+        n % group_size,
+        0,
+        "affine: length {n} is not a multiple of the group size"
+    );
 }
 
 /// NaN-skipping (max, min) of a group, as mlx's `w_max = std::max(w_max, w)` loop starting from
@@ -119,7 +129,11 @@ pub fn quantize(
     check(group_size, bits, x.len());
     let n_groups = x.len() / group_size;
     let wpg = group_size * bits as usize / 32;
-    assert_eq!(words.len(), n_groups * wpg, "affine::quantize: words length");
+    assert_eq!(
+        words.len(),
+        n_groups * wpg,
+        "affine::quantize: words length"
+    );
     assert_eq!(scales.len(), n_groups, "affine::quantize: scales length");
     assert_eq!(biases.len(), n_groups, "affine::quantize: biases length");
     let n_bins = ((1u32 << bits) - 1) as f32;
@@ -150,12 +164,18 @@ pub fn dequantize(
     check(group_size, bits, out.len());
     let n_groups = out.len() / group_size;
     let wpg = group_size * bits as usize / 32;
-    assert_eq!(words.len(), n_groups * wpg, "affine::dequantize: words length");
+    assert_eq!(
+        words.len(),
+        n_groups * wpg,
+        "affine::dequantize: words length"
+    );
     assert_eq!(scales.len(), n_groups, "affine::dequantize: scales length");
     assert_eq!(biases.len(), n_groups, "affine::dequantize: biases length");
     let mut codes = [0u8; 128];
     let codes = &mut codes[..group_size];
-    let groups = out.chunks_exact_mut(group_size).zip(words.chunks_exact(wpg));
+    let groups = out
+        .chunks_exact_mut(group_size)
+        .zip(words.chunks_exact(wpg));
     for ((og, wg), (&s, &b)) in groups.zip(scales.iter().zip(biases)) {
         pack::unpack(wg, bits, codes);
         if s.is_finite() && b.is_finite() {

@@ -16,6 +16,10 @@
 //! ```
 //! nvfp4 (group 16): `enc = 2688/g` (or 1), `sc = f32(T(amax/6)) * enc`, scale code = `ToFP8(sc)`,
 //! `d = T(FromFP8(code))`, `y = f32(T(x/d)) * enc`, code = argmin in f32.
+//!
+//! Measured details the reference text gets wrong or leaves out (all verified against mlx):
+//! `ToFP8` saturates from 448 (`543 << 21`), not 480, so nothing rounds into the NaN code 0x7F;
+//! non-finite mx groups get scale code 0x80 for f32 input but 0x00 for f16/bf16.
 
 use crate::cast::{FloatType, round_one, round_to, x86};
 use crate::quant::pack;
@@ -96,22 +100,25 @@ pub fn e2m1_argmin(y: f32, arith: FloatType) -> u8 {
     best
 }
 
-/// mlx's `detail::ToFP8` (CPU), f32 → E4M3 code. Round-to-nearest-even; magnitudes ≥ 480 (incl.
-/// ±inf and NaN) saturate to ±448 (0x7E / 0xFE) instead of producing E4M3's NaN 0x7F; the sign bit
-/// is always kept (−0 → 0x80, NaN keeps its sign bit). Subnormals (|x| < 2^-6) are rounded by an
-/// f32 addition of 2^14, whose ulp is the E4M3 subnormal step 2^-9.
+/// mlx's `detail::ToFP8` (CPU), f32 → E4M3 code. Round-to-nearest-even; magnitudes ≥ 448
+/// (`543 << 21` = 0x43E00000; incl. ±inf and NaN) saturate to ±448 (0x7E / 0xFE), so values in
+/// (464, 480) never round up into E4M3's NaN code 0x7F; the sign bit is always kept (−0 → 0x80,
+/// NaN keeps its sign bit). Subnormals (|x| < 2^-6) are rounded by an f32 addition of 2^14, whose
+/// ulp is the E4M3 subnormal step 2^-9.
 #[inline]
 pub fn to_fp8_e4m3(x: f32) -> u8 {
     let b0 = x.to_bits();
     let sign = b0 & 0x8000_0000;
     let b = b0 ^ sign;
-    let low = (f32::from_bits(b) + 16384.0).to_bits().wrapping_sub(0x4680_0000);
+    let low = (f32::from_bits(b) + 16384.0)
+        .to_bits()
+        .wrapping_sub(0x4680_0000);
     let high = b
         .wrapping_sub(120 << 23)
         .wrapping_add(0x7FFFF + ((b >> 20) & 1))
         >> 20;
     let r = if b < (121 << 23) { low } else { high };
-    let r = if b >= 0x43F0_0000 { 0x7E } else { r };
+    let r = if b >= 0x43E0_0000 { 0x7E } else { r };
     (r as u8) | ((sign >> 24) as u8)
 }
 
@@ -124,7 +131,11 @@ pub fn from_fp8_e4m3(c: u8) -> f32 {
     let v = (c & 0x7F) as u16;
     let sign = ((c as u32) & 0x80) << 24;
     let mag = crate::cast::f16_bits_to_f32(v << 7) * 256.0;
-    let mag = if v == 0x7F { f32::from_bits(0x7FF0_0000) } else { mag };
+    let mag = if v == 0x7F {
+        f32::from_bits(0x7FF0_0000)
+    } else {
+        mag
+    };
     f32::from_bits(mag.to_bits() | sign)
 }
 
@@ -151,8 +162,8 @@ fn pow2_f32(e: i32) -> f32 {
 
 /// Exact `ceil(log2(s))` of a positive finite f32 (subnormals included). mlx 0.32.4 derives the
 /// E8M0 exponent this way (0.32.2 used `round(log2)`): the smallest power of two ≥ s, which
-/// guarantees `|x / 2^e| <= maxval`. Bit arithmetic rather than `log2f`, which rounds (e.g.
-/// `log2(6144·(1+2^-23))` is exactly 11 in f32 although the ceil must be 12... i.e. 2^11 < s).
+/// guarantees `|x / 2^e| <= maxval` (up to the rounding of s itself). Bit arithmetic rather than
+/// `log2f`, which rounds: for `s = 1024·(1+2^-23)`, `log2f(s)` is exactly 10.0 but the answer is 11.
 #[inline]
 pub fn ceil_log2(s: f32) -> i32 {
     let b = s.to_bits() & 0x7FFF_FFFF;
@@ -188,7 +199,7 @@ fn amax(xg: &[f32]) -> f32 {
         for l in 0..L {
             let a = c[l].abs();
             m[l] = if a > m[l] { a } else { m[l] };
-            nan[l] |= a != a;
+            nan[l] |= a.is_nan();
         }
     }
     let mut r = 0f32;
@@ -243,7 +254,11 @@ pub fn quantize(
 ) {
     let gs = mode.group_size();
     let bits = mode.bits() as usize;
-    assert_eq!(x.len() % gs, 0, "fp::quantize: length is not a multiple of the group size");
+    assert_eq!(
+        x.len() % gs,
+        0,
+        "fp::quantize: length is not a multiple of the group size"
+    );
     let n_groups = x.len() / gs;
     let wpg = gs * bits / 32;
     assert_eq!(words.len(), n_groups * wpg, "fp::quantize: words length");
@@ -261,7 +276,7 @@ pub fn quantize(
                 let a = amax(xg);
                 if !a.is_finite() {
                     mx_nonfinite_group(mode, t, xg, codes);
-                    *sc = 0x80;
+                    *sc = mx_nonfinite_scale_code(t);
                 } else {
                     let s = round_one(t, a / maxval);
                     let (code, e) = e8m0_encode_ceil(s);
@@ -309,9 +324,18 @@ pub fn quantize(
     }
 }
 
-/// A group whose max is NaN or ±inf under an mx mode. mlx 0.32.4 on x86-64 turns the scale
-/// exponent into `int32(NaN) + 1 = INT_MIN + 1`, i.e. scale code 0x80 and a divisor `2^e = +0`, so
-/// every element becomes `T(x / +0)`: ±inf, or NaN for x = NaN / ±0. fp4 codes are then all 0
+/// Scale code mlx 0.32.4 (x86-64) writes for an mx group whose max is NaN or ±inf. Observed, and
+/// consistent with the exponent becoming `INT_MIN + 1` (x86's float→int of NaN/inf) and the
+/// `+ 127` being done in T before the cast to uint8: in f32, `-2^31 + 127` rounds to
+/// `-2^31 + 128` → low byte 0x80; in bf16 it stays `-2^31` and in f16 it is `-inf` → 0x00.
+#[inline]
+fn mx_nonfinite_scale_code(t: FloatType) -> u8 {
+    if t == FloatType::F32 { 0x80 } else { 0x00 }
+}
+
+/// A group whose max is NaN or ±inf under an mx mode (see [`mx_nonfinite_scale_code`]). The
+/// divisor `2^e` is `+0`, so every element becomes `T(x / +0)`: ±inf, or NaN for x = NaN / ±0.
+/// fp4 codes are then all 0
 /// (argmin over all-inf/NaN distances); fp8 codes are `ToFP8` of those, i.e. `0x7E | sign` where
 /// the sign is that of the x86 result *after rounding to T*: x's sign for ±inf and NaN (whose
 /// payload is propagated), negative for 0/0 (the x86 default NaN), and always positive for bf16
@@ -348,7 +372,11 @@ pub fn dequantize(
 ) {
     let gs = mode.group_size();
     let bits = mode.bits() as usize;
-    assert_eq!(out.len() % gs, 0, "fp::dequantize: length is not a multiple of the group size");
+    assert_eq!(
+        out.len() % gs,
+        0,
+        "fp::dequantize: length is not a multiple of the group size"
+    );
     let n_groups = out.len() / gs;
     let wpg = gs * bits / 32;
     assert_eq!(words.len(), n_groups * wpg, "fp::dequantize: words length");
@@ -358,7 +386,11 @@ pub fn dequantize(
     let mut lut4 = E2M1_LUT;
     round_to(out_t, &mut lut4);
     let elem = |c: u8| -> f32 {
-        if bits == 4 { lut4[(c & 15) as usize] } else { round_one(out_t, from_fp8_e4m3(c)) }
+        if bits == 4 {
+            lut4[(c & 15) as usize]
+        } else {
+            round_one(out_t, from_fp8_e4m3(c))
+        }
     };
     let inv = match (mode, global_scale) {
         (FpMode::Nvfp4, Some(g)) => Some(x86::div(g, 2688.0)),
@@ -416,7 +448,11 @@ mod tests {
             ] {
                 if y.is_finite() && y.abs() <= 12.0 {
                     assert_eq!(e2m1_encode(y), e2m1_argmin(y, t), "{t:?} {h:#x} {y}");
-                    assert_eq!(e2m1_encode(y), e2m1_argmin(y, FloatType::F32), "{t:?} {h:#x} {y}");
+                    assert_eq!(
+                        e2m1_encode(y),
+                        e2m1_argmin(y, FloatType::F32),
+                        "{t:?} {h:#x} {y}"
+                    );
                 }
             }
         }
@@ -430,7 +466,12 @@ mod tests {
         while u < 0x4140_0001 {
             for s in [0u32, 0x8000_0000] {
                 let y = f32::from_bits(u | s);
-                assert_eq!(e2m1_encode(y), e2m1_argmin(y, FloatType::F32), "{:#x}", u | s);
+                assert_eq!(
+                    e2m1_encode(y),
+                    e2m1_argmin(y, FloatType::F32),
+                    "{:#x}",
+                    u | s
+                );
             }
             u += 977;
         }
@@ -456,6 +497,7 @@ mod tests {
             }
         }
         assert_eq!(to_fp8_e4m3(448.0), 0x7E);
+        assert_eq!(to_fp8_e4m3(470.0), 0x7E); // would round to 0x7F (NaN) without the 448 clamp
         assert_eq!(to_fp8_e4m3(1e9), 0x7E);
         assert_eq!(to_fp8_e4m3(f32::NEG_INFINITY), 0xFE);
         assert_eq!(to_fp8_e4m3(f32::NAN), 0x7E);
@@ -465,7 +507,15 @@ mod tests {
     #[test]
     fn ceil_log2_examples() {
         // from the spec: amax 1.0 -> e=-2 (s = 1/6), 6.0 -> 0, 6.1 -> 1, 12.1 -> 2
-        for (amax, e) in [(1.0f32, -2), (1.9, -1), (3.0, -1), (3.5, 0), (6.0, 0), (6.1, 1), (12.1, 2)] {
+        for (amax, e) in [
+            (1.0f32, -2),
+            (1.9, -1),
+            (3.0, -1),
+            (3.5, 0),
+            (6.0, 0),
+            (6.1, 1),
+            (12.1, 2),
+        ] {
             assert_eq!(ceil_log2(amax / 6.0), e, "{amax}");
         }
         let s = f32::from_bits((6144.0f32).to_bits() + 1) / 6.0;

@@ -90,7 +90,11 @@ impl QuantSpec {
 
     /// Shapes and dtypes of the tensors a quantized weight of `shape` (last axis = input dim)
     /// becomes, in mlx's parameter order: weight, scales[, biases].
-    pub fn output_tensors(&self, shape: &[usize], float: DType) -> Vec<(&'static str, DType, Vec<usize>)> {
+    pub fn output_tensors(
+        &self,
+        shape: &[usize],
+        float: DType,
+    ) -> Vec<(&'static str, DType, Vec<usize>)> {
         let (lead, k) = shape.split_at(shape.len() - 1);
         let k = k[0];
         let with_last = |n: usize| {

@@ -13,8 +13,15 @@ pub const SUPPORTED_BITS: [u32; 7] = [1, 2, 3, 4, 5, 6, 8];
 
 #[inline]
 fn check(bits: u32, n_codes: usize, n_words: usize) {
-    assert!(SUPPORTED_BITS.contains(&bits), "pack: unsupported bit width {bits}");
-    assert_eq!(n_codes * bits as usize, n_words * 32, "pack: codes*bits must equal words*32");
+    assert!(
+        SUPPORTED_BITS.contains(&bits),
+        "pack: unsupported bit width {bits}"
+    );
+    assert_eq!(
+        n_codes * bits as usize,
+        n_words * 32,
+        "pack: codes*bits must equal words*32"
+    );
 }
 
 /// Pack `codes` (each `< 2^bits`; higher bits are masked off) into `out`.
@@ -137,14 +144,19 @@ mod tests {
     #[test]
     fn matches_stream_definition() {
         for &bits in &SUPPORTED_BITS {
-            let codes: Vec<u8> = (0..256u32).map(|i| (i.wrapping_mul(2654435761) >> 7) as u8).collect();
+            let codes: Vec<u8> = (0..256u32)
+                .map(|i| (i.wrapping_mul(2654435761) >> 7) as u8)
+                .collect();
             let mut out = vec![0u32; 256 * bits as usize / 32];
             pack(&codes, bits, &mut out);
             assert_eq!(out, pack_ref(&codes, bits), "bits {bits}");
             let mut back = vec![0u8; 256];
             unpack(&out, bits, &mut back);
             let m = ((1u32 << bits) - 1) as u8;
-            assert!(back.iter().zip(&codes).all(|(a, b)| *a == b & m), "bits {bits}");
+            assert!(
+                back.iter().zip(&codes).all(|(a, b)| *a == b & m),
+                "bits {bits}"
+            );
         }
     }
 

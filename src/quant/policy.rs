@@ -23,7 +23,12 @@ pub struct LayerDecision {
 /// Decides whether parameter `name` (of shape `shape`) is quantized, mirroring `quantize_model`'s
 /// wrapped predicate: a quantizable layer class, the last axis divisible by the *global* group
 /// size, then the model's own predicate.
-pub fn decide(arch: &Arch, name: &str, shape: &[usize], req: &QuantRequest) -> Option<LayerDecision> {
+pub fn decide(
+    arch: &Arch,
+    name: &str,
+    shape: &[usize],
+    req: &QuantRequest,
+) -> Option<LayerDecision> {
     if !is_quantizable(arch, name, shape) {
         return None;
     }
@@ -33,14 +38,25 @@ pub fn decide(arch: &Arch, name: &str, shape: &[usize], req: &QuantRequest) -> O
     }
     let layer = name.strip_suffix(".weight").unwrap_or(name);
     match model_predicate(arch, layer) {
-        None => Some(LayerDecision { spec: req.spec, config_entry: None }),
+        None => Some(LayerDecision {
+            spec: req.spec,
+            config_entry: None,
+        }),
         Some(LayerQuant::Skip) => None,
-        Some(LayerQuant::Dict { group_size, bits, mode }) => {
+        Some(LayerQuant::Dict {
+            group_size,
+            bits,
+            mode,
+        }) => {
             // `to_quantized(**dict)`: absent keys take the defaults of the dict's mode (affine
             // when the dict has none, even if the global mode is an fp mode).
             let m = mode.and_then(Mode::parse).unwrap_or(Mode::Affine);
             let (dgs, dbits) = m.defaults();
-            let spec = QuantSpec { mode: m, group_size: group_size.unwrap_or(dgs), bits: bits.unwrap_or(dbits) };
+            let spec = QuantSpec {
+                mode: m,
+                group_size: group_size.unwrap_or(dgs),
+                bits: bits.unwrap_or(dbits),
+            };
             let mut entry = Map::new();
             if let Some(g) = group_size {
                 entry.insert("group_size".into(), Value::from(g));
@@ -51,7 +67,10 @@ pub fn decide(arch: &Arch, name: &str, shape: &[usize], req: &QuantRequest) -> O
             if let Some(m) = mode {
                 entry.insert("mode".into(), Value::from(m));
             }
-            Some(LayerDecision { spec, config_entry: Some(entry) })
+            Some(LayerDecision {
+                spec,
+                config_entry: Some(entry),
+            })
         }
     }
 }

@@ -88,11 +88,17 @@ pub fn parse_header(json: &[u8], data_len: u64) -> Result<Header, String> {
         tensors.push(parse_entry(&name, &value)?);
     }
     validate_layout(&mut tensors.iter().collect::<Vec<_>>(), data_len)?;
-    Ok(Header { tensors, metadata, data_start: 8 + json.len() as u64 })
+    Ok(Header {
+        tensors,
+        metadata,
+        data_start: 8 + json.len() as u64,
+    })
 }
 
 fn parse_entry(name: &str, v: &Value) -> Result<TensorInfo, String> {
-    let obj = v.as_object().ok_or_else(|| format!("tensor `{name}`: entry is not an object"))?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| format!("tensor `{name}`: entry is not an object"))?;
     let dtype_str = obj
         .get("dtype")
         .and_then(Value::as_str)
@@ -112,10 +118,14 @@ fn parse_entry(name: &str, v: &Value) -> Result<TensorInfo, String> {
         .and_then(Value::as_array)
         .filter(|a| a.len() == 2)
         .and_then(|a| Some((a[0].as_u64()?, a[1].as_u64()?)))
-        .ok_or_else(|| format!("tensor `{name}`: `data_offsets` must be two non-negative integers"))?;
+        .ok_or_else(|| {
+            format!("tensor `{name}`: `data_offsets` must be two non-negative integers")
+        })?;
     let (begin, end) = offs;
     if begin > end {
-        return Err(format!("tensor `{name}`: data_offsets [{begin}, {end}] are reversed"));
+        return Err(format!(
+            "tensor `{name}`: data_offsets [{begin}, {end}] are reversed"
+        ));
     }
     let numel = shape
         .iter()
@@ -130,7 +140,13 @@ fn parse_entry(name: &str, v: &Value) -> Result<TensorInfo, String> {
             end - begin
         ));
     }
-    Ok(TensorInfo { name: name.to_string(), dtype, shape, begin, end })
+    Ok(TensorInfo {
+        name: name.to_string(),
+        dtype,
+        shape,
+        begin,
+        end,
+    })
 }
 
 /// Offsets must tile the data section exactly: in bounds, no overlap, no gap (the reference
@@ -141,16 +157,24 @@ fn validate_layout(tensors: &mut Vec<&TensorInfo>, data_len: u64) -> Result<(), 
     for t in tensors.iter() {
         if t.begin != pos {
             return Err(if t.begin < pos {
-                format!("tensor `{}` overlaps the tensor before it (offset {})", t.name, t.begin)
+                format!(
+                    "tensor `{}` overlaps the tensor before it (offset {})",
+                    t.name, t.begin
+                )
             } else {
-                format!("gap before tensor `{}` (bytes {pos}..{} are unused)", t.name, t.begin)
+                format!(
+                    "gap before tensor `{}` (bytes {pos}..{} are unused)",
+                    t.name, t.begin
+                )
             });
         }
         pos = t.end;
     }
     if pos != data_len {
         return Err(if pos > data_len {
-            format!("tensor data ends at byte {pos} but the file has only {data_len} data bytes (truncated file?)")
+            format!(
+                "tensor data ends at byte {pos} but the file has only {data_len} data bytes (truncated file?)"
+            )
         } else {
             format!("{} trailing bytes after the last tensor", data_len - pos)
         });

@@ -7,6 +7,6 @@ mod header;
 mod reader;
 mod writer;
 
-pub use header::{Header, TensorInfo, parse_header, MAX_HEADER_LEN};
+pub use header::{Header, MAX_HEADER_LEN, TensorInfo, parse_header};
 pub use reader::{Checkpoint, SourceTensor};
 pub use writer::{ShardLayout, ShardWriter, TensorSlot};

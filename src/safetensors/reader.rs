@@ -71,30 +71,46 @@ impl Checkpoint {
             handles.push(file);
             headers.push(header);
         }
-        Ok(Checkpoint { files: files.to_vec(), handles, headers, tensors })
+        Ok(Checkpoint {
+            files: files.to_vec(),
+            handles,
+            headers,
+            tensors,
+        })
     }
 
     /// Reads `buf.len()` bytes at absolute `offset` of file `file`.
     pub fn read_at(&self, file: usize, offset: u64, buf: &mut [u8]) -> Result<()> {
-        self.handles[file].read_exact_at(buf, offset).at(&self.files[file])
+        self.handles[file]
+            .read_exact_at(buf, offset)
+            .at(&self.files[file])
     }
 }
 
 /// Reads and validates the header of an open safetensors file.
 pub fn read_header(mut file: &File, path: &Path) -> Result<Header> {
-    let bad = |msg: String| Error::Safetensors { file: path.to_path_buf(), msg };
+    let bad = |msg: String| Error::Safetensors {
+        file: path.to_path_buf(),
+        msg,
+    };
     let file_len = file.metadata().at(path)?.len();
     if file_len < 8 {
-        return Err(bad(format!("file is {file_len} bytes, too short for a safetensors header")));
+        return Err(bad(format!(
+            "file is {file_len} bytes, too short for a safetensors header"
+        )));
     }
     let mut len8 = [0u8; 8];
     file.read_exact(&mut len8).at(path)?;
     let n = u64::from_le_bytes(len8);
     if n > MAX_HEADER_LEN {
-        return Err(bad(format!("header length {n} exceeds the {MAX_HEADER_LEN}-byte limit")));
+        return Err(bad(format!(
+            "header length {n} exceeds the {MAX_HEADER_LEN}-byte limit"
+        )));
     }
     if 8 + n > file_len {
-        return Err(bad(format!("header length {n} is beyond the end of the {file_len}-byte file")));
+        return Err(bad(format!(
+            "header length {n} is beyond the end of the {file_len}-byte file"
+        )));
     }
     let mut json = vec![0u8; n as usize];
     file.read_exact(&mut json).at(path)?;

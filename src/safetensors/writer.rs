@@ -33,13 +33,22 @@ pub struct ShardLayout {
 
 impl ShardLayout {
     /// Lays out `(name, dtype, shape)` contiguously in the given order.
-    pub fn new(file_name: String, tensors: impl IntoIterator<Item = (String, DType, Vec<usize>)>) -> Self {
+    pub fn new(
+        file_name: String,
+        tensors: impl IntoIterator<Item = (String, DType, Vec<usize>)>,
+    ) -> Self {
         let mut offset = 0;
         let tensors = tensors
             .into_iter()
             .map(|(name, dtype, shape)| {
                 let nbytes = shape.iter().product::<usize>() as u64 * dtype.size() as u64;
-                let slot = TensorSlot { name, dtype, shape, offset, nbytes };
+                let slot = TensorSlot {
+                    name,
+                    dtype,
+                    shape,
+                    offset,
+                    nbytes,
+                };
                 offset += nbytes;
                 slot
             })
@@ -70,8 +79,10 @@ impl ShardLayout {
             .collect();
         entries.push(("__metadata__", "{\"format\":\"mlx\"}".to_string()));
         entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-        let body: Vec<String> =
-            entries.iter().map(|(k, v)| format!("{}:{v}", json_string(k))).collect();
+        let body: Vec<String> = entries
+            .iter()
+            .map(|(k, v)| format!("{}:{v}", json_string(k)))
+            .collect();
         format!("{{{}}}", body.join(","))
     }
 
@@ -113,14 +124,23 @@ pub struct ShardWriter {
 impl ShardWriter {
     pub fn create(path: &Path, layout: &ShardLayout) -> Result<ShardWriter> {
         let header = layout.header_json();
-        let file = OpenOptions::new().read(true).write(true).create_new(true).open(path).at(path)?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .at(path)?;
         let mut head = Vec::with_capacity(8 + header.len());
         head.extend_from_slice(&(header.len() as u64).to_le_bytes());
         head.extend_from_slice(header.as_bytes());
         file.write_all_at(&head, 0).at(path)?;
         let data_start = head.len() as u64;
         file.set_len(data_start + layout.data_len()).at(path)?;
-        Ok(ShardWriter { path: path.to_path_buf(), file, data_start })
+        Ok(ShardWriter {
+            path: path.to_path_buf(),
+            file,
+            data_start,
+        })
     }
 
     /// Writes `bytes` at `offset` bytes into the tensor that starts at `slot_offset`.

@@ -53,7 +53,9 @@ pub fn describe(dir: &Path) -> Described {
         }
     }
     let read = |n: &str| -> Option<Value> {
-        std::fs::read(dir.join(n)).ok().map(|b| serde_json::from_slice(&b).unwrap())
+        std::fs::read(dir.join(n))
+            .ok()
+            .map(|b| serde_json::from_slice(&b).unwrap())
     };
     Described {
         files,
@@ -81,7 +83,12 @@ pub fn compare(dir: &Path, expected: &Value) -> Vec<String> {
                 if g.dtype != edt {
                     bad.push(format!("{k}: dtype {} != expected {edt}", g.dtype));
                 }
-                let es: Vec<u64> = e["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap()).collect();
+                let es: Vec<u64> = e["shape"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|d| d.as_u64().unwrap())
+                    .collect();
                 if g.shape != es {
                     bad.push(format!("{k}: shape {:?} != expected {es:?}", g.shape));
                 }
@@ -100,13 +107,20 @@ pub fn compare(dir: &Path, expected: &Value) -> Vec<String> {
     let gc = got.config.as_object().unwrap();
     for k in ec.keys().chain(gc.keys()) {
         if ec.get(k) != gc.get(k) {
-            bad.push(format!("config.{k}: {:?} != expected {:?}", gc.get(k), ec.get(k)));
+            bad.push(format!(
+                "config.{k}: {:?} != expected {:?}",
+                gc.get(k),
+                ec.get(k)
+            ));
         }
     }
     if let Some(ei) = expected.get("index") {
         let gi = got.index.as_ref().map(|i| &i["metadata"]);
         if gi != Some(&ei["metadata"]) {
-            bad.push(format!("index metadata {gi:?} != expected {:?}", ei["metadata"]));
+            bad.push(format!(
+                "index metadata {gi:?} != expected {:?}",
+                ei["metadata"]
+            ));
         }
     }
     bad.sort();

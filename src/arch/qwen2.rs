@@ -1,0 +1,19 @@
+//! `mlx_lm/models/qwen2.py`.
+
+use super::{Arch, Category, Pat, Rule, Tied};
+
+#[rustfmt::skip] // one line per module class
+pub const ARCH: Arch = Arch {
+    name: "qwen2",
+    category: Category::FilterRename,
+    tied: Tied::Config { default: true },
+    sanitize: &[Rule::Drop(Pat::Contains("self_attn.rotary_emb.inv_freq"))],
+    order: &[
+        "model", "lm_head", // Model
+        "embed_tokens", "layers", "norm", // Qwen2Model
+        "self_attn", "mlp", "input_layernorm", "post_attention_layernorm", // TransformerBlock
+        "q_proj", "k_proj", "v_proj", "o_proj", // Attention
+        "gate_proj", "down_proj", "up_proj", // MLP
+    ],
+    ..Arch::BASE
+};
