@@ -37,17 +37,39 @@ pub struct Report {
 
 /// Builds the conversion plan without reading any tensor data.
 pub fn plan(opts: &ConvertOptions) -> Result<Plan> {
-    plan::build(opts).map(|(p, _)| p)
+    plan::build(opts)
 }
 
 /// Converts `opts.hf_path` into `opts.mlx_path`. `progress(done, total)` is called with source
 /// bytes processed.
 pub fn convert(opts: &ConvertOptions, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Report> {
-    let (plan, ckpt) = plan::build(opts)?;
+    let plan = plan::build(opts)?;
+    execute_plan(&plan, opts, progress)
+}
+
+/// Writes the output of an already built plan (e.g. planned from remote headers, then
+/// downloaded). The shards are re-opened and must still match what was planned.
+pub fn execute_plan(
+    plan: &Plan,
+    opts: &ConvertOptions,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<Report> {
+    let ckpt = safetensors::Checkpoint::open(&plan.weight_files)?;
+    let on_disk: std::collections::HashMap<&str, &safetensors::SourceTensor> =
+        ckpt.tensors.iter().map(|t| (t.name.as_str(), t)).collect();
+    for p in &plan.params {
+        if on_disk.get(p.source.name.as_str()) != Some(&&p.source) {
+            return Err(Error::Source(format!(
+                "{} changed since the conversion was planned (tensor `{}`); run again",
+                plan.source_dir.display(),
+                p.source.name
+            )));
+        }
+    }
     let tx = output::Transaction::begin(&opts.mlx_path, opts.force)?;
     let total = plan.input_bytes();
     let done = std::sync::atomic::AtomicU64::new(0);
-    exec::execute(&plan, &ckpt, tx.dir(), &|n| {
+    exec::execute(plan, &ckpt, tx.dir(), &|n| {
         let d = done.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n;
         progress(d, total);
     })?;

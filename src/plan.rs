@@ -15,8 +15,8 @@ use crate::dtype::{DType, float_name};
 use crate::error::{Error, Result};
 use crate::quant::policy::{self, QuantRequest};
 use crate::quant::{Mode, QuantSpec};
-use crate::safetensors::{Checkpoint, ShardLayout, SourceTensor};
-use crate::source::{LocalSource, check_index_tensors};
+use crate::safetensors::{ShardLayout, SourceTensor};
+use crate::source::Inventory;
 
 /// mlx-lm's shard limit: 5 GiB (`5 << 30`), not 5 GB.
 pub const DEFAULT_MAX_SHARD_SIZE: u64 = 5 << 30;
@@ -217,20 +217,22 @@ impl Plan {
 }
 
 /// Builds the plan for a local checkpoint folder, reading only config files and headers.
-pub fn build(opts: &ConvertOptions) -> Result<(Plan, Checkpoint)> {
+pub fn build(opts: &ConvertOptions) -> Result<Plan> {
+    // Usage errors first, then an unsupported architecture, before the folder is scanned.
+    opts.quant_request()?;
+    let cfg = config::load_config(&opts.hf_path)?;
+    resolve_arch(&cfg, &opts.hf_path)?;
+    build_from(opts, &Inventory::local(&opts.hf_path)?)
+}
+
+/// Builds the plan from an inventory (local or remote).
+pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
     let quant = opts.quant_request()?;
-    let dir = opts.hf_path.as_path();
-    let cfg = config::load_config(dir)?;
+    let dir = inv.dir.as_path();
+    let cfg = inv.config.clone();
     let arch = resolve_arch(&cfg, dir)?;
     refuse_prequantized(&cfg, dir)?;
-    let source = LocalSource::open(dir)?;
-    let ckpt = Checkpoint::open(&source.weight_files)?;
-    let found: Vec<(String, usize)> = ckpt
-        .tensors
-        .iter()
-        .map(|t| (t.name.clone(), t.file))
-        .collect();
-    check_index_tensors(dir, &ckpt.files, &found)?;
+    let tensors = inv.tensors()?;
 
     let mut notes = Vec::new();
     let dtype = config::resolve_dtype(&cfg, opts.dtype);
@@ -256,16 +258,12 @@ pub fn build(opts: &ConvertOptions) -> Result<(Plan, Checkpoint)> {
     let dtype = dtype.map(|(t, _)| t);
 
     // sanitize: rename/drop by the architecture's rules.
-    let named: Vec<(String, SourceTensor)> = ckpt
-        .tensors
-        .iter()
-        .map(|t| (t.name.clone(), t.clone()))
-        .collect();
+    let named: Vec<(String, SourceTensor)> =
+        tensors.iter().map(|t| (t.name.clone(), t.clone())).collect();
     let kept = apply::sanitize(arch, &cfg, named);
     let kept_sources: std::collections::HashSet<&str> =
         kept.iter().map(|(_, t)| t.name.as_str()).collect();
-    let dropped: Vec<String> = ckpt
-        .tensors
+    let dropped: Vec<String> = tensors
         .iter()
         .filter(|t| !kept_sources.contains(t.name.as_str()))
         .map(|t| t.name.clone())
@@ -292,7 +290,7 @@ pub fn build(opts: &ConvertOptions) -> Result<(Plan, Checkpoint)> {
     let mut outputs: Vec<(String, DType, Vec<usize>)> = Vec::new();
     let mut total_parameters: u64 = 0;
     for (name, src) in params {
-        check_loadable(&src, &ckpt.files)?;
+        check_loadable(&src, &inv.weight_files)?;
         total_parameters += src.shape.iter().product::<usize>() as u64;
         let float = src.dtype.float_type();
         let target = match (float, dtype) {
@@ -364,14 +362,14 @@ pub fn build(opts: &ConvertOptions) -> Result<(Plan, Checkpoint)> {
         params,
         shards,
         config_text,
-        copied_files: source.copied_files.clone(),
+        copied_files: inv.copied_files.clone(),
         total_size,
         total_parameters,
         dropped,
         notes,
-        weight_files: source.weight_files.clone(),
+        weight_files: inv.weight_files.clone(),
     };
-    Ok((plan, ckpt))
+    Ok(plan)
 }
 
 fn resolve_arch(cfg: &Json, dir: &Path) -> Result<&'static Arch> {

@@ -1,13 +1,18 @@
-//! Finding what a local Hugging Face checkpoint folder holds: config, weight shards, and the
-//! tokenizer and other files that travel with the converted model.
+//! What a checkpoint holds, before any tensor data is read: config, weight shards with their
+//! headers, and the tokenizer and other files that travel with the converted model.
+//!
+//! An [`Inventory`] is all the planner needs. [`Inventory::local`] builds one from a folder; a
+//! Hub source builds one from the repo's file list, config and HTTP range reads of the headers,
+//! so a plan (and every "not supported" error) exists before any download.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::config::read_json_object;
+use crate::config::{Json, load_config, read_json_object};
 use crate::error::{Error, Result};
+use crate::safetensors::{Header, SourceTensor, list_tensors, read_header};
 
 /// Files mlx-lm's output carries besides weights and config, by exact name.
 const COPIED_NAMES: &[&str] = &[
@@ -38,17 +43,51 @@ const TOKENIZER_FILES: &[&str] = &[
     "vocab.txt",
 ];
 
+/// `model*.safetensors`: the weight files mlx-lm reads (its glob).
+pub fn is_weight_file(name: &str) -> bool {
+    name.starts_with("model") && name.ends_with(".safetensors")
+}
+
+/// Whether a top-level file of the source is copied into the output unchanged.
+pub fn is_copied_file(name: &str) -> bool {
+    COPIED_NAMES.contains(&name)
+        || name
+            .rsplit_once('.')
+            .is_some_and(|(_, ext)| COPIED_EXTENSIONS.contains(&ext))
+}
+
+/// mlx-lm cannot load a model without a tokenizer; say so before doing any work.
+pub fn check_has_tokenizer<'a>(names: impl IntoIterator<Item = &'a str>, source: &str) -> Result<()> {
+    let found = names
+        .into_iter()
+        .any(|n| TOKENIZER_FILES.contains(&n) || n.ends_with(".tiktoken"));
+    if found {
+        return Ok(());
+    }
+    Err(Error::Source(format!(
+        "{source} has no tokenizer (tokenizer.json, tokenizer.model, vocab.json or *.tiktoken). \
+         mlx-lm cannot load a model without one: copy the tokenizer files of the base model \
+         into the folder"
+    )))
+}
+
+/// The metadata of a checkpoint: everything planning needs.
 #[derive(Debug, Clone)]
-pub struct LocalSource {
+pub struct Inventory {
+    /// Where the files are (local folder or cache snapshot); used for reading and in messages.
     pub dir: PathBuf,
-    /// `model*.safetensors` files, sorted (mlx-lm's glob).
+    /// config.json as mlx-lm loads it (eos from generation_config.json applied).
+    pub config: Json,
+    /// Weight shards (sorted, as mlx-lm's glob) and their parsed headers.
     pub weight_files: Vec<PathBuf>,
+    pub headers: Vec<Header>,
     /// Names (relative to `dir`) of files copied into the output as they are.
     pub copied_files: Vec<String>,
 }
 
-impl LocalSource {
-    pub fn open(dir: &Path) -> Result<LocalSource> {
+impl Inventory {
+    /// Reads a local checkpoint folder's config, file list and shard headers.
+    pub fn local(dir: &Path) -> Result<Inventory> {
         if !dir.is_dir() {
             return Err(Error::Source(format!(
                 "{} is not a folder. Give --hf-path a local Hugging Face checkpoint folder \
@@ -56,41 +95,29 @@ impl LocalSource {
                 dir.display()
             )));
         }
-        let mut names = BTreeSet::new();
-        for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
-            let entry = entry.map_err(|e| Error::io(dir, e))?;
-            // Only regular files (following a symlink is fine for a local folder the user
-            // chose; a dangling one is skipped).
-            if entry.path().is_file()
-                && let Ok(name) = entry.file_name().into_string()
-            {
-                names.insert(name);
-            }
-        }
+        let config = load_config(dir)?;
+        let names = list_files(dir)?;
         let weight_files: Vec<PathBuf> = names
             .iter()
-            .filter(|n| n.starts_with("model") && n.ends_with(".safetensors"))
+            .filter(|n| is_weight_file(n))
             .map(|n| dir.join(n))
             .collect();
         if weight_files.is_empty() {
-            let others: Vec<&String> = names
+            let others: Vec<&str> = names
                 .iter()
                 .filter(|n| {
                     [".bin", ".pt", ".pth", ".gguf", ".safetensors"]
                         .iter()
                         .any(|e| n.ends_with(e))
                 })
+                .map(String::as_str)
                 .collect();
             let hint = if others.is_empty() {
                 String::new()
             } else {
                 format!(
                     " (found {}; only model*.safetensors weights are converted, as in mlx-lm)",
-                    others
-                        .iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    others.join(", ")
                 )
             };
             return Err(Error::Source(format!(
@@ -98,95 +125,104 @@ impl LocalSource {
                 dir.display()
             )));
         }
-        check_index(dir, &names)?;
-        let copied_files = names
-            .iter()
-            .filter(|n| {
-                COPIED_NAMES.contains(&n.as_str())
-                    || n.rsplit_once('.')
-                        .is_some_and(|(_, ext)| COPIED_EXTENSIONS.contains(&ext))
-            })
-            .cloned()
-            .collect::<Vec<_>>();
-        let has_tokenizer = names
-            .iter()
-            .any(|n| TOKENIZER_FILES.contains(&n.as_str()) || n.ends_with(".tiktoken"));
-        if !has_tokenizer {
-            return Err(Error::Source(format!(
-                "{} has no tokenizer (tokenizer.json, tokenizer.model, vocab.json or *.tiktoken). \
-                 mlx-lm cannot load a model without one: copy the tokenizer files of the base model \
-                 into the folder",
-                dir.display()
-            )));
+        let index_path = dir.join("model.safetensors.index.json");
+        let index = if index_path.is_file() {
+            let index = read_json_object(&index_path)?;
+            check_index_files(&index, &names, &index_path)?;
+            Some(index)
+        } else {
+            None
+        };
+        check_has_tokenizer(names.iter().map(String::as_str), &dir.display().to_string())?;
+        let mut headers = Vec::with_capacity(weight_files.len());
+        for path in &weight_files {
+            let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+            headers.push(read_header(&file, path)?);
         }
-        Ok(LocalSource {
+        let inv = Inventory {
             dir: dir.to_path_buf(),
+            config,
             weight_files,
-            copied_files,
-        })
+            headers,
+            copied_files: names.iter().filter(|n| is_copied_file(n)).cloned().collect(),
+        };
+        if let Some(index) = index {
+            check_index_tensors(&index, &index_path, &inv.weight_files, &inv.tensors()?)?;
+        }
+        Ok(inv)
+    }
+
+    /// Every tensor of the checkpoint with the place of its bytes.
+    pub fn tensors(&self) -> Result<Vec<SourceTensor>> {
+        list_tensors(&self.weight_files, &self.headers)
     }
 }
 
-/// If `model.safetensors.index.json` exists, every shard it names must exist. (Which tensors
-/// live where is checked against the shard headers once they are read.)
-fn check_index(dir: &Path, names: &BTreeSet<String>) -> Result<()> {
-    let path = dir.join("model.safetensors.index.json");
-    if !path.is_file() {
-        return Ok(());
+/// Regular files at the top of `dir`, sorted.
+fn list_files(dir: &Path) -> Result<BTreeSet<String>> {
+    let mut names = BTreeSet::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        if entry.path().is_file()
+            && let Ok(name) = entry.file_name().into_string()
+        {
+            names.insert(name);
+        }
     }
-    let index = read_json_object(&path)?;
+    Ok(names)
+}
+
+/// Every shard the index names must exist.
+pub fn check_index_files(index: &Json, names: &BTreeSet<String>, index_path: &Path) -> Result<()> {
     let Some(Value::Object(map)) = index.get("weight_map") else {
         return Err(Error::Config {
-            file: path,
+            file: index_path.to_path_buf(),
             msg: "missing `weight_map` object".into(),
         });
     };
     for (tensor, shard) in map {
         let Some(shard) = shard.as_str() else {
             return Err(Error::Config {
-                file: path,
+                file: index_path.to_path_buf(),
                 msg: format!("weight_map[`{tensor}`] is not a file name"),
             });
         };
         if !names.contains(shard) {
             return Err(Error::Source(format!(
-                "{} maps `{tensor}` to {shard}, which is not in the folder (incomplete download?)",
-                path.display()
+                "{} maps `{tensor}` to {shard}, which is missing (incomplete download?)",
+                index_path.display()
             )));
         }
     }
     Ok(())
 }
 
-/// Checks the index's weight_map against the tensors actually found.
+/// The index's weight_map must agree with the tensors the shard headers hold.
 pub fn check_index_tensors(
-    dir: &Path,
+    index: &Json,
+    index_path: &Path,
     files: &[PathBuf],
-    tensors: &[(String, usize)],
+    tensors: &[SourceTensor],
 ) -> Result<()> {
-    let path = dir.join("model.safetensors.index.json");
-    if !path.is_file() {
-        return Ok(());
-    }
-    let index = read_json_object(&path)?;
     let Some(Value::Object(map)) = index.get("weight_map") else {
         return Ok(());
     };
     let found: std::collections::HashMap<&str, usize> =
-        tensors.iter().map(|(n, f)| (n.as_str(), *f)).collect();
+        tensors.iter().map(|t| (t.name.as_str(), t.file)).collect();
     for (tensor, shard) in map {
         let shard = shard.as_str().unwrap_or_default();
         match found.get(tensor.as_str()) {
             None => {
                 return Err(Error::Source(format!(
-                    "{} lists tensor `{tensor}` in {shard}, but no shard contains it (corrupt or incomplete checkpoint)",
-                    path.display()
+                    "{} lists tensor `{tensor}` in {shard}, but no shard contains it (corrupt or \
+                     incomplete checkpoint)",
+                    index_path.display()
                 )));
             }
             Some(&f) if files[f].file_name().and_then(|n| n.to_str()) != Some(shard) => {
                 return Err(Error::Source(format!(
                     "{} lists tensor `{tensor}` in {shard}, but it is stored in {}",
-                    path.display(),
+                    index_path.display(),
                     files[f].display()
                 )));
             }

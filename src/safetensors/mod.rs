@@ -8,5 +8,5 @@ mod reader;
 mod writer;
 
 pub use header::{Header, MAX_HEADER_LEN, TensorInfo, parse_header};
-pub use reader::{Checkpoint, SourceTensor};
+pub use reader::{Checkpoint, SourceTensor, list_tensors, read_header};
 pub use writer::{ShardLayout, ShardWriter, TensorSlot};

@@ -42,41 +42,13 @@ impl Checkpoint {
     pub fn open(files: &[PathBuf]) -> Result<Checkpoint> {
         let mut handles = Vec::with_capacity(files.len());
         let mut headers = Vec::with_capacity(files.len());
-        let mut tensors = Vec::new();
-        let mut owner: HashMap<String, usize> = HashMap::new();
-        for (i, path) in files.iter().enumerate() {
+        for path in files {
             let file = File::open(path).at(path)?;
-            let header = read_header(&file, path)?;
-            for t in &header.tensors {
-                if let Some(&j) = owner.get(&t.name) {
-                    return Err(Error::Safetensors {
-                        file: path.clone(),
-                        msg: format!(
-                            "tensor `{}` is also stored in {}; a checkpoint must store each tensor once",
-                            t.name,
-                            files[j].display()
-                        ),
-                    });
-                }
-                owner.insert(t.name.clone(), i);
-                tensors.push(SourceTensor {
-                    name: t.name.clone(),
-                    dtype: t.dtype,
-                    shape: t.shape.clone(),
-                    file: i,
-                    offset: header.data_start + t.begin,
-                    nbytes: t.end - t.begin,
-                });
-            }
+            headers.push(read_header(&file, path)?);
             handles.push(file);
-            headers.push(header);
         }
-        Ok(Checkpoint {
-            files: files.to_vec(),
-            handles,
-            headers,
-            tensors,
-        })
+        let tensors = list_tensors(files, &headers)?;
+        Ok(Checkpoint { files: files.to_vec(), handles, headers, tensors })
     }
 
     /// Reads `buf.len()` bytes at absolute `offset` of file `file`.
@@ -85,6 +57,37 @@ impl Checkpoint {
             .read_exact_at(buf, offset)
             .at(&self.files[file])
     }
+}
+
+/// All tensors of a set of shards (given their headers), in file order then header order. A
+/// tensor name that occurs in two shards is an error (mlx-lm would silently keep one of them).
+pub fn list_tensors(files: &[PathBuf], headers: &[Header]) -> Result<Vec<SourceTensor>> {
+    let mut tensors = Vec::new();
+    let mut owner: HashMap<&str, usize> = HashMap::new();
+    for (i, (path, header)) in files.iter().zip(headers).enumerate() {
+        for t in &header.tensors {
+            if let Some(&j) = owner.get(t.name.as_str()) {
+                return Err(Error::Safetensors {
+                    file: path.clone(),
+                    msg: format!(
+                        "tensor `{}` is also stored in {}; a checkpoint must store each tensor once",
+                        t.name,
+                        files[j].display()
+                    ),
+                });
+            }
+            owner.insert(&t.name, i);
+            tensors.push(SourceTensor {
+                name: t.name.clone(),
+                dtype: t.dtype,
+                shape: t.shape.clone(),
+                file: i,
+                offset: header.data_start + t.begin,
+                nbytes: t.end - t.begin,
+            });
+        }
+    }
+    Ok(tensors)
 }
 
 /// Reads and validates the header of an open safetensors file.
