@@ -9,19 +9,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rayon::prelude::*;
 
 use crate::cast::{self, FloatType};
+use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::plan::{Op, ParamPlan, Plan};
+use crate::plan::{Input, Op, ParamPlan, Plan};
 use crate::quant::{Mode, affine, fp};
-use crate::safetensors::{Checkpoint, ShardWriter};
+use crate::safetensors::{Checkpoint, ShardWriter, SourceTensor, TensorSlot};
 
 /// Target elements per block: 2 Mi elements = 4 MiB of bf16 input, 8 MiB as f32.
 const BLOCK_ELEMS: usize = 2 << 20;
 
-/// A contiguous run of rows of one parameter.
+/// A contiguous run of units (rows, or single elements for element-wise work) of one parameter.
 struct Job {
     param: usize,
-    row0: usize,
-    rows: usize,
+    first: usize,
+    count: usize,
 }
 
 /// Reused per-thread scratch space.
@@ -34,6 +35,19 @@ struct Scratch {
     biases: Vec<f32>,
     scale_codes: Vec<u8>,
     out: Vec<u8>,
+}
+
+/// Element-wise work on a stored tensor streams in flat chunks; anything that involves
+/// quantization (in or out) needs whole rows.
+fn unit_len(p: &ParamPlan) -> usize {
+    match (&p.input, &p.op) {
+        (Input::Tensor { .. }, Op::Copy | Op::Float { .. }) => 1,
+        _ => p.row_len(),
+    }
+}
+
+fn units(p: &ParamPlan) -> usize {
+    p.input.shape().iter().product::<usize>() / unit_len(p)
 }
 
 /// Writes all shards of `plan` into `dir`. `progress` receives source bytes as they are done.
@@ -51,46 +65,37 @@ pub fn execute(
 
     let mut jobs = Vec::new();
     for (i, p) in plan.params.iter().enumerate() {
-        // Copies and casts are element-wise: stream them in flat chunks, treating each element
-        // as a row. Quantization needs whole rows.
-        let (unit, units) = match p.op {
-            Op::Quantize { .. } => (p.row_len(), p.rows()),
-            _ => (1, p.source.shape.iter().product()),
-        };
-        let per_block = (BLOCK_ELEMS / unit).max(1);
+        let per_block = (BLOCK_ELEMS / unit_len(p)).max(1);
+        let n = units(p);
         let mut r = 0;
-        while r < units {
-            let n = per_block.min(units - r);
-            jobs.push(Job {
-                param: i,
-                row0: r,
-                rows: n,
-            });
-            r += n;
+        while r < n {
+            let count = per_block.min(n - r);
+            jobs.push(Job { param: i, first: r, count });
+            r += count;
         }
     }
     // Read in file order: sequential I/O on the source, whatever the module order is.
     jobs.sort_by_key(|j| {
-        let s = &plan.params[j.param].source;
-        (s.file, s.offset, j.row0)
+        let s = plan.params[j.param].input.sources()[0];
+        (s.file, s.offset, j.first)
     });
 
     let failed = AtomicBool::new(false);
-    jobs.par_iter()
-        .try_for_each_init(Scratch::default, |scratch, job| {
-            if failed.load(Ordering::Relaxed) {
-                return Ok(());
+    jobs.par_iter().try_for_each_init(Scratch::default, |scratch, job| {
+        if failed.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let p = &plan.params[job.param];
+        let r = run_job(plan, p, job, ckpt, &writers, scratch);
+        match r {
+            Err(_) => failed.store(true, Ordering::Relaxed),
+            Ok(()) => {
+                let bytes: u64 = p.input.sources().iter().map(|t| t.nbytes).sum();
+                progress(bytes * job.count as u64 / units(p).max(1) as u64);
             }
-            let p = &plan.params[job.param];
-            let r = run_job(plan, p, job, ckpt, &writers, scratch);
-            if r.is_err() {
-                failed.store(true, Ordering::Relaxed);
-            } else {
-                let unit_bytes = p.source.nbytes / units_of(p).max(1) as u64;
-                progress(unit_bytes * job.rows as u64);
-            }
-            r
-        })?;
+        }
+        r
+    })?;
 
     for w in writers {
         w.finish()?;
@@ -98,114 +103,134 @@ pub fn execute(
     Ok(())
 }
 
-fn units_of(p: &ParamPlan) -> usize {
-    match p.op {
-        Op::Quantize { .. } => p.rows(),
-        _ => p.source.shape.iter().product(),
+/// Reads `count` units starting at `first` of a stored tensor with `units` units in all.
+fn read_units(ckpt: &Checkpoint, t: &SourceTensor, units: usize, first: usize, count: usize, buf: &mut Vec<u8>) -> Result<()> {
+    let unit_bytes = if units == 0 { 0 } else { t.nbytes / units as u64 };
+    buf.resize((unit_bytes * count as u64) as usize, 0);
+    ckpt.read_at(t.file, t.offset + unit_bytes * first as u64, buf)
+}
+
+/// Fills `s.x` with the float values of units `[first, first+count)` of the parameter's input,
+/// holding values of `input.float_type()`.
+fn load_values(p: &ParamPlan, job: &Job, ckpt: &Checkpoint, s: &mut Scratch) -> Result<()> {
+    let n_units = units(p);
+    let n = job.count * unit_len(p);
+    s.x.resize(n, 0.0);
+    match &p.input {
+        Input::Tensor { tensor } => {
+            let Some(ft) = tensor.dtype.float_type() else {
+                return Err(internal(format!("`{}` is not a float tensor", tensor.name)));
+            };
+            read_units(ckpt, tensor, n_units, job.first, job.count, &mut s.src)?;
+            cast::decode_to_f32(ft, &s.src, &mut s.x);
+        }
+        Input::Quantized { weight, scales, biases, mode, group_size, bits, float } => {
+            // Rows of the packed weight.
+            read_units(ckpt, weight, n_units, job.first, job.count, &mut s.src)?;
+            s.words.resize(s.src.len() / 4, 0);
+            for (w, b) in s.words.iter_mut().zip(s.src.chunks_exact(4)) {
+                *w = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+            }
+            let groups = n / group_size;
+            match mode {
+                Mode::Affine => {
+                    let load = |t: &SourceTensor, out: &mut Vec<f32>, buf: &mut Vec<u8>| -> Result<()> {
+                        let ft = t.dtype.float_type().ok_or_else(|| internal(format!("`{}` is not float", t.name)))?;
+                        read_units(ckpt, t, n_units, job.first, job.count, buf)?;
+                        out.resize(groups, 0.0);
+                        cast::decode_to_f32(ft, buf, out);
+                        // mlx-lm casts scales/biases to the model dtype before dequantizing.
+                        if ft != *float {
+                            cast::round_to(*float, out);
+                        }
+                        Ok(())
+                    };
+                    load(scales, &mut s.scales, &mut s.src)?;
+                    match biases {
+                        Some(b) => load(b, &mut s.biases, &mut s.src)?,
+                        None => s.biases.clear(),
+                    }
+                    if s.biases.len() != groups {
+                        return Err(internal(format!("`{}` has no biases", weight.name)));
+                    }
+                    affine::dequantize(&s.words, &s.scales, &s.biases, *group_size, *bits, *float, &mut s.x);
+                }
+                fp_mode => {
+                    read_units(ckpt, scales, n_units, job.first, job.count, &mut s.scale_codes)?;
+                    fp::dequantize(fp_of(*fp_mode), *float, &s.words, &s.scale_codes, None, &mut s.x);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn fp_of(m: Mode) -> fp::FpMode {
+    match m {
+        Mode::Mxfp4 => fp::FpMode::Mxfp4,
+        Mode::Nvfp4 => fp::FpMode::Nvfp4,
+        _ => fp::FpMode::Mxfp8,
     }
 }
 
-fn run_job(
-    plan: &Plan,
-    p: &ParamPlan,
-    job: &Job,
-    ckpt: &Checkpoint,
-    writers: &[ShardWriter],
-    s: &mut Scratch,
-) -> Result<()> {
-    let units = units_of(p);
-    let unit_bytes = if units == 0 {
-        0
-    } else {
-        p.source.nbytes / units as u64
+fn run_job(plan: &Plan, p: &ParamPlan, job: &Job, ckpt: &Checkpoint, writers: &[ShardWriter], s: &mut Scratch) -> Result<()> {
+    let slot = |k: usize| -> Result<(&ShardWriter, &TensorSlot)> {
+        let pl = p.outputs.get(k).ok_or_else(|| internal(format!("`{}` lacks output {k}", p.name)))?;
+        Ok((&writers[pl.shard], &plan.shards[pl.shard].tensors[pl.slot]))
     };
-    let src_off = p.source.offset + unit_bytes * job.row0 as u64;
-    let src_len = (unit_bytes * job.rows as u64) as usize;
-    s.src.resize(src_len, 0);
-    ckpt.read_at(p.source.file, src_off, &mut s.src)?;
-
-    let slot = |k: usize| {
-        let pl = p.outputs[k];
-        (&writers[pl.shard], &plan.shards[pl.shard].tensors[pl.slot])
-    };
+    let unit = unit_len(p);
     match p.op {
         Op::Copy => {
-            let (w, t) = slot(0);
-            w.write_at(t.offset, unit_bytes * job.row0 as u64, &s.src)
+            let Input::Tensor { tensor } = &p.input else {
+                return Err(internal(format!("copy of quantized `{}`", p.name)));
+            };
+            read_units(ckpt, tensor, units(p), job.first, job.count, &mut s.src)?;
+            let (w, t) = slot(0)?;
+            let at = tensor.nbytes / units(p).max(1) as u64 * job.first as u64;
+            check_bounds(t, at, s.src.len())?;
+            w.write_at(t.offset, at, &s.src)
         }
-        Op::Cast { from, to } => {
-            let (w, t) = slot(0);
-            let n = job.rows;
-            s.out.resize(n * to.size(), 0);
-            cast::convert_bytes(from, to, &s.src, &mut s.out);
-            w.write_at(t.offset, (job.row0 * to.size()) as u64, &s.out)
+        Op::Float { to } => {
+            load_values(p, job, ckpt, s)?;
+            let (w, t) = slot(0)?;
+            write_floats((w, t), (job.first * unit * to.size()) as u64, to, &s.x, &mut s.out)
         }
-        Op::Quantize {
-            from,
-            float,
-            mode,
-            group_size,
-            bits,
-        } => {
-            let k = p.row_len();
-            let n = job.rows * k;
-            s.x.resize(n, 0.0);
-            cast::decode_to_f32(from, &s.src, &mut s.x);
-            if from != float {
+        Op::Quantize { float, mode, group_size, bits } => {
+            load_values(p, job, ckpt, s)?;
+            if p.input.float_type() != Some(float) {
                 cast::round_to(float, &mut s.x);
             }
-            let nwords = n * bits as usize / 32;
+            let k = p.row_len();
+            let n = s.x.len();
             let ngroups = n / group_size;
-            s.words.resize(nwords, 0);
+            s.words.resize(n * bits as usize / 32, 0);
             let row_words = (k * bits as usize / 32) as u64 * 4;
             let row_groups = (k / group_size) as u64;
+            let row0 = job.first as u64;
             match mode {
                 Mode::Affine => {
                     s.scales.resize(ngroups, 0.0);
                     s.biases.resize(ngroups, 0.0);
-                    affine::quantize(
-                        &s.x,
-                        group_size,
-                        bits,
-                        &mut s.words,
-                        &mut s.scales,
-                        &mut s.biases,
-                    );
-                    write_words(slot(0), job.row0 as u64 * row_words, &s.words, &mut s.out)?;
+                    affine::quantize(&s.x, group_size, bits, &mut s.words, &mut s.scales, &mut s.biases);
+                    write_words(slot(0)?, row0 * row_words, &s.words, &mut s.out)?;
                     let fs = float.size() as u64;
-                    write_floats(
-                        slot(1),
-                        job.row0 as u64 * row_groups * fs,
-                        float,
-                        &s.scales,
-                        &mut s.out,
-                    )?;
-                    write_floats(
-                        slot(2),
-                        job.row0 as u64 * row_groups * fs,
-                        float,
-                        &s.biases,
-                        &mut s.out,
-                    )
+                    write_floats(slot(1)?, row0 * row_groups * fs, float, &s.scales, &mut s.out)?;
+                    write_floats(slot(2)?, row0 * row_groups * fs, float, &s.biases, &mut s.out)
                 }
                 fp_mode => {
-                    let m = match fp_mode {
-                        Mode::Mxfp4 => fp::FpMode::Mxfp4,
-                        Mode::Nvfp4 => fp::FpMode::Nvfp4,
-                        _ => fp::FpMode::Mxfp8,
-                    };
                     s.scale_codes.resize(ngroups, 0);
-                    fp::quantize(m, float, &s.x, None, &mut s.words, &mut s.scale_codes);
-                    write_words(slot(0), job.row0 as u64 * row_words, &s.words, &mut s.out)?;
-                    let (w, t) = slot(1);
-                    w.write_at(t.offset, job.row0 as u64 * row_groups, &s.scale_codes)
+                    fp::quantize(fp_of(fp_mode), float, &s.x, None, &mut s.words, &mut s.scale_codes);
+                    write_words(slot(0)?, row0 * row_words, &s.words, &mut s.out)?;
+                    let (w, t) = slot(1)?;
+                    check_bounds(t, row0 * row_groups, s.scale_codes.len())?;
+                    w.write_at(t.offset, row0 * row_groups, &s.scale_codes)
                 }
             }
         }
     }
 }
 
-type Slot<'a> = (&'a ShardWriter, &'a crate::safetensors::TensorSlot);
+type Slot<'a> = (&'a ShardWriter, &'a TensorSlot);
 
 fn write_words((w, t): Slot, at: u64, words: &[u32], buf: &mut Vec<u8>) -> Result<()> {
     buf.resize(words.len() * 4, 0);
@@ -217,17 +242,22 @@ fn write_words((w, t): Slot, at: u64, words: &[u32], buf: &mut Vec<u8>) -> Resul
 }
 
 fn write_floats((w, t): Slot, at: u64, ft: FloatType, x: &[f32], buf: &mut Vec<u8>) -> Result<()> {
+    debug_assert_eq!(t.dtype, DType::from_float(ft));
     buf.resize(x.len() * ft.size(), 0);
     cast::encode_from_f32(ft, x, buf);
     check_bounds(t, at, buf.len())?;
     w.write_at(t.offset, at, buf)
 }
 
+fn internal(msg: String) -> Error {
+    Error::Plan(format!("internal error: {msg}"))
+}
+
 /// A write past its slot would corrupt the neighbour: that is a planner bug, never user input.
-fn check_bounds(t: &crate::safetensors::TensorSlot, at: u64, len: usize) -> Result<()> {
+fn check_bounds(t: &TensorSlot, at: u64, len: usize) -> Result<()> {
     if at + len as u64 > t.nbytes {
-        return Err(Error::Plan(format!(
-            "internal error: write of {len} bytes at {at} overflows tensor `{}` ({} bytes)",
+        return Err(internal(format!(
+            "write of {len} bytes at {at} overflows tensor `{}` ({} bytes)",
             t.name, t.nbytes
         )));
     }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod dtype;
 pub mod error;
 pub mod exec;
+pub mod hub;
 pub mod output;
 pub mod plan;
 pub mod pyjson;
@@ -54,15 +55,26 @@ pub fn execute_plan(
     opts: &ConvertOptions,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<Report> {
+    execute_plan_with_card(plan, opts, None, progress)
+}
+
+/// [`execute_plan`], with provenance for the model card (source repo and commit, command line,
+/// the source card's front matter) — what a Hub source or `--upload-repo` records.
+pub fn execute_plan_with_card(
+    plan: &Plan,
+    opts: &ConvertOptions,
+    provenance: Option<&output::Provenance>,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<Report> {
     let ckpt = safetensors::Checkpoint::open(&plan.weight_files)?;
     let on_disk: std::collections::HashMap<&str, &safetensors::SourceTensor> =
         ckpt.tensors.iter().map(|t| (t.name.as_str(), t)).collect();
-    for p in &plan.params {
-        if on_disk.get(p.source.name.as_str()) != Some(&&p.source) {
+    for t in plan.params.iter().flat_map(|p| p.input.sources()) {
+        if on_disk.get(t.name.as_str()) != Some(&t) {
             return Err(Error::Source(format!(
                 "{} changed since the conversion was planned (tensor `{}`); run again",
                 plan.source_dir.display(),
-                p.source.name
+                t.name
             )));
         }
     }
@@ -78,7 +90,10 @@ pub fn execute_plan(
     for name in &plan.copied_files {
         tx.copy_file(&plan.source_dir.join(name), name)?;
     }
-    tx.write_file("README.md", output::model_card(&plan).as_bytes())?;
+    tx.write_file(
+        "README.md",
+        output::model_card_with(plan, provenance).as_bytes(),
+    )?;
     let mlx_path = tx.commit()?;
     Ok(Report {
         mlx_path,

@@ -3,6 +3,7 @@
 //! Dry runs, size estimates, the index file and preflight errors all come from here; the
 //! executor only streams it.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -13,7 +14,7 @@ use crate::cast::FloatType;
 use crate::config::{self, DtypeSource, Json};
 use crate::dtype::{DType, float_name};
 use crate::error::{Error, Result};
-use crate::quant::policy::{self, QuantRequest};
+use crate::quant::policy::{self, Override, QuantRequest, Recipe, RecipeContext};
 use crate::quant::{Mode, QuantSpec};
 use crate::safetensors::{ShardLayout, SourceTensor};
 use crate::source::Inventory;
@@ -30,6 +31,14 @@ pub struct ConvertOptions {
     pub q_bits: Option<u32>,
     pub q_group_size: Option<usize>,
     pub q_mode: Mode,
+    /// `--quant-predicate`: a mixed recipe name.
+    pub quant_predicate: Option<String>,
+    /// `--q-bits-embedding`.
+    pub q_bits_embedding: Option<u32>,
+    /// `--q-override REGEX=SPEC`, in order.
+    pub q_overrides: Vec<String>,
+    /// `-d/--dequantize`.
+    pub dequantize: bool,
     pub dtype: Option<FloatType>,
     pub max_shard_size: u64,
     pub force: bool,
@@ -45,6 +54,10 @@ impl ConvertOptions {
             q_bits: None,
             q_group_size: None,
             q_mode: Mode::Affine,
+            quant_predicate: None,
+            q_bits_embedding: None,
+            q_overrides: Vec::new(),
+            dequantize: false,
             dtype: None,
             max_shard_size: DEFAULT_MAX_SHARD_SIZE,
             force: false,
@@ -52,12 +65,28 @@ impl ConvertOptions {
         }
     }
 
-    /// The global quantization spec, validated, if `-q` was given.
+    /// The quantization request, validated, if `-q` was given; every bad combination is a
+    /// usage error here, before anything is read.
     pub fn quant_request(&self) -> Result<Option<QuantRequest>> {
+        if self.quantize && self.dequantize {
+            return Err(Error::Usage(
+                "-q/--quantize and -d/--dequantize cannot be combined (to re-quantize a quantized \
+                 model with other settings, use -q alone)"
+                    .into(),
+            ));
+        }
         if !self.quantize {
-            if self.q_bits.is_some() || self.q_group_size.is_some() || self.q_mode != Mode::Affine {
+            let given = self.q_bits.is_some()
+                || self.q_group_size.is_some()
+                || self.q_mode != Mode::Affine
+                || self.quant_predicate.is_some()
+                || self.q_bits_embedding.is_some()
+                || !self.q_overrides.is_empty();
+            if given {
                 return Err(Error::Usage(
-                    "--q-bits, --q-group-size and --q-mode only apply with -q/--quantize".into(),
+                    "--q-bits, --q-group-size, --q-mode, --quant-predicate, --q-bits-embedding and \
+                     --q-override only apply with -q/--quantize"
+                        .into(),
                 ));
             }
             return Ok(None);
@@ -68,28 +97,105 @@ impl ConvertOptions {
             group_size: self.q_group_size.unwrap_or(gs),
             bits: self.q_bits.unwrap_or(bits),
         };
-        spec.validate().map_err(Error::Usage)?;
-        Ok(Some(QuantRequest { spec }))
+        let recipe = match &self.quant_predicate {
+            None => None,
+            Some(name) => Some(Recipe::parse(name).ok_or_else(|| {
+                Error::Usage(format!(
+                    "unknown --quant-predicate `{name}`; choose one of {}",
+                    Recipe::NAMES.join(", ")
+                ))
+            })?),
+        };
+        let overrides = self
+            .q_overrides
+            .iter()
+            .map(|o| Override::parse(o))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(Error::Usage)?;
+        let req = QuantRequest {
+            spec,
+            group_size_given: self.q_group_size.is_some(),
+            recipe,
+            embedding_bits: self.q_bits_embedding,
+            overrides,
+        };
+        req.validate().map_err(Error::Usage)?;
+        Ok(Some(req))
     }
 }
 
-/// What happens to a parameter's bytes.
+/// Where a parameter's values come from.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Input {
+    /// A stored tensor.
+    Tensor { tensor: SourceTensor },
+    /// A layer an MLX checkpoint stores quantized; its float values are recovered with
+    /// `mx.dequantize`'s arithmetic.
+    Quantized {
+        weight: SourceTensor,
+        scales: SourceTensor,
+        biases: Option<SourceTensor>,
+        mode: Mode,
+        group_size: usize,
+        bits: u32,
+        /// The float type dequantization computes in (mlx: the scales' dtype for affine,
+        /// bfloat16 for the fp modes).
+        #[serde(serialize_with = "ser_float")]
+        float: FloatType,
+    },
+}
+
+impl Input {
+    /// The logical (float) shape.
+    pub fn shape(&self) -> Vec<usize> {
+        match self {
+            Input::Tensor { tensor } => tensor.shape.clone(),
+            Input::Quantized { weight, bits, .. } => {
+                let mut s = weight.shape.clone();
+                if let Some(k) = s.last_mut() {
+                    *k = *k * 32 / *bits as usize;
+                }
+                s
+            }
+        }
+    }
+
+    /// The stored tensors this input reads.
+    pub fn sources(&self) -> Vec<&SourceTensor> {
+        match self {
+            Input::Tensor { tensor } => vec![tensor],
+            Input::Quantized { weight, scales, biases, .. } => {
+                let mut v = vec![weight, scales];
+                v.extend(biases.as_ref());
+                v
+            }
+        }
+    }
+
+    /// The float type of the values this input yields, if it is floating.
+    pub fn float_type(&self) -> Option<FloatType> {
+        match self {
+            Input::Tensor { tensor } => tensor.dtype.float_type(),
+            Input::Quantized { float, .. } => Some(*float),
+        }
+    }
+}
+
+/// What happens to a parameter's values.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "op", rename_all = "lowercase")]
 pub enum Op {
     /// Bytes copied unchanged (non-float tensors, or floats already in the target dtype).
     Copy,
-    /// Float conversion with round-to-nearest-even.
-    Cast {
-        #[serde(serialize_with = "ser_float")]
-        from: FloatType,
+    /// Values converted to a float type with round-to-nearest-even (a cast, or the output of a
+    /// dequantization).
+    Float {
         #[serde(serialize_with = "ser_float")]
         to: FloatType,
     },
-    /// Cast to `float` (the weight dtype T), then quantize; scales/biases are stored as T.
+    /// Rounded to `float` (the weight dtype T), then quantized; scales/biases are stored as T.
     Quantize {
-        #[serde(serialize_with = "ser_float")]
-        from: FloatType,
         #[serde(serialize_with = "ser_float")]
         float: FloatType,
         mode: Mode,
@@ -114,8 +220,7 @@ pub struct Placement {
 pub struct ParamPlan {
     /// Parameter path, e.g. `model.layers.0.mlp.up_proj.weight`.
     pub name: String,
-    /// The checkpoint tensor it comes from.
-    pub source: SourceTensor,
+    pub input: Input,
     #[serde(flatten)]
     pub op: Op,
     /// Where its outputs go: one placement, or weight/scales[/biases] for a quantized weight.
@@ -125,11 +230,11 @@ pub struct ParamPlan {
 impl ParamPlan {
     /// Elements along the last axis: the unit the executor streams in.
     pub fn row_len(&self) -> usize {
-        self.source.shape.last().copied().unwrap_or(1).max(1)
+        self.input.shape().last().copied().unwrap_or(1).max(1)
     }
 
     pub fn rows(&self) -> usize {
-        let n: usize = self.source.shape.iter().product();
+        let n: usize = self.input.shape().iter().product();
         n / self.row_len()
     }
 }
@@ -142,6 +247,7 @@ pub struct Plan {
     /// Cast target for floating tensors, if any.
     #[serde(serialize_with = "ser_opt_float")]
     pub dtype: Option<FloatType>,
+    /// The `quantization` entry of the output config.json, if the output is quantized.
     pub quantization: Option<Json>,
     /// Parameters in module-tree order.
     pub params: Vec<ParamPlan>,
@@ -184,7 +290,11 @@ impl Plan {
 
     /// Source bytes the executor reads.
     pub fn input_bytes(&self) -> u64 {
-        self.params.iter().map(|p| p.source.nbytes).sum()
+        self.params
+            .iter()
+            .flat_map(|p| p.input.sources())
+            .map(|t| t.nbytes)
+            .sum()
     }
 
     /// The `model.safetensors.index.json` text, as `save_model` writes it.
@@ -201,10 +311,7 @@ impl Plan {
         weight_map.sort_unstable();
         let mut meta = Map::new();
         meta.insert("total_size".into(), Value::from(self.total_size));
-        meta.insert(
-            "total_parameters".into(),
-            Value::from(self.total_parameters),
-        );
+        meta.insert("total_parameters".into(), Value::from(self.total_parameters));
         let mut wm = Map::new();
         for (k, v) in weight_map {
             wm.insert(k.into(), Value::from(v));
@@ -225,6 +332,17 @@ pub fn build(opts: &ConvertOptions) -> Result<Plan> {
     build_from(opts, &Inventory::local(&opts.hf_path)?)
 }
 
+/// A parameter after sanitize: either a plain tensor or the parts of an MLX-quantized layer.
+enum Param {
+    Plain(SourceTensor),
+    Quantized {
+        weight: SourceTensor,
+        scales: SourceTensor,
+        biases: Option<SourceTensor>,
+        spec: QuantSpec,
+    },
+}
+
 /// Builds the plan from an inventory (local or remote).
 pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
     let quant = opts.quant_request()?;
@@ -233,6 +351,13 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
     let arch = resolve_arch(&cfg, dir)?;
     refuse_prequantized(&cfg, dir)?;
     let tensors = inv.tensors()?;
+    let input_quant = cfg.get("quantization").and_then(Value::as_object).cloned();
+    if opts.dequantize && input_quant.is_none() {
+        return Err(Error::Usage(format!(
+            "-d/--dequantize needs an MLX-quantized model, but {} has no `quantization` in config.json",
+            dir.join("config.json").display()
+        )));
+    }
 
     let mut notes = Vec::new();
     let dtype = config::resolve_dtype(&cfg, opts.dtype);
@@ -256,6 +381,9 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
         }
     }
     let dtype = dtype.map(|(t, _)| t);
+    // An explicit --dtype also decides the dtype of dequantized fp layers (mlx-lm always
+    // gives bfloat16 there).
+    let flag_dtype = opts.dtype;
 
     // sanitize: rename/drop by the architecture's rules.
     let named: Vec<(String, SourceTensor)> =
@@ -268,77 +396,160 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
         .filter(|t| !kept_sources.contains(t.name.as_str()))
         .map(|t| t.name.clone())
         .collect();
-    let mut params = kept;
-    params.sort_by(|a, b| apply::module_order(arch, &a.0, &b.0));
-    if let Some(w) = params.windows(2).find(|w| w[0].0 == w[1].0) {
+    let mut sorted = kept;
+    sorted.sort_by(|a, b| apply::module_order(arch, &a.0, &b.0));
+    if let Some(w) = sorted.windows(2).find(|w| w[0].0 == w[1].0) {
         return Err(Error::Plan(format!(
             "two checkpoint tensors become the same parameter `{}` after renaming; the checkpoint \
              mixes key layouts",
             w[0].0
         )));
     }
+    let params = group_quantized(sorted, input_quant.as_ref(), dir)?;
+
+    // Recipe layout, from the layers that can be quantized (`named_modules` with `down_proj`).
+    let recipe_ctx = match &quant {
+        Some(q) if q.recipe.is_some() => {
+            let layers: Vec<&str> = params
+                .iter()
+                .filter_map(|(name, p)| {
+                    let shape = match p {
+                        Param::Plain(t) => t.shape.clone(),
+                        Param::Quantized { .. } => vec![1, 1],
+                    };
+                    apply::is_quantizable(arch, name, &shape)
+                        .then(|| name.strip_suffix(".weight").unwrap_or(name))
+                })
+                .collect();
+            let ctx = RecipeContext::from_layers(layers.iter().copied());
+            if ctx.is_none() {
+                return Err(Error::Plan(
+                    "this model has no numbered layers to apply a mixed recipe to; use -q with \
+                     --q-bits or --q-override instead"
+                        .into(),
+                ));
+            }
+            ctx
+        }
+        _ => None,
+    };
 
     // Per-parameter operation, and the flat list of outputs in module order.
-    let mut quant_cfg = quant.map(|q| {
-        let mut m = Map::new();
-        m.insert("group_size".into(), Value::from(q.spec.group_size));
-        m.insert("bits".into(), Value::from(q.spec.bits));
-        m.insert("mode".into(), Value::from(q.spec.mode.as_str()));
-        m
-    });
+    let mut quant_cfg: Option<Json> = match (&quant, &input_quant) {
+        (Some(q), _) => {
+            let mut m = Map::new();
+            m.insert("group_size".into(), Value::from(q.spec.group_size));
+            m.insert("bits".into(), Value::from(q.spec.bits));
+            m.insert("mode".into(), Value::from(q.spec.mode.as_str()));
+            Some(m)
+        }
+        (None, Some(iq)) if !opts.dequantize => Some(iq.clone()),
+        _ => None,
+    };
     let mut planned = Vec::with_capacity(params.len());
     let mut outputs: Vec<(String, DType, Vec<usize>)> = Vec::new();
     let mut total_parameters: u64 = 0;
-    for (name, src) in params {
-        check_loadable(&src, &inv.weight_files)?;
-        total_parameters += src.shape.iter().product::<usize>() as u64;
-        let float = src.dtype.float_type();
-        let target = match (float, dtype) {
-            (Some(_), Some(t)) if apply::may_cast(arch, &name) => Some(t),
-            (Some(f), _) => Some(f),
-            (None, _) => None,
+    let target_of = |name: &str, float: Option<FloatType>| match (float, dtype) {
+        (Some(_), Some(t)) if apply::may_cast(arch, name) => Some(t),
+        (f, _) => f,
+    };
+    for (name, param) in params {
+        let (input, logical_float) = match param {
+            Param::Plain(t) => {
+                check_loadable(&t, &inv.weight_files)?;
+                let f = t.dtype.float_type();
+                (Input::Tensor { tensor: t }, f)
+            }
+            Param::Quantized { weight, scales, biases, spec } => {
+                // Affine dequantizes in the scales' dtype after mlx-lm's cast step; the fp modes
+                // in bfloat16 (mlx's default), or in --dtype when given.
+                let float = match spec.mode {
+                    Mode::Affine => {
+                        let s = scales.dtype.float_type().unwrap_or(FloatType::BF16);
+                        target_of(&scales.name, Some(s)).unwrap_or(s)
+                    }
+                    _ => flag_dtype.unwrap_or(FloatType::BF16),
+                };
+                let input = Input::Quantized {
+                    weight,
+                    scales,
+                    biases,
+                    mode: spec.mode,
+                    group_size: spec.group_size,
+                    bits: spec.bits,
+                    float,
+                };
+                (input, Some(float))
+            }
         };
-        let decision = match (&quant, float) {
-            (Some(q), Some(_)) => policy::decide(arch, &name, &src.shape, q),
+        let shape = input.shape();
+        total_parameters += shape.iter().product::<usize>() as u64;
+        let target = target_of(&name, logical_float);
+        let decision = match (&quant, logical_float) {
+            (Some(q), Some(_)) => {
+                policy::decide(arch, &name, &shape, q, recipe_ctx.as_ref(), &mut notes)
+            }
             _ => None,
         };
-        let first = outputs.len();
-        let op = if let (Some(d), Some(from), Some(t)) = (&decision, float, target) {
-            if let (Some(entry), Some(qc)) = (&d.config_entry, quant_cfg.as_mut()) {
-                let layer = name.strip_suffix(".weight").unwrap_or(&name);
-                qc.insert(layer.to_string(), Value::Object(entry.clone()));
+        let stored_spec = match &input {
+            Input::Quantized { mode, group_size, bits, .. } => {
+                Some(QuantSpec { mode: *mode, group_size: *group_size, bits: *bits })
             }
-            check_quantizable_shape(&name, &src.shape, &d.spec)?;
-            let base = name.strip_suffix(".weight").unwrap_or(&name);
-            for (suffix, dt, shape) in d.spec.output_tensors(&src.shape, DType::from_float(t)) {
+            Input::Tensor { .. } => None,
+        };
+        let layer = name.strip_suffix(".weight").unwrap_or(&name).to_string();
+        let base = layer.clone();
+        let first = outputs.len();
+
+        // A quantized input layer is kept as stored when nothing asks to change it: no -q/-d,
+        // or -q deciding the very same settings (re-quantizing would only lose precision).
+        let keep_stored = match (&input, &decision) {
+            (Input::Quantized { .. }, _) if opts.dequantize => false,
+            (Input::Quantized { .. }, Some(d)) => Some(d.spec) == stored_spec,
+            (Input::Quantized { .. }, None) => quant.is_none(),
+            _ => false,
+        };
+        if keep_stored {
+            let Input::Quantized { weight, scales, biases, .. } = input else { unreachable!() };
+            let spec = stored_spec.unwrap_or(QuantSpec { mode: Mode::Affine, group_size: 64, bits: 4 });
+            if let (Some(q), Some(qc)) = (&quant, quant_cfg.as_mut())
+                && spec != q.spec
+            {
+                qc.insert(layer.clone(), Value::Object(spec_entry(&spec)));
+            }
+            for part in [Some(weight), Some(scales), biases].into_iter().flatten() {
+                let (op, dt) = plain_op(&part, target_of(&part.name, part.dtype.float_type()));
+                outputs.push((part.name.clone(), dt, part.shape.clone()));
+                let pname = part.name.clone();
+                planned.push((ParamPlan { name: pname, input: Input::Tensor { tensor: part }, op, outputs: Vec::new() }, outputs.len() - 1, 1));
+            }
+            continue;
+        }
+
+        let op = if let (Some(d), Some(t)) = (&decision, target) {
+            if let Some(qc) = quant_cfg.as_mut() {
+                if let Some(entry) = &d.config_entry {
+                    qc.insert(layer.clone(), Value::Object(entry.clone()));
+                }
+            }
+            check_quantizable_shape(&name, &shape, &d.spec)?;
+            for (suffix, dt, shape) in d.spec.output_tensors(&shape, DType::from_float(t)) {
                 outputs.push((format!("{base}.{suffix}"), dt, shape));
             }
-            Op::Quantize {
-                from,
-                float: t,
-                mode: d.spec.mode,
-                group_size: d.spec.group_size,
-                bits: d.spec.bits,
-            }
+            Op::Quantize { float: t, mode: d.spec.mode, group_size: d.spec.group_size, bits: d.spec.bits }
         } else {
-            let (op, out_dtype) = match (float, target) {
-                (Some(f), Some(t)) if f != t => (Op::Cast { from: f, to: t }, DType::from_float(t)),
-                _ => (Op::Copy, src.dtype.mlx_storage()),
+            let (op, out_dtype) = match &input {
+                Input::Tensor { tensor } => plain_op(tensor, target),
+                Input::Quantized { float, .. } => {
+                    let t = target.unwrap_or(*float);
+                    (Op::Float { to: t }, DType::from_float(t))
+                }
             };
-            outputs.push((name.clone(), out_dtype, src.shape.clone()));
+            outputs.push((name.clone(), out_dtype, shape.clone()));
             op
         };
         let n_out = outputs.len() - first;
-        planned.push((
-            ParamPlan {
-                name,
-                source: src,
-                op,
-                outputs: Vec::new(),
-            },
-            first,
-            n_out,
-        ));
+        planned.push((ParamPlan { name, input, op, outputs: Vec::new() }, first, n_out));
     }
 
     // Greedy sharding in module order, exactly like `make_shards`.
@@ -351,7 +562,12 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
         })
         .collect::<Vec<_>>();
     let total_size = shards.iter().map(|s| s.data_len()).sum();
-    let (_, config_text) = config::output_config(cfg.clone(), quant_cfg.clone());
+    let mut out_cfg = cfg.clone();
+    if opts.dequantize || quant.is_some() {
+        out_cfg.remove("quantization");
+        out_cfg.remove("quantization_config");
+    }
+    let (_, config_text) = config::output_config(out_cfg, quant_cfg.clone().filter(|_| quant.is_some()));
 
     let plan = Plan {
         source_dir: dir.to_path_buf(),
@@ -370,6 +586,131 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
         weight_files: inv.weight_files.clone(),
     };
     Ok(plan)
+}
+
+/// Copy or cast of a stored tensor, and its output dtype.
+fn plain_op(t: &SourceTensor, target: Option<FloatType>) -> (Op, DType) {
+    match (t.dtype.float_type(), target) {
+        (Some(f), Some(to)) if f != to => (Op::Float { to }, DType::from_float(to)),
+        _ => (Op::Copy, t.dtype.mlx_storage()),
+    }
+}
+
+fn spec_entry(spec: &QuantSpec) -> Json {
+    let mut m = Map::new();
+    m.insert("group_size".into(), Value::from(spec.group_size));
+    m.insert("bits".into(), Value::from(spec.bits));
+    m.insert("mode".into(), Value::from(spec.mode.as_str()));
+    m
+}
+
+/// Groups `X.weight` (uint32) + `X.scales` [+ `X.biases`] of an MLX-quantized checkpoint into
+/// one quantized parameter, with its settings from config.json's `quantization` (per-layer
+/// entry, else the global one checked against the shapes, else inferred like mlx-lm's
+/// `infer_quant_config` where the shapes allow only one answer).
+fn group_quantized(
+    sorted: Vec<(String, SourceTensor)>,
+    input_quant: Option<&Json>,
+    dir: &Path,
+) -> Result<Vec<(String, Param)>> {
+    let Some(qcfg) = input_quant else {
+        return Ok(sorted.into_iter().map(|(n, t)| (n, Param::Plain(t))).collect());
+    };
+    let by_name: HashMap<&str, &SourceTensor> = sorted.iter().map(|(n, t)| (n.as_str(), t)).collect();
+    let mut quantized: HashMap<String, (QuantSpec, bool)> = HashMap::new();
+    for (name, t) in &sorted {
+        let Some(layer) = name.strip_suffix(".scales") else { continue };
+        let Some(w) = by_name.get(format!("{layer}.weight").as_str()) else { continue };
+        if w.dtype != DType::U32 {
+            continue;
+        }
+        let has_biases = by_name.contains_key(format!("{layer}.biases").as_str());
+        let spec = layer_spec(layer, w, t, qcfg).map_err(|msg| Error::Config {
+            file: dir.join("config.json"),
+            msg,
+        })?;
+        quantized.insert(layer.to_string(), (spec, has_biases));
+    }
+    let mut out = Vec::new();
+    let mut parts: HashMap<String, SourceTensor> = HashMap::new();
+    for (name, t) in sorted {
+        let layer = name
+            .strip_suffix(".weight")
+            .or_else(|| name.strip_suffix(".scales"))
+            .or_else(|| name.strip_suffix(".biases"));
+        match layer.filter(|l| quantized.contains_key(*l)) {
+            Some(l) => {
+                parts.insert(name.clone(), t);
+                let (spec, has_biases) = quantized[l];
+                let (w, s, b) = (format!("{l}.weight"), format!("{l}.scales"), format!("{l}.biases"));
+                if parts.contains_key(&w) && parts.contains_key(&s) && (!has_biases || parts.contains_key(&b)) {
+                    let (weight, scales) = (parts.remove(&w), parts.remove(&s));
+                    let biases = parts.remove(&b);
+                    if let (Some(weight), Some(scales)) = (weight, scales) {
+                        out.push((w, Param::Quantized { weight, scales, biases, spec }));
+                    }
+                }
+            }
+            None => out.push((name, Param::Plain(t))),
+        }
+    }
+    Ok(out)
+}
+
+/// The settings a stored quantized layer was packed with.
+fn layer_spec(layer: &str, w: &SourceTensor, s: &SourceTensor, qcfg: &Json) -> std::result::Result<QuantSpec, String> {
+    let wk = *w.shape.last().unwrap_or(&0);
+    let sk = *s.shape.last().unwrap_or(&0);
+    let fits = |spec: &QuantSpec| {
+        spec.bits > 0
+            && (wk * 32) % spec.bits as usize == 0
+            && wk * 32 / spec.bits as usize == sk * spec.group_size
+            && (s.dtype == DType::U8) == (spec.mode != Mode::Affine)
+    };
+    let from_dict = |d: &Json| {
+        let mode = d.get("mode").and_then(Value::as_str).and_then(Mode::parse).unwrap_or(Mode::Affine);
+        let (dgs, dbits) = mode.defaults();
+        QuantSpec {
+            mode,
+            group_size: d.get("group_size").and_then(Value::as_u64).map_or(dgs, |g| g as usize),
+            bits: d.get("bits").and_then(Value::as_u64).map_or(dbits, |b| b as u32),
+        }
+    };
+    if let Some(Value::Object(d)) = qcfg.get(layer) {
+        let spec = from_dict(d);
+        return if fits(&spec) {
+            Ok(spec)
+        } else {
+            Err(format!("quantization entry for `{layer}` ({spec:?}) does not match its tensors' shapes"))
+        };
+    }
+    let global = from_dict(qcfg);
+    if fits(&global) {
+        return Ok(global);
+    }
+    let candidates: Vec<QuantSpec> = if s.dtype == DType::U8 {
+        [Mode::Nvfp4, Mode::Mxfp4, Mode::Mxfp8]
+            .iter()
+            .map(|m| {
+                let (group_size, bits) = m.defaults();
+                QuantSpec { mode: *m, group_size, bits }
+            })
+            .collect()
+    } else {
+        [2u32, 3, 4, 5, 6, 8]
+            .iter()
+            .flat_map(|&bits| [32usize, 64, 128].map(|group_size| QuantSpec { mode: Mode::Affine, group_size, bits }))
+            .collect()
+    };
+    let fitting: Vec<QuantSpec> = candidates.into_iter().filter(|c| fits(c)).collect();
+    match fitting.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(format!("cannot tell how `{layer}` is quantized: its shapes fit no mlx quantization")),
+        _ => Err(format!(
+            "cannot tell how `{layer}` is quantized: it does not match the global settings and several \
+             bit widths fit its shapes; add its entry to `quantization` in config.json"
+        )),
+    }
 }
 
 fn resolve_arch(cfg: &Json, dir: &Path) -> Result<&'static Arch> {
@@ -405,11 +746,9 @@ fn resolve_arch(cfg: &Json, dir: &Path) -> Result<&'static Arch> {
 /// Checkpoints that are already quantized need loader transforms this version doesn't do yet;
 /// converting them as floats would silently produce garbage.
 fn refuse_prequantized(cfg: &Json, dir: &Path) -> Result<()> {
+    // MLX checkpoints carry `quantization` (and a copy in `quantization_config`): supported.
     if cfg.contains_key("quantization") {
-        return Err(Error::Source(format!(
-            "{} is already an MLX-quantized model; converting quantized MLX models is not supported yet",
-            dir.display()
-        )));
+        return Ok(());
     }
     let qc = cfg.get("quantization_config").or_else(|| {
         cfg.get("text_config")

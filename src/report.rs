@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::plan::{ConvertOptions, Op, Plan};
+use crate::plan::{ConvertOptions, Input, Op, Plan};
 
 pub fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -22,12 +22,13 @@ pub fn human_bytes(n: u64) -> String {
 /// The `--dry-run` text: what would be written, how big, and why.
 pub fn dry_run_summary(plan: &Plan, opts: &ConvertOptions) -> String {
     let mut s = String::new();
-    let (mut copied, mut cast, mut quantized) = (0, 0, 0);
+    let (mut copied, mut cast, mut quantized, mut dequantized) = (0, 0, 0, 0);
     for p in &plan.params {
-        match p.op {
-            Op::Copy => copied += 1,
-            Op::Cast { .. } => cast += 1,
-            Op::Quantize { .. } => quantized += 1,
+        match (&p.op, &p.input) {
+            (Op::Copy, _) => copied += 1,
+            (Op::Float { .. }, Input::Quantized { .. }) => dequantized += 1,
+            (Op::Float { .. }, _) => cast += 1,
+            (Op::Quantize { .. }, _) => quantized += 1,
         }
     }
     let _ = writeln!(
@@ -40,9 +41,10 @@ pub fn dry_run_summary(plan: &Plan, opts: &ConvertOptions) -> String {
     let _ = writeln!(s, "destination: {}", opts.mlx_path.display());
     let _ = writeln!(
         s,
-        "parameters:  {} tensors ({} quantized, {} cast, {} copied), {} dropped by sanitize",
+        "parameters:  {} tensors ({} quantized, {} dequantized, {} cast, {} copied), {} dropped by sanitize",
         plan.params.len(),
         quantized,
+        dequantized,
         cast,
         copied,
         plan.dropped.len()

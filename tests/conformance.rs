@@ -22,6 +22,9 @@ fn options(command: &str, src: &Path, dst: &Path) -> ConvertOptions {
             "--q-bits" => o.q_bits = Some(val().parse().unwrap()),
             "--q-group-size" => o.q_group_size = Some(val().parse().unwrap()),
             "--q-mode" => o.q_mode = Mode::parse(&val()).unwrap(),
+            "--quant-predicate" => o.quant_predicate = Some(val()),
+            "-d" => o.dequantize = true,
+            "(input:" => break,
             "--dtype" => {
                 o.dtype = Some(match val().as_str() {
                     "float16" => FloatType::F16,
@@ -57,11 +60,19 @@ fn check_variant(variant: &str) {
         }
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("out");
-        let opts = options(
-            expected["command"].as_str().unwrap(),
-            &arch.join("hf"),
-            &out,
-        );
+        let command = expected["command"].as_str().unwrap();
+        // `-d (input: the q4 output)`: dequantize what `-q` wrote (identical to mlx-lm's q4,
+        // which the q4 variant checks).
+        let src = if command.contains("input: the q4 output") {
+            let q4 = tmp.path().join("q4");
+            let mut o = ConvertOptions::new(arch.join("hf"), &q4);
+            o.quantize = true;
+            hf2mlx::convert(&o, &|_, _| {}).unwrap();
+            q4
+        } else {
+            arch.join("hf")
+        };
+        let opts = options(command, &src, &out);
         match hf2mlx::convert(&opts, &|_, _| {}) {
             Err(e) => failures.push(format!("{name}: conversion failed: {e}")),
             Ok(_) => {
@@ -94,5 +105,20 @@ macro_rules! variants {
 }
 
 variants!(
-    plain, f16, q2, q3g32, q4, q5, q6, q8g128, mxfp4, nvfp4, mxfp8
+    plain,
+    f16,
+    q2,
+    q3g32,
+    q4,
+    q5,
+    q6,
+    q8g128,
+    mxfp4,
+    nvfp4,
+    mxfp8,
+    mixed_2_6,
+    mixed_3_4,
+    mixed_3_6,
+    mixed_4_6,
+    dequantize_from_q4,
 );

@@ -82,6 +82,8 @@ fn check(name: &str, src: &Path, flags: &[&str]) {
             "--q-bits" => opts.q_bits = it.next().map(|v| v.parse().unwrap()),
             "--q-group-size" => opts.q_group_size = it.next().map(|v| v.parse().unwrap()),
             "--q-mode" => opts.q_mode = it.next().and_then(|v| Mode::parse(v)).unwrap(),
+            "--quant-predicate" => opts.quant_predicate = it.next().map(|v| v.to_string()),
+            "-d" => opts.dequantize = true,
             "--dtype" => {
                 opts.dtype = it.next().map(|v| match *v {
                     "float16" => FloatType::F16,
@@ -223,4 +225,98 @@ fn dtype_decisions_match_mlx_lm() {
         &f32cfg,
         &["-q", "--q-bits", "5"],
     );
+}
+
+#[test]
+fn fp_modes_and_recipes_load_with_mlx_lm_logits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = fixture_copy("llama", &tmp.path().join("llama"), |_| {});
+    check("llama mxfp4", &src, &["-q", "--q-mode", "mxfp4"]);
+    check("llama nvfp4", &src, &["-q", "--q-mode", "nvfp4"]);
+    check("llama mxfp8", &src, &["-q", "--q-mode", "mxfp8"]);
+    check("llama mixed_3_6", &src, &["-q", "--quant-predicate", "mixed_3_6"]);
+    check("llama mixed_2_6 g32", &src, &["-q", "--quant-predicate", "mixed_2_6", "--q-group-size", "32"]);
+}
+
+/// `-d` of outputs in every mode equals mlx-lm's `-d` of the same input.
+#[test]
+fn dequantize_every_mode_like_mlx_lm() {
+    let py = oracle_python();
+    let tmp = tempfile::tempdir().unwrap();
+    let src = fixture_copy("qwen2", &tmp.path().join("qwen2"), |_| {});
+    for (i, mode) in ["affine", "mxfp4", "nvfp4", "mxfp8"].iter().enumerate() {
+        let quantized = tmp.path().join(format!("q{i}"));
+        let mut o = ConvertOptions::new(&src, &quantized);
+        o.quantize = true;
+        o.q_mode = Mode::parse(mode).unwrap();
+        hf2mlx::convert(&o, &|_, _| {}).unwrap();
+        // mlx_lm.convert needs the tokenizer in its input folder: ours is there.
+        check(&format!("-d from {mode}"), &quantized, &["-d"]);
+    }
+    let _ = py;
+}
+
+fn oracle_check(name: &str, src: &Path, opts: ConvertOptions) {
+    let py = oracle_python();
+    hf2mlx::convert(&opts, &|_, _| {}).unwrap_or_else(|e| panic!("{name}: hf2mlx failed: {e}"));
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/check_quantized.py");
+    let out = Command::new(&py)
+        .arg(script)
+        .arg(src)
+        .arg(&opts.mlx_path)
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{name}: differs from mx.quantize or does not load:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Per-layer controls no mlx-lm command offers: every layer must still be exactly what
+/// `mx.quantize` gives for the settings config.json records, and mlx_lm.load must take it.
+#[test]
+fn overrides_embedding_bits_and_requantization_match_mx_quantize() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = fixture_copy("llama", &tmp.path().join("llama"), |_| {});
+    let out = |n: &str| tmp.path().join(n);
+
+    let mut o = ConvertOptions::new(&src, out("emb8"));
+    o.quantize = true;
+    o.q_bits_embedding = Some(8);
+    oracle_check("embedding bits", &src, o);
+
+    let mut o = ConvertOptions::new(&src, out("overrides"));
+    o.quantize = true;
+    o.q_overrides = vec![
+        r"layers\.[0-3]\.=6".into(),
+        r"mlp\.down_proj=affine:8:32".into(),
+        r"self_attn\.o_proj=mxfp8".into(),
+        r"layers\.15\.mlp=skip".into(),
+        "lm_head=nvfp4".into(),
+    ];
+    oracle_check("overrides", &src, o);
+
+    // fp global mode mixed with affine layers
+    let mut o = ConvertOptions::new(&src, out("fpmix"));
+    o.quantize = true;
+    o.q_mode = Mode::Mxfp4;
+    o.q_bits_embedding = Some(6);
+    o.q_overrides = vec!["v_proj=mxfp8".into(), "q_proj=5".into()];
+    oracle_check("fp mix", &src, o);
+
+    // re-quantize a 4-bit model to 8-bit and to mxfp4: dequantize, then quantize
+    let q4 = out("q4");
+    let mut o = ConvertOptions::new(&src, &q4);
+    o.quantize = true;
+    hf2mlx::convert(&o, &|_, _| {}).unwrap();
+    for (n, mode, bits) in [("re8", Mode::Affine, 8), ("remx", Mode::Mxfp4, 4)] {
+        let mut o = ConvertOptions::new(&q4, out(n));
+        o.quantize = true;
+        o.q_mode = mode;
+        o.q_bits = Some(bits);
+        oracle_check(n, &q4, o);
+    }
 }
