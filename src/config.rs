@@ -43,12 +43,18 @@ pub fn load_config(dir: &Path) -> Result<Json> {
     }
     let mut config = read_json_object(&path)?;
     // mlx-lm ignores an unreadable generation_config.json, and so do we.
-    if let Ok(generation) = read_json_object(&dir.join("generation_config.json"))
-        && let Some(eos) = generation.get("eos_token_id").filter(|v| truthy(v))
-    {
-        config.insert("eos_token_id".into(), eos.clone());
+    if let Ok(generation) = read_json_object(&dir.join("generation_config.json")) {
+        apply_generation_config(&mut config, &generation);
     }
     Ok(config)
+}
+
+/// mlx-lm's one use of generation_config.json: a truthy `eos_token_id` replaces the config's.
+/// Shared by [`load_config`] and the Hub preflight, which reads both files over HTTP.
+pub fn apply_generation_config(config: &mut Json, generation: &Json) {
+    if let Some(eos) = generation.get("eos_token_id").filter(|v| truthy(v)) {
+        config.insert("eos_token_id".into(), eos.clone());
+    }
 }
 
 pub fn model_type(config: &Json) -> Option<&str> {

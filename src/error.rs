@@ -47,6 +47,35 @@ pub enum Error {
         "output folder {0} already exists; choose another --mlx-path or pass --force to replace it"
     )]
     OutputExists(PathBuf),
+
+    /// A Hub request failed: not found, gated, no access, offline, network. The message says
+    /// which, and what to do; it never contains the token.
+    #[error("{0}")]
+    Hub(String),
+
+    /// `model.safetensors.index.json` disagrees with the folder or the shard headers.
+    #[error("{file}: {msg}")]
+    Index { file: PathBuf, msg: String },
+
+    /// config.json contradicts the weights (e.g. an embedding wider than `hidden_size`).
+    #[error("{file}: tensor `{tensor}`: {msg}")]
+    Mismatch {
+        file: PathBuf,
+        tensor: String,
+        msg: String,
+    },
+
+    /// `--check-finite` found NaN or Inf values; the message lists the tensors.
+    #[error("{0}")]
+    NonFinite(String),
+
+    /// A path in the source that hf2mlx refuses to follow (a symlink leaving the folder).
+    #[error("{0}")]
+    UnsafePath(String),
+
+    /// SIGINT / SIGTERM / SIGHUP arrived; the temporary output was removed.
+    #[error("interrupted by {0}; nothing was written")]
+    Interrupted(&'static str),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -56,6 +85,55 @@ impl Error {
         Error::Io {
             path: path.into(),
             source,
+        }
+    }
+
+    /// A stable name for the class of error, for scripts and tests (`error[KIND]: …` on the
+    /// command line). Names never change meaning; new ones may be added.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Io { source, .. } => match source.kind() {
+                std::io::ErrorKind::StorageFull
+                | std::io::ErrorKind::FileTooLarge
+                | std::io::ErrorKind::QuotaExceeded => "disk_full",
+                std::io::ErrorKind::NotFound => "not_found",
+                std::io::ErrorKind::PermissionDenied => "permission_denied",
+                _ => "io",
+            },
+            Error::Safetensors { .. } => "safetensors",
+            Error::Config { .. } => "config",
+            Error::Source(_) => "source",
+            Error::UnsupportedModel { .. } => "unsupported_model",
+            Error::Plan(_) => "plan",
+            Error::Usage(_) => "usage",
+            Error::OutputExists(_) => "output_exists",
+            Error::Hub(_) => "hub",
+            Error::Index { .. } => "index",
+            Error::Mismatch { .. } => "config_mismatch",
+            Error::NonFinite(_) => "non_finite",
+            Error::UnsafePath(_) => "unsafe_path",
+            Error::Interrupted(_) => "interrupted",
+        }
+    }
+
+    /// The process exit code for this error, by broad class (documented in README.md):
+    /// 2 usage, 3 invalid or inconsistent input, 4 unsupported model, 5 I/O (disk full, read or
+    /// write failure), 6 Hub, 130 interrupted. 1 is left for anything else (e.g. a panic).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Usage(_) | Error::OutputExists(_) => 2,
+            Error::Safetensors { .. }
+            | Error::Config { .. }
+            | Error::Source(_)
+            | Error::Plan(_)
+            | Error::Index { .. }
+            | Error::Mismatch { .. }
+            | Error::NonFinite(_)
+            | Error::UnsafePath(_) => 3,
+            Error::UnsupportedModel { .. } => 4,
+            Error::Io { .. } => 5,
+            Error::Hub(_) => 6,
+            Error::Interrupted(_) => 130,
         }
     }
 }

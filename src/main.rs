@@ -36,6 +36,28 @@ enum Command {
         #[arg(long, conflicts_with = "json")]
         markdown: bool,
     },
+    /// Upload a converted model folder to a Hub repo (created if missing); resumes an
+    /// interrupted upload without resending what the Hub already has.
+    Upload {
+        /// The MLX model folder.
+        #[arg(value_name = "PATH")]
+        path: PathBuf,
+        /// Target repo ORG/NAME.
+        #[arg(value_name = "ORG/NAME")]
+        repo: String,
+        /// Hub token with write access [default: $HF_TOKEN, else the `hf auth login` token file].
+        #[arg(long, value_name = "TOKEN")]
+        token: Option<String>,
+        /// Create the repo as private (if it does not exist yet).
+        #[arg(long)]
+        private: bool,
+    },
+    /// List converted models in the models folder (size, precision, source repo and commit).
+    List {
+        /// Folder of converted models [default: $HF2MLX_MODELS, else ./local-models].
+        #[arg(long = "models-dir", value_name = "DIR")]
+        models_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -55,13 +77,42 @@ enum ModeArg {
 
 #[derive(clap::Args)]
 struct ConvertArgs {
-    /// Path to the Hugging Face model folder (config.json + model*.safetensors + tokenizer).
-    #[arg(long = "hf-path", visible_alias = "model", value_name = "PATH")]
-    hf_path: PathBuf,
+    /// Shorthand `convert ORG/NAME OUTPUT_NAME BITS`: the source (Hub id or folder).
+    #[arg(value_name = "ORG/NAME", conflicts_with = "hf_path", requires = "output_name")]
+    source: Option<PathBuf>,
 
-    /// Where to write the MLX model. Must not exist (unless --force).
-    #[arg(long = "mlx-path", default_value = "mlx_model", value_name = "PATH")]
-    mlx_path: PathBuf,
+    /// Shorthand: output folder name inside --models-dir.
+    #[arg(value_name = "OUTPUT_NAME", requires = "bits", conflicts_with = "mlx_path")]
+    output_name: Option<String>,
+
+    /// Shorthand: 2-8 to quantize (affine), 16 to keep the source dtype, or bf16 / f16 / f32.
+    #[arg(value_name = "BITS")]
+    bits: Option<String>,
+
+    /// The Hugging Face checkpoint: a local folder, or a Hub id ORG/NAME (downloaded into the
+    /// shared Hugging Face cache after a preflight).
+    #[arg(long = "hf-path", visible_alias = "model", value_name = "PATH", required_unless_present = "source")]
+    hf_path: Option<PathBuf>,
+
+    /// Where to write the MLX model. Must not exist (unless --force) [default: mlx_model].
+    #[arg(long = "mlx-path", value_name = "PATH")]
+    mlx_path: Option<PathBuf>,
+
+    /// Hub source: branch, tag or commit to convert [default: main].
+    #[arg(long, value_name = "REV")]
+    revision: Option<String>,
+
+    /// Hub token [default: $HF_TOKEN, else the token file of `hf auth login`]. Never printed.
+    #[arg(long, value_name = "TOKEN")]
+    token: Option<String>,
+
+    /// Upload the converted model to this Hub repo (created if missing).
+    #[arg(long = "upload-repo", value_name = "ORG/NAME")]
+    upload_repo: Option<String>,
+
+    /// Shorthand: folder for OUTPUT_NAME [default: $HF2MLX_MODELS, else ./local-models].
+    #[arg(long = "models-dir", value_name = "DIR", requires = "output_name")]
+    models_dir: Option<PathBuf>,
 
     /// Quantize the model.
     #[arg(short = 'q', long = "quantize")]
@@ -78,6 +129,26 @@ struct ConvertArgs {
     /// Quantization mode.
     #[arg(long = "q-mode", value_enum, default_value = "affine")]
     q_mode: ModeArg,
+
+    /// Mixed-precision recipe: more bits for v_proj/down_proj in the first and last eighth of
+    /// the layers (and every third), and for lm_head; affine only.
+    #[arg(long = "quant-predicate", value_name = "RECIPE", value_parser = [
+        "mixed_2_6", "mixed_3_4", "mixed_3_5", "mixed_3_6", "mixed_3_8", "mixed_4_6", "mixed_4_8"])]
+    quant_predicate: Option<String>,
+
+    /// Quantize embeddings and lm_head with this many bits (affine).
+    #[arg(long = "q-bits-embedding", value_name = "BITS")]
+    q_bits_embedding: Option<u32>,
+
+    /// Per-layer settings, repeatable; the last matching wins. REGEX is searched in the layer
+    /// path (e.g. `model.layers.3.mlp.down_proj`); SPEC is `skip`, a bit count (`6`), a mode
+    /// (`mxfp8`, `nvfp4`) or MODE:BITS[:GROUP] (`affine:6:64`).
+    #[arg(long = "q-override", value_name = "REGEX=SPEC")]
+    q_override: Vec<String>,
+
+    /// Dequantize an MLX-quantized model back to float.
+    #[arg(short = 'd', long = "dequantize")]
+    dequantize: bool,
 
     /// Float dtype of the output [default: the config's torch_dtype, as mlx-lm].
     #[arg(long, value_enum)]
@@ -144,8 +215,20 @@ fn parse_size(s: &str) -> Result<u64, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Ctrl-C / SIGTERM / SIGHUP remove the temporary output folder before exiting.
+    hf2mlx::output::install_signal_cleanup();
     let result = match cli.command {
         Command::Convert(args) => run_convert(args),
+        Command::Upload {
+            path,
+            repo,
+            token,
+            private,
+        } => hf2mlx::hub::upload_command(&path, &repo, token.as_deref(), private),
+        Command::List { models_dir } => {
+            let dir = hf2mlx::hub::models_dir(models_dir.as_deref());
+            hf2mlx::hub::list_models(&dir).map(|m| print!("{}", hf2mlx::hub::format_list(&m)))
+        }
         Command::Architectures { json, markdown } => {
             if markdown {
                 print!("{}", hf2mlx::arch::markdown_table());
@@ -158,17 +241,47 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
+            eprintln!("error[{}]: {e}", e.kind());
+            ExitCode::from(e.exit_code())
         }
     }
 }
 
-fn run_convert(a: ConvertArgs) -> Result<(), hf2mlx::Error> {
-    let mut opts = ConvertOptions::new(&a.hf_path, &a.mlx_path);
+fn run_convert(mut a: ConvertArgs) -> Result<(), hf2mlx::Error> {
+    let hf_path = a.hf_path.clone().or(a.source.clone()).unwrap_or_default();
+    let mlx_path = match &a.output_name {
+        Some(name) => hf2mlx::hub::models_dir(a.models_dir.as_deref()).join(name),
+        None => a.mlx_path.clone().unwrap_or_else(|| PathBuf::from("mlx_model")),
+    };
+    if let Some(bits) = &a.bits {
+        match hf2mlx::hub::parse_precision(bits)? {
+            hf2mlx::hub::Precision::Quantize(b) => {
+                if a.q_bits.is_some_and(|q| q != b) {
+                    return Err(hf2mlx::Error::Usage(format!(
+                        "BITS {b} and --q-bits disagree; give one of them"
+                    )));
+                }
+                a.quantize = true;
+                a.q_bits = Some(b);
+            }
+            hf2mlx::hub::Precision::Float(Some(t)) => {
+                a.dtype = Some(match t {
+                    FloatType::F16 => DtypeArg::Float16,
+                    FloatType::BF16 => DtypeArg::Bfloat16,
+                    _ => DtypeArg::Float32,
+                })
+            }
+            hf2mlx::hub::Precision::Float(None) => {}
+        }
+    }
+    let mut opts = ConvertOptions::new(&hf_path, &mlx_path);
     opts.quantize = a.quantize;
     opts.q_bits = a.q_bits;
     opts.q_group_size = a.q_group_size;
+    opts.quant_predicate = a.quant_predicate;
+    opts.q_bits_embedding = a.q_bits_embedding;
+    opts.q_overrides = a.q_override;
+    opts.dequantize = a.dequantize;
     opts.q_mode = match a.q_mode {
         ModeArg::Affine => Mode::Affine,
         ModeArg::Mxfp4 => Mode::Mxfp4,
@@ -183,6 +296,28 @@ fn run_convert(a: ConvertArgs) -> Result<(), hf2mlx::Error> {
     opts.max_shard_size = a.max_shard_size.unwrap_or(DEFAULT_MAX_SHARD_SIZE);
     opts.force = a.force;
     opts.trust_remote_code = a.trust_remote_code;
+
+    // A Hub id (not an existing folder), or an upload: preflight, download, provenance, upload.
+    let repo_id = hf2mlx::hub::classify_source(&hf_path)?;
+    if repo_id.is_some() || a.upload_repo.is_some() {
+        let run = hf2mlx::hub::HubRun {
+            repo_id,
+            revision: a.revision,
+            token: a.token,
+            upload_repo: a.upload_repo,
+            dry_run: a.dry_run,
+            json: a.json,
+            quiet: a.quiet,
+            command_line: Some(hf2mlx::hub::redacted_command_line(std::env::args())),
+        };
+        return hf2mlx::hub::convert(&mut opts, &run);
+    }
+    if a.revision.is_some() {
+        return Err(hf2mlx::Error::Usage(format!(
+            "--revision applies to Hub sources, but {} is a local folder",
+            hf_path.display()
+        )));
+    }
 
     if a.dry_run {
         let plan = hf2mlx::plan(&opts)?;

@@ -95,8 +95,9 @@ impl Inventory {
                 dir.display()
             )));
         }
-        let config = load_config(dir)?;
+        // Listing first: it refuses symlinks that leave the folder before anything is read.
         let names = list_files(dir)?;
+        let config = load_config(dir)?;
         let weight_files: Vec<PathBuf> = names
             .iter()
             .filter(|n| is_weight_file(n))
@@ -158,40 +159,81 @@ impl Inventory {
     }
 }
 
-/// Regular files at the top of `dir`, sorted.
+/// Regular files at the top of `dir`, sorted. A symlink counts only if it resolves to a file
+/// inside `dir` (or, for a Hugging Face cache snapshot, inside the repo's `blobs` folder); one
+/// that leaves it is an error when hf2mlx would read that file, and ignored otherwise.
 fn list_files(dir: &Path) -> Result<BTreeSet<String>> {
+    let root = dir.canonicalize().map_err(|e| Error::io(dir, e))?;
+    let mut roots = vec![root.clone()];
+    if let Some(repo) = root.parent().filter(|p| p.ends_with("snapshots")).and_then(Path::parent) {
+        roots.push(repo.join("blobs"));
+    }
     let mut names = BTreeSet::new();
     for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
         let entry = entry.map_err(|e| Error::io(dir, e))?;
-        if entry.path().is_file()
-            && let Ok(name) = entry.file_name().into_string()
-        {
-            names.insert(name);
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        let ft = entry.file_type().map_err(|e| Error::io(entry.path(), e))?;
+        if ft.is_symlink() {
+            let inside = entry
+                .path()
+                .canonicalize()
+                .ok()
+                .filter(|t| roots.iter().any(|r| t.starts_with(r)));
+            match inside {
+                Some(t) if t.is_file() => {}
+                Some(_) => continue,
+                None if is_read_file(&name) => {
+                    return Err(Error::UnsafePath(format!(
+                        "{} is a symlink that leads outside {} (to {}); hf2mlx does not follow \
+                         links out of the checkpoint folder. Copy the file into the folder",
+                        entry.path().display(),
+                        dir.display(),
+                        std::fs::read_link(entry.path())
+                            .map(|t| t.display().to_string())
+                            .unwrap_or_else(|_| "?".into())
+                    )));
+                }
+                None => continue,
+            }
+        } else if !ft.is_file() {
+            continue;
         }
+        names.insert(name);
     }
     Ok(names)
+}
+
+/// Files of the folder that conversion reads.
+fn is_read_file(name: &str) -> bool {
+    is_weight_file(name)
+        || is_copied_file(name)
+        || matches!(name, "config.json" | "model.safetensors.index.json")
 }
 
 /// Every shard the index names must exist.
 pub fn check_index_files(index: &Json, names: &BTreeSet<String>, index_path: &Path) -> Result<()> {
     let Some(Value::Object(map)) = index.get("weight_map") else {
-        return Err(Error::Config {
+        return Err(Error::Index {
             file: index_path.to_path_buf(),
             msg: "missing `weight_map` object".into(),
         });
     };
     for (tensor, shard) in map {
         let Some(shard) = shard.as_str() else {
-            return Err(Error::Config {
+            return Err(Error::Index {
                 file: index_path.to_path_buf(),
                 msg: format!("weight_map[`{tensor}`] is not a file name"),
             });
         };
         if !names.contains(shard) {
-            return Err(Error::Source(format!(
-                "{} maps `{tensor}` to {shard}, which is missing (incomplete download?)",
-                index_path.display()
-            )));
+            return Err(Error::Index {
+                file: index_path.to_path_buf(),
+                msg: format!(
+                    "maps tensor `{tensor}` to {shard}, which is missing (incomplete download?)"
+                ),
+            });
         }
     }
     Ok(())
@@ -213,18 +255,22 @@ pub fn check_index_tensors(
         let shard = shard.as_str().unwrap_or_default();
         match found.get(tensor.as_str()) {
             None => {
-                return Err(Error::Source(format!(
-                    "{} lists tensor `{tensor}` in {shard}, but no shard contains it (corrupt or \
-                     incomplete checkpoint)",
-                    index_path.display()
-                )));
+                return Err(Error::Index {
+                    file: index_path.to_path_buf(),
+                    msg: format!(
+                        "lists tensor `{tensor}` in {shard}, but no shard contains it (corrupt \
+                         or incomplete checkpoint)"
+                    ),
+                });
             }
             Some(&f) if files[f].file_name().and_then(|n| n.to_str()) != Some(shard) => {
-                return Err(Error::Source(format!(
-                    "{} lists tensor `{tensor}` in {shard}, but it is stored in {}",
-                    index_path.display(),
-                    files[f].display()
-                )));
+                return Err(Error::Index {
+                    file: index_path.to_path_buf(),
+                    msg: format!(
+                        "lists tensor `{tensor}` in {shard}, but it is stored in {}",
+                        files[f].display()
+                    ),
+                });
             }
             _ => {}
         }

@@ -96,6 +96,9 @@ pub fn parse_header(json: &[u8], data_len: u64) -> Result<Header, String> {
 }
 
 fn parse_entry(name: &str, v: &Value) -> Result<TensorInfo, String> {
+    if name.is_empty() {
+        return Err("a tensor has an empty name".into());
+    }
     let obj = v
         .as_object()
         .ok_or_else(|| format!("tensor `{name}`: entry is not an object"))?;

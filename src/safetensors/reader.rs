@@ -53,8 +53,22 @@ impl Checkpoint {
 
     /// Reads `buf.len()` bytes at absolute `offset` of file `file`.
     pub fn read_at(&self, file: usize, offset: u64, buf: &mut [u8]) -> Result<()> {
+        crate::output::test_pause("read");
         self.handles[file]
             .read_exact_at(buf, offset)
+            .map_err(|e| {
+                if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                    std::io::Error::new(
+                        e.kind(),
+                        format!(
+                            "file ended before byte {} (truncated or changed during conversion)",
+                            offset + buf.len() as u64
+                        ),
+                    )
+                } else {
+                    e
+                }
+            })
             .at(&self.files[file])
     }
 }
