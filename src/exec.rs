@@ -124,7 +124,7 @@ fn load_values(p: &ParamPlan, job: &Job, ckpt: &Checkpoint, s: &mut Scratch) -> 
             read_units(ckpt, tensor, n_units, job.first, job.count, &mut s.src)?;
             cast::decode_to_f32(ft, &s.src, &mut s.x);
         }
-        Input::Quantized { weight, scales, biases, mode, group_size, bits, float } => {
+        Input::Quantized { weight, scales, biases, global_scale, mode, group_size, bits, float } => {
             // Rows of the packed weight.
             read_units(ckpt, weight, n_units, job.first, job.count, &mut s.src)?;
             s.words.resize(s.src.len() / 4, 0);
@@ -157,12 +157,48 @@ fn load_values(p: &ParamPlan, job: &Job, ckpt: &Checkpoint, s: &mut Scratch) -> 
                 }
                 fp_mode => {
                     read_units(ckpt, scales, n_units, job.first, job.count, &mut s.scale_codes)?;
-                    fp::dequantize(fp_of(*fp_mode), *float, &s.words, &s.scale_codes, None, &mut s.x);
+                    let mode = fp_of(*fp_mode);
+                    match global_scale {
+                        None => fp::dequantize(mode, *float, &s.words, &s.scale_codes, None, &mut s.x),
+                        Some(g) => {
+                            // One scale per leading index (expert); rows of one expert are
+                            // contiguous, so dequantize in runs of rows sharing a scale.
+                            let values = read_floats(ckpt, g)?;
+                            let per = (n_units / values.len().max(1)).max(1);
+                            let k = p.row_len();
+                            let (wpr, gpr) = (k * *bits as usize / 32, k / group_size);
+                            let mut r = job.first;
+                            while r < job.first + job.count {
+                                let end = ((r / per + 1) * per).min(job.first + job.count);
+                                let (a, b) = (r - job.first, end - job.first);
+                                let gval = values.get(r / per).copied();
+                                fp::dequantize(
+                                    mode,
+                                    *float,
+                                    &s.words[a * wpr..b * wpr],
+                                    &s.scale_codes[a * gpr..b * gpr],
+                                    gval,
+                                    &mut s.x[a * k..b * k],
+                                );
+                                r = end;
+                            }
+                        }
+                    }
                 }
             }
         }
     }
     Ok(())
+}
+
+/// A small float tensor (e.g. a global scale) as f32 values.
+fn read_floats(ckpt: &Checkpoint, t: &SourceTensor) -> Result<Vec<f32>> {
+    let ft = t.dtype.float_type().ok_or_else(|| internal(format!("`{}` is not a float tensor", t.name)))?;
+    let mut buf = vec![0u8; t.nbytes as usize];
+    ckpt.read_at(t.file, t.offset, &mut buf)?;
+    let mut out = vec![0f32; buf.len() / ft.size()];
+    cast::decode_to_f32(ft, &buf, &mut out);
+    Ok(out)
 }
 
 fn fp_of(m: Mode) -> fp::FpMode {

@@ -136,11 +136,13 @@ pub enum Input {
         weight: SourceTensor,
         scales: SourceTensor,
         biases: Option<SourceTensor>,
+        /// nvfp4 tensor scale (one f32, or one per expert of a stacked `[E, out, in]` weight).
+        global_scale: Option<SourceTensor>,
         mode: Mode,
         group_size: usize,
         bits: u32,
         /// The float type dequantization computes in (mlx: the scales' dtype for affine,
-        /// bfloat16 for the fp modes).
+        /// bfloat16 for the fp modes, float32 with an nvfp4 global scale).
         #[serde(serialize_with = "ser_float")]
         float: FloatType,
     },
@@ -165,9 +167,10 @@ impl Input {
     pub fn sources(&self) -> Vec<&SourceTensor> {
         match self {
             Input::Tensor { tensor } => vec![tensor],
-            Input::Quantized { weight, scales, biases, .. } => {
+            Input::Quantized { weight, scales, biases, global_scale, .. } => {
                 let mut v = vec![weight, scales];
                 v.extend(biases.as_ref());
+                v.extend(global_scale.as_ref());
                 v
             }
         }
@@ -267,6 +270,9 @@ pub struct Plan {
     pub notes: Vec<String>,
     #[serde(skip)]
     pub weight_files: Vec<PathBuf>,
+    /// What the plan was built from, to re-plan with other settings (size estimates).
+    #[serde(skip)]
+    pub inventory: Inventory,
 }
 
 fn ser_opt_float<S: serde::Serializer>(
@@ -339,6 +345,7 @@ enum Param {
         weight: SourceTensor,
         scales: SourceTensor,
         biases: Option<SourceTensor>,
+        global_scale: Option<SourceTensor>,
         spec: QuantSpec,
     },
 }
@@ -351,6 +358,7 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
     let arch = resolve_arch(&cfg, dir)?;
     refuse_prequantized(&cfg, dir)?;
     let tensors = inv.tensors()?;
+    crate::validate::check(&cfg, dir, &inv.weight_files, &tensors)?;
     let input_quant = cfg.get("quantization").and_then(Value::as_object).cloned();
     if opts.dequantize && input_quant.is_none() {
         return Err(Error::Usage(format!(
@@ -460,20 +468,23 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
                 let f = t.dtype.float_type();
                 (Input::Tensor { tensor: t }, f)
             }
-            Param::Quantized { weight, scales, biases, spec } => {
+            Param::Quantized { weight, scales, biases, global_scale, spec } => {
                 // Affine dequantizes in the scales' dtype after mlx-lm's cast step; the fp modes
-                // in bfloat16 (mlx's default), or in --dtype when given.
+                // in bfloat16 (mlx's default), or in --dtype when given; with an nvfp4 global
+                // scale mlx computes in float32.
                 let float = match spec.mode {
                     Mode::Affine => {
                         let s = scales.dtype.float_type().unwrap_or(FloatType::BF16);
                         target_of(&scales.name, Some(s)).unwrap_or(s)
                     }
+                    _ if global_scale.is_some() => FloatType::F32,
                     _ => flag_dtype.unwrap_or(FloatType::BF16),
                 };
                 let input = Input::Quantized {
                     weight,
                     scales,
                     biases,
+                    global_scale,
                     mode: spec.mode,
                     group_size: spec.group_size,
                     bits: spec.bits,
@@ -484,12 +495,20 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
         };
         let shape = input.shape();
         total_parameters += shape.iter().product::<usize>() as u64;
-        let target = target_of(&name, logical_float);
         let decision = match (&quant, logical_float) {
             (Some(q), Some(_)) => {
                 policy::decide(arch, &name, &shape, q, recipe_ctx.as_ref(), &mut notes)
             }
             _ => None,
+        };
+        // Dequantized layers keep the dtype dequantization gives (mlx-lm casts before it
+        // dequantizes): affine the cast scales' dtype, fp modes bfloat16 unless --dtype says.
+        let target = match &input {
+            Input::Quantized { mode: Mode::Affine, float, .. } => Some(*float),
+            Input::Quantized { .. } if decision.is_none() || opts.dequantize => {
+                Some(flag_dtype.unwrap_or(FloatType::BF16))
+            }
+            _ => target_of(&name, logical_float),
         };
         let stored_spec = match &input {
             Input::Quantized { mode, group_size, bits, .. } => {
@@ -510,14 +529,16 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
             _ => false,
         };
         if keep_stored {
-            let Input::Quantized { weight, scales, biases, .. } = input else { unreachable!() };
+            let Input::Quantized { weight, scales, biases, global_scale, .. } = input else {
+                unreachable!()
+            };
             let spec = stored_spec.unwrap_or(QuantSpec { mode: Mode::Affine, group_size: 64, bits: 4 });
             if let (Some(q), Some(qc)) = (&quant, quant_cfg.as_mut())
                 && spec != q.spec
             {
                 qc.insert(layer.clone(), Value::Object(spec_entry(&spec)));
             }
-            for part in [Some(weight), Some(scales), biases].into_iter().flatten() {
+            for part in [Some(weight), Some(scales), biases, global_scale].into_iter().flatten() {
                 let (op, dt) = plain_op(&part, target_of(&part.name, part.dtype.float_type()));
                 outputs.push((part.name.clone(), dt, part.shape.clone()));
                 let pname = part.name.clone();
@@ -527,10 +548,8 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
         }
 
         let op = if let (Some(d), Some(t)) = (&decision, target) {
-            if let Some(qc) = quant_cfg.as_mut() {
-                if let Some(entry) = &d.config_entry {
-                    qc.insert(layer.clone(), Value::Object(entry.clone()));
-                }
+            if let (Some(qc), Some(entry)) = (quant_cfg.as_mut(), &d.config_entry) {
+                qc.insert(layer.clone(), Value::Object(entry.clone()));
             }
             check_quantizable_shape(&name, &shape, &d.spec)?;
             for (suffix, dt, shape) in d.spec.output_tensors(&shape, DType::from_float(t)) {
@@ -584,8 +603,49 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
         dropped,
         notes,
         weight_files: inv.weight_files.clone(),
+        inventory: inv.clone(),
     };
     Ok(plan)
+}
+
+/// Output size and bits per weight under one setting.
+#[derive(Clone, Debug, Serialize)]
+pub struct Estimate {
+    pub setting: String,
+    pub total_size: u64,
+    pub bits_per_weight: f64,
+}
+
+/// What the same checkpoint would become under the common settings (float, affine 2–8 bit,
+/// mxfp4, nvfp4, mxfp8), keeping the user's dtype and the model's own rules. Metadata only.
+pub fn estimates(plan: &Plan, opts: &ConvertOptions) -> Vec<Estimate> {
+    let base = ConvertOptions {
+        quantize: false,
+        q_bits: None,
+        q_group_size: None,
+        q_mode: Mode::Affine,
+        quant_predicate: None,
+        q_bits_embedding: None,
+        q_overrides: Vec::new(),
+        dequantize: plan.inventory.config.contains_key("quantization"),
+        ..opts.clone()
+    };
+    let mut settings: Vec<(String, ConvertOptions)> = vec![("float (no -q)".into(), base.clone())];
+    for bits in [8, 6, 5, 4, 3, 2] {
+        let o = ConvertOptions { quantize: true, q_bits: Some(bits), dequantize: false, ..base.clone() };
+        settings.push((format!("affine {bits}-bit g64"), o));
+    }
+    for mode in [Mode::Mxfp8, Mode::Mxfp4, Mode::Nvfp4] {
+        let o = ConvertOptions { quantize: true, q_mode: mode, dequantize: false, ..base.clone() };
+        settings.push((mode.as_str().to_string(), o));
+    }
+    settings
+        .into_iter()
+        .filter_map(|(setting, o)| {
+            let p = build_from(&o, &plan.inventory).ok()?;
+            Some(Estimate { setting, total_size: p.total_size, bits_per_weight: p.bits_per_weight() })
+        })
+        .collect()
 }
 
 /// Copy or cast of a stored tensor, and its output dtype.
@@ -617,7 +677,7 @@ fn group_quantized(
         return Ok(sorted.into_iter().map(|(n, t)| (n, Param::Plain(t))).collect());
     };
     let by_name: HashMap<&str, &SourceTensor> = sorted.iter().map(|(n, t)| (n.as_str(), t)).collect();
-    let mut quantized: HashMap<String, (QuantSpec, bool)> = HashMap::new();
+    let mut quantized: HashMap<String, (QuantSpec, bool, bool)> = HashMap::new();
     for (name, t) in &sorted {
         let Some(layer) = name.strip_suffix(".scales") else { continue };
         let Some(w) = by_name.get(format!("{layer}.weight").as_str()) else { continue };
@@ -629,7 +689,8 @@ fn group_quantized(
             file: dir.join("config.json"),
             msg,
         })?;
-        quantized.insert(layer.to_string(), (spec, has_biases));
+        let has_global = by_name.contains_key(format!("{layer}.global_scale").as_str());
+        quantized.insert(layer.to_string(), (spec, has_biases, has_global));
     }
     let mut out = Vec::new();
     let mut parts: HashMap<String, SourceTensor> = HashMap::new();
@@ -637,17 +698,28 @@ fn group_quantized(
         let layer = name
             .strip_suffix(".weight")
             .or_else(|| name.strip_suffix(".scales"))
-            .or_else(|| name.strip_suffix(".biases"));
+            .or_else(|| name.strip_suffix(".biases"))
+            .or_else(|| name.strip_suffix(".global_scale"));
         match layer.filter(|l| quantized.contains_key(*l)) {
             Some(l) => {
                 parts.insert(name.clone(), t);
-                let (spec, has_biases) = quantized[l];
-                let (w, s, b) = (format!("{l}.weight"), format!("{l}.scales"), format!("{l}.biases"));
-                if parts.contains_key(&w) && parts.contains_key(&s) && (!has_biases || parts.contains_key(&b)) {
+                let (spec, has_biases, has_global) = quantized[l];
+                let (w, s, b, g) = (
+                    format!("{l}.weight"),
+                    format!("{l}.scales"),
+                    format!("{l}.biases"),
+                    format!("{l}.global_scale"),
+                );
+                let complete = parts.contains_key(&w)
+                    && parts.contains_key(&s)
+                    && (!has_biases || parts.contains_key(&b))
+                    && (!has_global || parts.contains_key(&g));
+                if complete {
                     let (weight, scales) = (parts.remove(&w), parts.remove(&s));
                     let biases = parts.remove(&b);
+                    let global_scale = parts.remove(&g);
                     if let (Some(weight), Some(scales)) = (weight, scales) {
-                        out.push((w, Param::Quantized { weight, scales, biases, spec }));
+                        out.push((w, Param::Quantized { weight, scales, biases, global_scale, spec }));
                     }
                 }
             }
@@ -663,7 +735,7 @@ fn layer_spec(layer: &str, w: &SourceTensor, s: &SourceTensor, qcfg: &Json) -> s
     let sk = *s.shape.last().unwrap_or(&0);
     let fits = |spec: &QuantSpec| {
         spec.bits > 0
-            && (wk * 32) % spec.bits as usize == 0
+            && (wk * 32).is_multiple_of(spec.bits as usize)
             && wk * 32 / spec.bits as usize == sk * spec.group_size
             && (s.dtype == DType::U8) == (spec.mode != Mode::Affine)
     };

@@ -95,6 +95,16 @@ pub fn dry_run_summary(plan: &Plan, opts: &ConvertOptions) -> String {
     if !plan.copied_files.is_empty() {
         let _ = writeln!(s, "copied:      {}", plan.copied_files.join(", "));
     }
+    let _ = writeln!(s, "other settings (size, bits per weight):");
+    for e in crate::plan::estimates(plan, opts) {
+        let _ = writeln!(
+            s,
+            "  {:<18} {:>12}  {:.3}",
+            e.setting,
+            human_bytes(e.total_size),
+            e.bits_per_weight
+        );
+    }
     for n in &plan.notes {
         let _ = writeln!(s, "note:        {n}");
     }

@@ -9,6 +9,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use sha2::Digest;
+
 use hf2mlx::cast::FloatType;
 use hf2mlx::plan::ConvertOptions;
 use hf2mlx::quant::Mode;
@@ -319,4 +321,35 @@ fn overrides_embedding_bits_and_requantization_match_mx_quantize() {
         o.q_bits = Some(bits);
         oracle_check(n, &q4, o);
     }
+}
+
+/// nvfp4 layers with a `global_scale` dequantize with it (mlx-lm's `-d` drops it).
+#[test]
+fn dequantize_applies_nvfp4_global_scale() {
+    let py = oracle_python();
+    let tmp = tempfile::tempdir().unwrap();
+    let src = fixture_copy("llama", &tmp.path().join("llama"), |_| {});
+    let q = tmp.path().join("nvfp4");
+    let mut o = ConvertOptions::new(&src, &q);
+    o.quantize = true;
+    o.q_mode = Mode::Nvfp4;
+    hf2mlx::convert(&o, &|_, _| {}).unwrap();
+    let expected = tmp.path().join("expected.safetensors");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/make_global_scale.py");
+    let out = Command::new(&py).arg(script).arg(&q).arg(&expected).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let d = tmp.path().join("dequantized");
+    let mut o = ConvertOptions::new(&q, &d);
+    o.dequantize = true;
+    hf2mlx::convert(&o, &|_, _| {}).unwrap();
+    let got = common::describe(&d);
+    let want = std::fs::read(&expected).unwrap();
+    let want = safetensors::SafeTensors::deserialize(&want).unwrap();
+    for (name, view) in want.tensors() {
+        let g = &got.tensors[&name];
+        assert_eq!(g.dtype, "BF16", "{name}");
+        assert_eq!(g.sha256, common::hex(&sha2::Sha256::digest(view.data())), "{name}: not mx.dequantize(global_scale=...)");
+    }
+    assert!(!got.tensors.keys().any(|k| k.ends_with("global_scale") || k.ends_with(".scales")));
 }
