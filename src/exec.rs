@@ -42,7 +42,102 @@ struct Scratch {
 fn unit_len(p: &ParamPlan) -> usize {
     match (&p.input, &p.op) {
         (Input::Tensor { .. }, Op::Copy | Op::Float { .. }) => 1,
+        // An axis move is not row-local: the (small) tensor is one unit.
+        (Input::MoveAxis { .. }, _) => p.input.shape().iter().product::<usize>().max(1),
         _ => p.row_len(),
+    }
+}
+
+/// Raw bytes (in the input's storage dtype) of units `[first, first+count)` of an unquantized
+/// input, into `buf`.
+fn read_input(ckpt: &Checkpoint, p: &ParamPlan, first: usize, count: usize, buf: &mut Vec<u8>) -> Result<()> {
+    match &p.input {
+        Input::Tensor { tensor } => read_units(ckpt, tensor, units(p), first, count, buf),
+        Input::Quantized { .. } => Err(internal(format!("raw read of quantized `{}`", p.name))),
+        input => {
+            buf.clear();
+            let rows = |i: &Input| {
+                let s = i.shape();
+                s.iter().product::<usize>() / s.last().copied().unwrap_or(1).max(1)
+            };
+            if matches!(input, Input::MoveAxis { .. }) {
+                read_rows(ckpt, input, 0, rows(input), buf)
+            } else {
+                read_rows(ckpt, input, first, count, buf)
+            }
+        }
+    }
+}
+
+/// Appends the raw bytes of logical rows `[first, first+count)` of `input` to `out`.
+fn read_rows(ckpt: &Checkpoint, input: &Input, first: usize, count: usize, out: &mut Vec<u8>) -> Result<()> {
+    let shape = input.shape();
+    let row_len = shape.last().copied().unwrap_or(1).max(1);
+    let total_rows = shape.iter().product::<usize>() / row_len;
+    match input {
+        Input::Tensor { tensor } => {
+            let row_bytes = (tensor.nbytes / total_rows.max(1) as u64) as usize;
+            let at = out.len();
+            out.resize(at + row_bytes * count, 0);
+            ckpt.read_at(tensor.file, tensor.offset + (row_bytes * first) as u64, &mut out[at..])
+        }
+        Input::Stack { parts } => {
+            let per = total_rows / parts.len().max(1);
+            let mut r = first;
+            while r < first + count {
+                let part = r / per;
+                let end = ((part + 1) * per).min(first + count);
+                read_rows(ckpt, &parts[part], r - part * per, end - r, out)?;
+                r = end;
+            }
+            Ok(())
+        }
+        Input::Rows { of, block, start, len } => {
+            let mut r = first;
+            while r < first + count {
+                let (b, j) = (r / len, r % len);
+                let run = (len - j).min(first + count - r);
+                read_rows(ckpt, of, b * block + start + j, run, out)?;
+                r += run;
+            }
+            Ok(())
+        }
+        Input::MoveAxis { of, from, to } => {
+            let src_shape = of.shape();
+            let mut src = Vec::new();
+            read_rows(ckpt, of, 0, total_rows, &mut src)?;
+            let elem = input.storage_dtype().size();
+            let at = out.len();
+            out.resize(at + src.len(), 0);
+            move_axis_bytes(&src, &src_shape, *from, *to, elem, &mut out[at..]);
+            Ok(())
+        }
+        Input::Quantized { .. } => Err(internal("quantized input inside a composite".into())),
+    }
+}
+
+/// `np.moveaxis` on raw row-major bytes with `elem`-byte elements.
+fn move_axis_bytes(src: &[u8], shape: &[usize], from: usize, to: usize, elem: usize, dst: &mut [u8]) {
+    let mut perm: Vec<usize> = (0..shape.len()).collect();
+    let a = perm.remove(from);
+    perm.insert(to, a);
+    let dst_shape: Vec<usize> = perm.iter().map(|&i| shape[i]).collect();
+    let mut src_strides = vec![1usize; shape.len()];
+    for i in (0..shape.len().saturating_sub(1)).rev() {
+        src_strides[i] = src_strides[i + 1] * shape[i + 1];
+    }
+    let n: usize = shape.iter().product();
+    let mut idx = vec![0usize; shape.len()];
+    for d in 0..n {
+        let s: usize = idx.iter().zip(&perm).map(|(&x, &p)| x * src_strides[p]).sum();
+        dst[d * elem..(d + 1) * elem].copy_from_slice(&src[s * elem..(s + 1) * elem]);
+        for k in (0..idx.len()).rev() {
+            idx[k] += 1;
+            if idx[k] < dst_shape[k] {
+                break;
+            }
+            idx[k] = 0;
+        }
     }
 }
 
@@ -117,11 +212,11 @@ fn load_values(p: &ParamPlan, job: &Job, ckpt: &Checkpoint, s: &mut Scratch) -> 
     let n = job.count * unit_len(p);
     s.x.resize(n, 0.0);
     match &p.input {
-        Input::Tensor { tensor } => {
-            let Some(ft) = tensor.dtype.float_type() else {
-                return Err(internal(format!("`{}` is not a float tensor", tensor.name)));
+        Input::Tensor { .. } | Input::Stack { .. } | Input::Rows { .. } | Input::MoveAxis { .. } => {
+            let Some(ft) = p.input.storage_dtype().float_type() else {
+                return Err(internal(format!("`{}` is not a float tensor", p.name)));
             };
-            read_units(ckpt, tensor, n_units, job.first, job.count, &mut s.src)?;
+            read_input(ckpt, p, job.first, job.count, &mut s.src)?;
             cast::decode_to_f32(ft, &s.src, &mut s.x);
         }
         Input::Quantized { weight, scales, biases, global_scale, mode, group_size, bits, float } => {
@@ -217,12 +312,9 @@ fn run_job(plan: &Plan, p: &ParamPlan, job: &Job, ckpt: &Checkpoint, writers: &[
     let unit = unit_len(p);
     match p.op {
         Op::Copy => {
-            let Input::Tensor { tensor } = &p.input else {
-                return Err(internal(format!("copy of quantized `{}`", p.name)));
-            };
-            read_units(ckpt, tensor, units(p), job.first, job.count, &mut s.src)?;
+            read_input(ckpt, p, job.first, job.count, &mut s.src)?;
             let (w, t) = slot(0)?;
-            let at = tensor.nbytes / units(p).max(1) as u64 * job.first as u64;
+            let at = (unit * p.input.storage_dtype().size() * job.first) as u64;
             check_bounds(t, at, s.src.len())?;
             w.write_at(t.offset, at, &s.src)
         }

@@ -146,9 +146,41 @@ pub enum Input {
         #[serde(serialize_with = "ser_float")]
         float: FloatType,
     },
+    /// Per-expert tensors stacked along a new first axis (`mx.stack(..., axis=0)`).
+    Stack { parts: Vec<Input> },
+    /// Rows `[start, start+len)` of every block of `block` rows (second-to-last axis) of `of`:
+    /// one piece of a fused `gate_up` projection.
+    Rows { of: Box<Input>, block: usize, start: usize, len: usize },
+    /// `mx.moveaxis(of, from, to)`; done in memory, for small tensors (conv kernels).
+    MoveAxis { of: Box<Input>, from: usize, to: usize },
+}
+
+impl crate::arch::Payload for Input {
+    fn shape(&self) -> Vec<usize> {
+        Input::shape(self)
+    }
+    fn stack(parts: Vec<Self>) -> Self {
+        Input::Stack { parts }
+    }
+    fn rows(self, block: usize, start: usize, len: usize) -> Self {
+        Input::Rows { of: Box::new(self), block, start, len }
+    }
+    fn move_axis(self, from: usize, to: usize) -> Self {
+        Input::MoveAxis { of: Box::new(self), from, to }
+    }
 }
 
 impl Input {
+    /// The stored dtype of the values (of the leaves, for composite inputs).
+    pub fn storage_dtype(&self) -> DType {
+        match self {
+            Input::Tensor { tensor } => tensor.dtype,
+            Input::Quantized { float, .. } => DType::from_float(*float),
+            Input::Stack { parts } => parts.first().map_or(DType::U8, Input::storage_dtype),
+            Input::Rows { of, .. } | Input::MoveAxis { of, .. } => of.storage_dtype(),
+        }
+    }
+
     /// The logical (float) shape.
     pub fn shape(&self) -> Vec<usize> {
         match self {
@@ -158,6 +190,25 @@ impl Input {
                 if let Some(k) = s.last_mut() {
                     *k = *k * 32 / *bits as usize;
                 }
+                s
+            }
+            Input::Stack { parts } => {
+                let mut s = vec![parts.len()];
+                s.extend(parts.first().map(Input::shape).unwrap_or_default());
+                s
+            }
+            Input::Rows { of, len, .. } => {
+                let mut s = of.shape();
+                let n = s.len();
+                if n >= 2 {
+                    s[n - 2] = *len;
+                }
+                s
+            }
+            Input::MoveAxis { of, from, to } => {
+                let mut s = of.shape();
+                let d = s.remove(*from);
+                s.insert(*to, d);
                 s
             }
         }
@@ -173,14 +224,16 @@ impl Input {
                 v.extend(global_scale.as_ref());
                 v
             }
+            Input::Stack { parts } => parts.iter().flat_map(Input::sources).collect(),
+            Input::Rows { of, .. } | Input::MoveAxis { of, .. } => of.sources(),
         }
     }
 
     /// The float type of the values this input yields, if it is floating.
     pub fn float_type(&self) -> Option<FloatType> {
         match self {
-            Input::Tensor { tensor } => tensor.dtype.float_type(),
             Input::Quantized { float, .. } => Some(*float),
+            other => other.storage_dtype().float_type(),
         }
     }
 }
@@ -340,7 +393,7 @@ pub fn build(opts: &ConvertOptions) -> Result<Plan> {
 
 /// A parameter after sanitize: either a plain tensor or the parts of an MLX-quantized layer.
 enum Param {
-    Plain(SourceTensor),
+    Plain(Input),
     Quantized {
         weight: SourceTensor,
         scales: SourceTensor,
@@ -394,11 +447,16 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
     let flag_dtype = opts.dtype;
 
     // sanitize: rename/drop by the architecture's rules.
-    let named: Vec<(String, SourceTensor)> =
-        tensors.iter().map(|t| (t.name.clone(), t.clone())).collect();
-    let kept = apply::sanitize(arch, &cfg, named);
-    let kept_sources: std::collections::HashSet<&str> =
-        kept.iter().map(|(_, t)| t.name.as_str()).collect();
+    let named: Vec<(String, Input)> = tensors
+        .iter()
+        .map(|t| (t.name.clone(), Input::Tensor { tensor: t.clone() }))
+        .collect();
+    let kept = apply::sanitize(arch, &cfg, named).map_err(Error::Plan)?;
+    let kept_sources: std::collections::HashSet<&str> = kept
+        .iter()
+        .flat_map(|(_, i)| i.sources())
+        .map(|t| t.name.as_str())
+        .collect();
     let dropped: Vec<String> = tensors
         .iter()
         .filter(|t| !kept_sources.contains(t.name.as_str()))
@@ -422,7 +480,7 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
                 .iter()
                 .filter_map(|(name, p)| {
                     let shape = match p {
-                        Param::Plain(t) => t.shape.clone(),
+                        Param::Plain(i) => i.shape(),
                         Param::Quantized { .. } => vec![1, 1],
                     };
                     apply::is_quantizable(arch, name, &shape)
@@ -463,10 +521,12 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
     };
     for (name, param) in params {
         let (input, logical_float) = match param {
-            Param::Plain(t) => {
-                check_loadable(&t, &inv.weight_files)?;
-                let f = t.dtype.float_type();
-                (Input::Tensor { tensor: t }, f)
+            Param::Plain(i) => {
+                for t in i.sources() {
+                    check_loadable(t, &inv.weight_files)?;
+                }
+                let f = i.float_type();
+                (i, f)
             }
             Param::Quantized { weight, scales, biases, global_scale, spec } => {
                 // Affine dequantizes in the scales' dtype after mlx-lm's cast step; the fp modes
@@ -514,7 +574,7 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
             Input::Quantized { mode, group_size, bits, .. } => {
                 Some(QuantSpec { mode: *mode, group_size: *group_size, bits: *bits })
             }
-            Input::Tensor { .. } => None,
+            _ => None,
         };
         let layer = name.strip_suffix(".weight").unwrap_or(&name).to_string();
         let base = layer.clone();
@@ -539,10 +599,12 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
                 qc.insert(layer.clone(), Value::Object(spec_entry(&spec)));
             }
             for part in [Some(weight), Some(scales), biases, global_scale].into_iter().flatten() {
-                let (op, dt) = plain_op(&part, target_of(&part.name, part.dtype.float_type()));
-                outputs.push((part.name.clone(), dt, part.shape.clone()));
                 let pname = part.name.clone();
-                planned.push((ParamPlan { name: pname, input: Input::Tensor { tensor: part }, op, outputs: Vec::new() }, outputs.len() - 1, 1));
+                let shape = part.shape.clone();
+                let input = Input::Tensor { tensor: part };
+                let (op, dt) = plain_op(&input, target_of(&pname, input.float_type()));
+                outputs.push((pname.clone(), dt, shape));
+                planned.push((ParamPlan { name: pname, input, op, outputs: Vec::new() }, outputs.len() - 1, 1));
             }
             continue;
         }
@@ -558,11 +620,11 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
             Op::Quantize { float: t, mode: d.spec.mode, group_size: d.spec.group_size, bits: d.spec.bits }
         } else {
             let (op, out_dtype) = match &input {
-                Input::Tensor { tensor } => plain_op(tensor, target),
                 Input::Quantized { float, .. } => {
                     let t = target.unwrap_or(*float);
                     (Op::Float { to: t }, DType::from_float(t))
                 }
+                other => plain_op(other, target),
             };
             outputs.push((name.clone(), out_dtype, shape.clone()));
             op
@@ -648,11 +710,11 @@ pub fn estimates(plan: &Plan, opts: &ConvertOptions) -> Vec<Estimate> {
         .collect()
 }
 
-/// Copy or cast of a stored tensor, and its output dtype.
-fn plain_op(t: &SourceTensor, target: Option<FloatType>) -> (Op, DType) {
-    match (t.dtype.float_type(), target) {
+/// Copy or cast of an unquantized input, and its output dtype.
+fn plain_op(i: &Input, target: Option<FloatType>) -> (Op, DType) {
+    match (i.float_type(), target) {
         (Some(f), Some(to)) if f != to => (Op::Float { to }, DType::from_float(to)),
-        _ => (Op::Copy, t.dtype.mlx_storage()),
+        _ => (Op::Copy, i.storage_dtype().mlx_storage()),
     }
 }
 
@@ -669,22 +731,29 @@ fn spec_entry(spec: &QuantSpec) -> Json {
 /// entry, else the global one checked against the shapes, else inferred like mlx-lm's
 /// `infer_quant_config` where the shapes allow only one answer).
 fn group_quantized(
-    sorted: Vec<(String, SourceTensor)>,
+    sorted: Vec<(String, Input)>,
     input_quant: Option<&Json>,
     dir: &Path,
 ) -> Result<Vec<(String, Param)>> {
     let Some(qcfg) = input_quant else {
         return Ok(sorted.into_iter().map(|(n, t)| (n, Param::Plain(t))).collect());
     };
-    let by_name: HashMap<&str, &SourceTensor> = sorted.iter().map(|(n, t)| (n.as_str(), t)).collect();
+    // Quantized layers are stored tensors in MLX checkpoints (already stacked and renamed).
+    let stored = |i: &Input| match i {
+        Input::Tensor { tensor } => Some(tensor.clone()),
+        _ => None,
+    };
+    let by_name: HashMap<&str, SourceTensor> =
+        sorted.iter().filter_map(|(n, i)| Some((n.as_str(), stored(i)?))).collect();
     let mut quantized: HashMap<String, (QuantSpec, bool, bool)> = HashMap::new();
-    for (name, t) in &sorted {
+    for (name, _) in &sorted {
         let Some(layer) = name.strip_suffix(".scales") else { continue };
         let Some(w) = by_name.get(format!("{layer}.weight").as_str()) else { continue };
         if w.dtype != DType::U32 {
             continue;
         }
         let has_biases = by_name.contains_key(format!("{layer}.biases").as_str());
+        let Some(t) = by_name.get(name.as_str()) else { continue };
         let spec = layer_spec(layer, w, t, qcfg).map_err(|msg| Error::Config {
             file: dir.join("config.json"),
             msg,
@@ -694,7 +763,7 @@ fn group_quantized(
     }
     let mut out = Vec::new();
     let mut parts: HashMap<String, SourceTensor> = HashMap::new();
-    for (name, t) in sorted {
+    for (name, input) in sorted {
         let layer = name
             .strip_suffix(".weight")
             .or_else(|| name.strip_suffix(".scales"))
@@ -702,6 +771,12 @@ fn group_quantized(
             .or_else(|| name.strip_suffix(".global_scale"));
         match layer.filter(|l| quantized.contains_key(*l)) {
             Some(l) => {
+                let Some(t) = stored(&input) else {
+                    return Err(Error::Plan(format!(
+                        "`{name}` is part of a quantized layer but must be assembled from several \
+                         tensors; hf2mlx cannot convert such quantized checkpoints yet"
+                    )));
+                };
                 parts.insert(name.clone(), t);
                 let (spec, has_biases, has_global) = quantized[l];
                 let (w, s, b, g) = (
@@ -723,7 +798,7 @@ fn group_quantized(
                     }
                 }
             }
-            None => out.push((name, Param::Plain(t))),
+            None => out.push((name, Param::Plain(input))),
         }
     }
     Ok(out)

@@ -129,7 +129,7 @@ fn check(case: &Case, arch: &Arch) -> Vec<String> {
     }
 
     // sanitize: same names, each with its shape.
-    let mut got = apply::sanitize(arch, &case.config, case.inputs.clone());
+    let mut got = apply::sanitize(arch, &case.config, case.inputs.clone()).expect("sanitize");
     let mut got_sorted = got.clone();
     got_sorted.sort();
     let mut want_sorted: Vec<(String, Vec<usize>)> = case

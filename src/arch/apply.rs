@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 
 use serde_json::{Map, Value};
 
-use super::{Arch, LayerQuant, Rule, Tied};
+use super::{Arch, LayerQuant, Payload, Rule, Tied};
 
 /// Python truthiness of a JSON value (`if config.get(...)`).
 pub fn truthy(v: &Value) -> bool {
@@ -59,11 +59,11 @@ fn drop_tied_head<T>(
 }
 
 /// Applies `sanitize` (and the tied-head rule) to `(name, payload)` pairs, keeping their order.
-pub fn sanitize<T>(
+pub fn sanitize<T: Payload>(
     arch: &Arch,
     config: &Map<String, Value>,
     tensors: Vec<(String, T)>,
-) -> Vec<(String, T)> {
+) -> Result<Vec<(String, T)>, String> {
     let mut out = tensors;
     let mut tie_done = false;
     for rule in arch.sanitize {
@@ -107,12 +107,105 @@ pub fn sanitize<T>(
                 tie_done = true;
                 drop_tied_head(arch, config, out, head)
             }
+            Rule::StackExperts { experts, into, rename } => stack_experts(out, experts, into, rename)?,
+            Rule::SplitRows { suffix, parts } => {
+                let mut next = Vec::with_capacity(out.len());
+                for (k, v) in out {
+                    let Some(base) = k.strip_suffix(suffix) else {
+                        next.push((k, v));
+                        continue;
+                    };
+                    let shape = v.shape();
+                    let n = parts.len();
+                    if shape.len() < 2 || shape[shape.len() - 2] % n != 0 {
+                        return Err(format!("`{k}` {shape:?} cannot be split into {n} equal parts along its rows"));
+                    }
+                    let block = shape[shape.len() - 2];
+                    let len = block / n;
+                    // All pieces but the last clone the payload description (cheap: no data).
+                    let mut v = Some(v);
+                    for (i, part) in parts.iter().enumerate() {
+                        let piece = if i + 1 == n { v.take() } else { v.clone() };
+                        if let Some(piece) = piece {
+                            next.push((format!("{base}{part}"), piece.rows(block, i * len, len)));
+                        }
+                    }
+                }
+                next
+            }
+            Rule::MoveAxis { pat, rank, from, to, when } => out
+                .into_iter()
+                .map(|(k, v)| {
+                    let shape = v.shape();
+                    if pat.matches(&k) && shape.len() == rank && when.holds(&shape) {
+                        (k, v.move_axis(from, to))
+                    } else {
+                        (k, v)
+                    }
+                })
+                .collect(),
         };
     }
     if !tie_done {
         out = drop_tied_head(arch, config, out, "lm_head");
     }
-    out
+    Ok(out)
+}
+
+/// [`Rule::StackExperts`]: groups `P.<experts>.<e>.<proj>.<rest>` by target name and stacks the
+/// experts in index order.
+fn stack_experts<T: Payload>(
+    tensors: Vec<(String, T)>,
+    experts: &str,
+    into: &str,
+    rename: &[(&str, &str)],
+) -> Result<Vec<(String, T)>, String> {
+    let mut out: Vec<(String, T)> = Vec::with_capacity(tensors.len());
+    let mut groups: Vec<(String, Vec<(usize, T)>)> = Vec::new();
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (k, v) in tensors {
+        let comps: Vec<&str> = k.split('.').collect();
+        let at = (0..comps.len().saturating_sub(3)).find(|&i| {
+            comps[i] == experts && comps[i + 1].bytes().all(|b| b.is_ascii_digit()) && !comps[i + 1].is_empty()
+        });
+        let Some(i) = at else {
+            out.push((k, v));
+            continue;
+        };
+        let e: usize = comps[i + 1].parse().map_err(|_| format!("`{k}`: bad expert index"))?;
+        let proj = comps[i + 2];
+        let proj = rename.iter().find(|(f, _)| *f == proj).map_or(proj, |(_, t)| *t);
+        let mut target: Vec<&str> = comps[..i].to_vec();
+        target.push(into);
+        target.push(proj);
+        target.extend(&comps[i + 3..]);
+        let target = target.join(".");
+        let g = *index.entry(target.clone()).or_insert_with(|| {
+            groups.push((target.clone(), Vec::new()));
+            groups.len() - 1
+        });
+        groups[g].1.push((e, v));
+    }
+    for (target, mut parts) in groups {
+        parts.sort_by_key(|(e, _)| *e);
+        let n = parts.len();
+        if parts.iter().enumerate().any(|(i, (e, _))| *e != i) {
+            let have: Vec<usize> = parts.iter().map(|(e, _)| *e).collect();
+            return Err(format!(
+                "cannot stack the experts of `{target}`: expected experts 0..{n}, found {have:?} \
+                 (incomplete checkpoint?)"
+            ));
+        }
+        let shape0 = parts[0].1.shape();
+        if let Some((e, p)) = parts.iter().find(|(_, p)| p.shape() != shape0) {
+            return Err(format!(
+                "cannot stack the experts of `{target}`: expert {e} has shape {:?}, expert 0 {shape0:?}",
+                p.shape()
+            ));
+        }
+        out.push((target, T::stack(parts.into_iter().map(|(_, p)| p).collect())));
+    }
+    Ok(out)
 }
 
 /// Whether `name` is the weight of a layer `nn.quantize` can quantize (Linear, Embedding,
@@ -121,9 +214,16 @@ pub fn is_quantizable(arch: &Arch, name: &str, shape: &[usize]) -> bool {
     if arch.extra_quantizable.iter().any(|p| p.matches(name)) {
         return true;
     }
-    name.ends_with(".weight")
-        && shape.len() == 2
-        && !arch.not_quantizable.iter().any(|p| p.matches(name))
+    if arch.not_quantizable.iter().any(|p| p.matches(name)) || !name.ends_with(".weight") {
+        return false;
+    }
+    // Stacked experts are SwitchLinear layers: `[E, out, in]` under the stacking target.
+    let stacked = shape.len() == 3
+        && arch.sanitize.iter().any(|r| match r {
+            Rule::StackExperts { into, .. } => name.contains(&format!(".{into}.")),
+            _ => false,
+        });
+    shape.len() == 2 || stacked
 }
 
 /// The model's own `quant_predicate` for a layer path (`name` without `.weight`).
@@ -143,8 +243,14 @@ pub fn may_cast(arch: &Arch, name: &str) -> bool {
 /// weight, scales, biases, bias).
 const LEAF_ORDER: [&str; 5] = ["weight", "scales", "biases", "global_scale", "bias"];
 
-fn component_rank(arch: &Arch, c: &str) -> (u8, usize) {
-    if let Some(i) = arch.order.iter().position(|o| *o == c) {
+fn component_rank(arch: &Arch, parent: &str, c: &str) -> (u8, usize) {
+    // Scoped entries (`"switch_mlp/up_proj"`) rank a child under one parent: module classes
+    // declare the same attribute names in different orders (SwitchGLU: gate, up, down; most
+    // MLPs: gate, down, up). Their rank counts among the unscoped ones' positions.
+    let scoped = arch.order.iter().position(|o| {
+        o.split_once('/').is_some_and(|(p, ch)| p == parent && ch == c)
+    });
+    if let Some(i) = scoped.or_else(|| arch.order.iter().position(|o| *o == c)) {
         (0, i)
     } else if let Some(i) = LEAF_ORDER.iter().position(|o| *o == c) {
         (1, i)
@@ -157,19 +263,33 @@ fn component_rank(arch: &Arch, c: &str) -> (u8, usize) {
 pub fn module_order(arch: &Arch, a: &str, b: &str) -> Ordering {
     let mut ia = a.split('.');
     let mut ib = b.split('.');
+    let mut parent = "";
     loop {
         match (ia.next(), ib.next()) {
             (None, None) => return Ordering::Equal,
             (None, Some(_)) => return Ordering::Less,
             (Some(_), None) => return Ordering::Greater,
-            (Some(x), Some(y)) if x == y => continue,
+            (Some(x), Some(y)) if x == y => {
+                parent = x;
+                continue;
+            }
             (Some(x), Some(y)) => {
-                let ord = match (x.parse::<u64>(), y.parse::<u64>()) {
-                    (Ok(nx), Ok(ny)) => nx.cmp(&ny),
-                    _ => component_rank(arch, x)
-                        .cmp(&component_rank(arch, y))
-                        .then_with(|| x.cmp(y)),
-                };
+                // A total order (sort panics on anything less; found by fuzzing names like
+                // `1a` next to `2` and `10`): rank, then numbers before words, numbers by value
+                // (digit strings of any length), then bytes.
+                fn num(c: &str) -> Option<&str> {
+                    (!c.is_empty() && c.bytes().all(|b| b.is_ascii_digit()))
+                        .then(|| c.trim_start_matches('0'))
+                }
+                let ord = component_rank(arch, parent, x)
+                    .cmp(&component_rank(arch, parent, y))
+                    .then_with(|| match (num(x), num(y)) {
+                        (Some(nx), Some(ny)) => nx.len().cmp(&ny.len()).then_with(|| nx.cmp(ny)),
+                        (Some(_), None) => Ordering::Less,
+                        (None, Some(_)) => Ordering::Greater,
+                        (None, None) => Ordering::Equal,
+                    })
+                    .then_with(|| x.cmp(y));
                 if ord != Ordering::Equal {
                     return ord;
                 }

@@ -37,6 +37,7 @@ mod llama4_text;
 mod mimo;
 mod minicpm3;
 mod mistral3;
+mod mixtral;
 mod muse_glimmer;
 mod nanbeige;
 mod nanochat;
@@ -69,7 +70,7 @@ mod telechat3;
 mod youtu_llm;
 
 pub use registry::{REGISTRY, find, markdown_table, supported_model_types};
-pub use rules::{Category, LayerQuant, Pat, Rule, Tied, Unsupported};
+pub use rules::{Category, LayerQuant, Pat, Payload, Rule, ShapeCond, Tied, Unsupported};
 
 /// Everything hf2mlx knows about one mlx-lm model module (`mlx_lm/models/<name>.py`).
 #[derive(Debug)]

@@ -103,6 +103,44 @@ pub enum Rule {
     /// `IfNoLmHead` looks for `<path>.weight`, and a tied model loses every `<path>.*` tensor.
     /// When a rule list has this, the implicit top-level `lm_head` step after the rules is skipped.
     TieHead(&'static str),
+    /// Per-expert weights stacked into one `[E, out, in]` tensor, as every MoE `sanitize` does
+    /// with `mx.stack`: `P.<experts>.<e>.<proj>.<rest>` for e = 0..E becomes
+    /// `P.<into>.<renamed proj>.<rest>` (`rest` = weight, bias, scales, biases...). `rename`
+    /// maps projection names (mixtral: `w1` → `gate_proj`); unlisted names are kept. The experts
+    /// present must be exactly 0..E.
+    StackExperts {
+        experts: &'static str,
+        into: &'static str,
+        rename: &'static [(&'static str, &'static str)],
+    },
+    /// Splits tensors whose name ends with `suffix` into `parts.len()` equal pieces along the
+    /// second-to-last axis (mx `split(n, axis=-2)` of `[..., n·out, in]`); piece i replaces the
+    /// suffix with `parts[i]`.
+    SplitRows { suffix: &'static str, parts: &'static [&'static str] },
+    /// Moves axis `from` to `to` (`mx.moveaxis`) for matching tensors of rank `rank` when `when`
+    /// holds: PyTorch conv layouts to MLX's channels-last.
+    MoveAxis { pat: Pat, rank: usize, from: usize, to: usize, when: ShapeCond },
+}
+
+/// A condition on a tensor's shape, for rules that must not apply twice (idempotent
+/// `sanitize` on already-converted weights).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShapeCond {
+    Always,
+    /// `shape[-1] != 1` (mamba-style conv1d check).
+    LastNotOne,
+    /// `shape[-1] > shape[1]` (lfm2-style check).
+    LastGreaterThanSecond,
+}
+
+impl ShapeCond {
+    pub fn holds(&self, shape: &[usize]) -> bool {
+        match self {
+            ShapeCond::Always => true,
+            ShapeCond::LastNotOne => shape.last() != Some(&1),
+            ShapeCond::LastGreaterThanSecond => shape.len() > 1 && shape[shape.len() - 1] > shape[1],
+        }
+    }
 }
 
 /// What a model's `quant_predicate` returns for a layer.
@@ -138,4 +176,40 @@ pub struct Unsupported {
     pub equals: &'static str,
     /// Why, for the error message.
     pub reason: &'static str,
+}
+
+/// What sanitize rules need from a tensor besides its name: its shape and the few tensor
+/// transforms mlx-lm's `sanitize` functions use. The planner's payload describes where bytes come
+/// from; tests use bare shapes.
+pub trait Payload: Sized + Clone {
+    fn shape(&self) -> Vec<usize>;
+    /// `mx.stack(parts, axis=0)`; parts must have equal shapes.
+    fn stack(parts: Vec<Self>) -> Self;
+    /// Rows `[start, start+len)` of every block of `block` rows (the second-to-last axis).
+    fn rows(self, block: usize, start: usize, len: usize) -> Self;
+    /// `mx.moveaxis(x, from, to)`.
+    fn move_axis(self, from: usize, to: usize) -> Self;
+}
+
+impl Payload for Vec<usize> {
+    fn shape(&self) -> Vec<usize> {
+        self.clone()
+    }
+    fn stack(parts: Vec<Self>) -> Self {
+        let mut s = vec![parts.len()];
+        s.extend(parts.first().cloned().unwrap_or_default());
+        s
+    }
+    fn rows(mut self, _block: usize, _start: usize, len: usize) -> Self {
+        let n = self.len();
+        if n >= 2 {
+            self[n - 2] = len;
+        }
+        self
+    }
+    fn move_axis(mut self, from: usize, to: usize) -> Self {
+        let d = self.remove(from);
+        self.insert(to, d);
+        self
+    }
 }
