@@ -387,7 +387,7 @@ pub fn build(opts: &ConvertOptions) -> Result<Plan> {
     // Usage errors first, then an unsupported architecture, before the folder is scanned.
     opts.quant_request()?;
     let cfg = config::load_config(&opts.hf_path)?;
-    resolve_arch(&cfg, &opts.hf_path)?;
+    resolve_arch(&cfg, &opts.hf_path, opts.trust_remote_code)?;
     build_from(opts, &Inventory::local(&opts.hf_path)?)
 }
 
@@ -408,7 +408,7 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
     let quant = opts.quant_request()?;
     let dir = inv.dir.as_path();
     let cfg = inv.config.clone();
-    let arch = resolve_arch(&cfg, dir)?;
+    let arch = resolve_arch(&cfg, dir, opts.trust_remote_code)?;
     refuse_prequantized(&cfg, dir)?;
     let tensors = inv.tensors()?;
     crate::validate::check(&cfg, dir, &inv.weight_files, &tensors)?;
@@ -860,18 +860,39 @@ fn layer_spec(layer: &str, w: &SourceTensor, s: &SourceTensor, qcfg: &Json) -> s
     }
 }
 
-fn resolve_arch(cfg: &Json, dir: &Path) -> Result<&'static Arch> {
+/// The architecture rules for a config. Custom model code (`model_file`, run by mlx-lm only
+/// with `--trust-remote-code`) is never executed here: with the flag, a known `model_type`
+/// keeps its rules and an unknown one gets the generic decoder rules; without it, refusal.
+pub fn resolve_arch(cfg: &Json, dir: &Path, trust_remote_code: bool) -> Result<&'static Arch> {
     let Some(model_type) = config::model_type(cfg) else {
         return Err(Error::Config {
             file: dir.join("config.json"),
             msg: "no `model_type`; hf2mlx needs it to know the architecture".into(),
         });
     };
-    let arch = arch::find(model_type).ok_or_else(|| Error::UnsupportedModel {
-        model_type: model_type.to_string(),
-        version: env!("CARGO_PKG_VERSION"),
-        supported: arch::supported_model_types().join(", "),
-    })?;
+    if let Some(file) = cfg.get("model_file").and_then(Value::as_str)
+        && !trust_remote_code
+    {
+        return Err(Error::Usage(format!(
+            "{} names custom model code (`model_file`: {file}), which mlx-lm only loads with \
+             --trust-remote-code. hf2mlx never runs it: pass --trust-remote-code to convert the \
+             weights with the rules for `{model_type}` (generic decoder rules if unknown) and copy \
+             the *.py files along",
+            dir.join("config.json").display()
+        )));
+    }
+    let found = arch::find(model_type);
+    let arch = match found {
+        Some(a) => a,
+        None if trust_remote_code => &arch::GENERIC,
+        None => {
+            return Err(Error::UnsupportedModel {
+                model_type: model_type.to_string(),
+                version: env!("CARGO_PKG_VERSION"),
+                supported: arch::supported_model_types().join(", "),
+            });
+        }
+    };
     for u in arch.unsupported {
         let mut v = Some(&Value::Object(cfg.clone()));
         for k in u.key {

@@ -313,3 +313,49 @@ fn configurations_an_architecture_does_not_cover_are_refused() {
     );
     assert_eq!(entries(tmp.path()), vec!["src"]);
 }
+
+/// Custom model code is never executed: without --trust-remote-code it is refused (as mlx-lm
+/// does); with it, an unknown model type converts with the generic decoder rules and the code
+/// travels along.
+#[test]
+fn trust_remote_code_never_runs_code_but_converts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    copy_dir(&llama(), &src);
+    let cfg = std::fs::read_to_string(src.join("config.json")).unwrap();
+    let cfg = cfg.replace(
+        "\"model_type\": \"llama\"",
+        "\"model_type\": \"my_custom_llm\", \"model_file\": \"modeling_custom.py\"",
+    );
+    std::fs::write(src.join("config.json"), cfg).unwrap();
+    // If anything executed this, the marker file would appear.
+    let marker = tmp.path().join("EXECUTED");
+    std::fs::write(
+        src.join("modeling_custom.py"),
+        format!("open({:?}, 'w').write('ran')\n", marker.display().to_string()),
+    )
+    .unwrap();
+
+    let o = hf2mlx(&["convert", "--hf-path", "src", "--mlx-path", "out", "-q"], tmp.path());
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--trust-remote-code"), "{}", stderr(&o));
+    assert!(!tmp.path().join("out").exists());
+
+    let o = hf2mlx(
+        &["convert", "--hf-path", "src", "--mlx-path", "out", "-q", "--trust-remote-code"],
+        tmp.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(tmp.path().join("out/modeling_custom.py").is_file());
+    assert!(!marker.exists());
+    // Same tensors as the llama rules give.
+    let expected: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(common::fixtures().join("models/llama/expected/q4.json")).unwrap(),
+    )
+    .unwrap();
+    let got = common::describe(&tmp.path().join("out"));
+    for (k, v) in expected["tensors"].as_object().unwrap() {
+        assert_eq!(got.tensors[k].sha256, v["sha256"].as_str().unwrap(), "{k}");
+    }
+    assert_eq!(got.tensors.len(), expected["tensors"].as_object().unwrap().len());
+}

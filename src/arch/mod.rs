@@ -11,6 +11,7 @@ pub mod apply;
 mod bitnet;
 mod cohere;
 mod cohere2;
+mod dots1;
 mod ernie4_5;
 mod exaone;
 mod exaone4;
@@ -25,15 +26,19 @@ mod gpt_bigcode;
 mod gpt_neox;
 mod gptj;
 mod granite;
+mod granitemoe;
 mod helium;
 mod hunyuan_v1_dense;
 mod internlm2;
 mod internlm3;
 mod iquestloopcoder;
+mod lfm2;
 mod lfm2_vl;
 mod lille_130m;
 mod llama;
 mod llama4_text;
+mod mamba;
+mod mamba2;
 mod mimo;
 mod minicpm3;
 mod mistral3;
@@ -46,6 +51,7 @@ mod nemotron_nas;
 mod olmo;
 mod olmo2;
 mod olmo3;
+mod olmoe;
 mod openelm;
 mod phi;
 mod phi3;
@@ -55,8 +61,10 @@ mod plamo;
 mod plamo3;
 mod qwen;
 mod qwen2;
+mod qwen2_moe;
 mod qwen2_vl;
 mod qwen3;
+mod qwen3_moe;
 mod qwen3_vl;
 mod registry;
 pub mod rules;
@@ -121,3 +129,33 @@ impl Arch {
         unsupported: &[],
     };
 }
+
+/// Rules for a model type hf2mlx does not know, used only with `--trust-remote-code` (custom
+/// model code): the common decoder conventions — rotary buffers dropped, `lm_head` dropped when
+/// `tie_word_embeddings` is true, 2-D `*.weight` tensors quantizable, order from the usual
+/// transformers names.
+pub static GENERIC: Arch = Arch {
+    name: "generic",
+    category: Category::FilterRename,
+    tied: Tied::Config { default: false },
+    sanitize: &[Rule::Drop(Pat::Contains("rotary_emb.inv_freq"))],
+    order: &[
+        "model",
+        "lm_head",
+        "embed_tokens",
+        "layers",
+        "norm",
+        "self_attn",
+        "mlp",
+        "input_layernorm",
+        "post_attention_layernorm",
+        "q_proj",
+        "k_proj",
+        "v_proj",
+        "o_proj",
+        "gate_proj",
+        "down_proj",
+        "up_proj",
+    ],
+    ..Arch::BASE
+};
