@@ -104,8 +104,10 @@ fn read_rows(ckpt: &Checkpoint, input: &Input, first: usize, count: usize, out: 
         }
         Input::MoveAxis { of, from, to } => {
             let src_shape = of.shape();
+            // The source's own row count (its last axis differs from ours).
+            let src_rows = src_shape.iter().product::<usize>() / src_shape.last().copied().unwrap_or(1).max(1);
             let mut src = Vec::new();
-            read_rows(ckpt, of, 0, total_rows, &mut src)?;
+            read_rows(ckpt, of, 0, src_rows, &mut src)?;
             let elem = input.storage_dtype().size();
             let at = out.len();
             out.resize(at + src.len(), 0);

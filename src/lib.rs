@@ -11,6 +11,7 @@ pub mod config;
 pub mod dtype;
 pub mod error;
 pub mod exec;
+pub mod finite;
 pub mod hub;
 pub mod output;
 pub mod plan;
@@ -19,6 +20,7 @@ pub mod quant;
 pub mod report;
 pub mod safetensors;
 pub mod source;
+pub mod validate;
 
 use std::path::PathBuf;
 

@@ -177,6 +177,11 @@ struct ConvertArgs {
     /// No progress bar or summary.
     #[arg(long, short = 's')]
     quiet: bool,
+
+    /// First read every floating tensor and stop with a list of those holding NaN or Inf
+    /// (name, counts); nothing is written if any does.
+    #[arg(long = "check-finite")]
+    check_finite: bool,
 }
 
 /// Sizes as mlx-lm's `_parse_size` reads them (decimal units: 4.1MB = 4 100 000 bytes), plus
@@ -297,9 +302,10 @@ fn run_convert(mut a: ConvertArgs) -> Result<(), hf2mlx::Error> {
     opts.force = a.force;
     opts.trust_remote_code = a.trust_remote_code;
 
-    // A Hub id (not an existing folder), or an upload: preflight, download, provenance, upload.
+    // A Hub id (not an existing folder), an upload, or the shorthand (whose models `hf2mlx list`
+    // shows with their source): preflight, download, provenance, upload.
     let repo_id = hf2mlx::hub::classify_source(&hf_path)?;
-    if repo_id.is_some() || a.upload_repo.is_some() {
+    if repo_id.is_some() || a.upload_repo.is_some() || a.output_name.is_some() {
         let run = hf2mlx::hub::HubRun {
             repo_id,
             revision: a.revision,
@@ -317,6 +323,14 @@ fn run_convert(mut a: ConvertArgs) -> Result<(), hf2mlx::Error> {
             "--revision applies to Hub sources, but {} is a local folder",
             hf_path.display()
         )));
+    }
+
+    if a.check_finite {
+        let plan = hf2mlx::plan(&opts)?;
+        hf2mlx::finite::check(&plan.weight_files)?;
+        if !a.quiet {
+            eprintln!("--check-finite: every floating tensor is finite");
+        }
     }
 
     if a.dry_run {

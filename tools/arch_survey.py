@@ -660,6 +660,109 @@ case("youtu_llm-tied", YOUTU, with_extra(lm_head()))
 case("youtu_llm-untied", dict(YOUTU, tie_word_embeddings=False, q_lora_rank=None,
                               attention_bias=True, mlp_bias=True))
 
+# ---- MoE stacking / splitting and SSM reshapes ----------------------------------------------
+
+
+def unstack(into="switch_mlp", experts="experts", rename=None, keep_experts_name=False):
+    """Input builder: stacked `[E, ...]` parameters `P.<into>.<proj>.<rest>` back to the per-expert
+    tensors `P.<experts>.<e>.<hf proj>.<rest>` a Hugging Face checkpoint has (`rename`: MLX proj
+    name -> HF name)."""
+    rename = rename or {}
+
+    def build(params, config):
+        out = []
+        tok = f".{into}."
+        for n, s in params:
+            i = n.find(tok)
+            if i < 0 or len(s) < 2:
+                out.append((n, s))
+                continue
+            proj, _, rest = n[i + len(tok):].partition(".")
+            proj = rename.get(proj, proj)
+            for e in range(s[0]):
+                out.append((f"{n[:i]}.{experts}.{e}.{proj}.{rest}", s[1:]))
+        return out
+
+    return build
+
+
+def then(build, *extra_fns):
+    """Input builder: `build`, plus extras."""
+
+    def b(params, config):
+        out = build(params, config)
+        for e in extra_fns:
+            out += e(params, config)
+        return out
+
+    return b
+
+
+def conv_torch(marker="conv1d.weight"):
+    """Renames nothing; turns MLX conv kernels `[C, K, I]` back into PyTorch's `[C, I, K]`."""
+
+    def fn(params, config):
+        return [(n, [s[0], s[2], s[1]] if marker in n and len(s) == 3 else s) for n, s in params]
+
+    return fn
+
+
+def mapped(fn, build):
+    def b(params, config):
+        return fn(build(params, config), config)
+
+    return b
+
+
+def fcfg(arch, **kw):
+    c = fixture_config(arch)
+    c.update(kw)
+    return c
+
+
+fixture_case("mixtral", "mixtral")
+case("mixtral-tied", fcfg("mixtral", tie_word_embeddings=True),
+     then(unstack(rename={"gate_proj": "w1", "down_proj": "w2", "up_proj": "w3"}), lm_head()))
+fixture_case("qwen2_moe", "qwen2_moe")
+case("qwen2_moe-tied", fcfg("qwen2_moe", tie_word_embeddings=True), unstack())
+fixture_case("qwen3_moe", "qwen3_moe")
+case("qwen3_moe-tied", fcfg("qwen3_moe", tie_word_embeddings=True, mlp_only_layers=[1]),
+     then(unstack(), lm_head()))
+fixture_case("olmoe", "olmoe")
+case("olmoe-tied", fcfg("olmoe", tie_word_embeddings=True, attention_bias=True), unstack())
+fixture_case("dots1", "dots1")
+case("dots1-tied", fcfg("dots1", tie_word_embeddings=True, first_k_dense_replace=2),
+     then(unstack(into="experts"), lm_head(), inv_freq()))
+fixture_case("granitemoe", "granitemoe", extra=[lm_head()])
+
+
+def granitemoe_hf(params, config):
+    """switch_mlp.{gate,up}_proj -> input_linear (concatenated rows), down_proj -> output_linear."""
+    out, gates = [], {}
+    for n, s in params:
+        if ".switch_mlp.gate_proj." in n:
+            out.append((n.replace("switch_mlp.gate_proj", "input_linear"), [s[0], 2 * s[1], s[2]]))
+        elif ".switch_mlp.up_proj." in n:
+            continue
+        elif ".switch_mlp.down_proj." in n:
+            out.append((n.replace("switch_mlp.down_proj", "output_linear"), s))
+        else:
+            out.append((n, s))
+    return out
+
+
+case("granitemoe-untied", fcfg("granitemoe", tie_word_embeddings=False, attention_bias=True),
+     granitemoe_hf)
+fixture_case("mamba", "mamba")
+case("mamba-untied", fcfg("mamba", tie_word_embeddings=False, use_bias=True),
+     mapped(conv_torch(), with_extra()))
+fixture_case("falcon_mamba", "falcon_mamba")
+fixture_case("mamba2", "mamba2")
+case("mamba2-untied", fcfg("mamba2", tie_word_embeddings=False, use_bias=True, n_groups=2),
+     mapped(conv_torch(), with_extra()))
+fixture_case("lfm2", "lfm2")
+case("lfm2-nobias", dict(LFM2_TEXT, conv_bias=True), mapped(conv_torch("conv.weight"), with_extra()))
+
 # ---- configs without the tie flag: the ModelArgs default decides ---------------------------
 
 

@@ -139,8 +139,9 @@ impl Client {
     pub fn new(settings: &HubSettings) -> Client {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
-            .redirect_auth_headers(ureq::config::RedirectAuthHeaders::SameHost)
-            .max_redirects(10)
+            // Redirects are followed by hand (see `send_get`), to decide per origin about the token.
+            .redirect_auth_headers(ureq::config::RedirectAuthHeaders::Never)
+            .max_redirects(0)
             .timeout_connect(Some(Duration::from_secs(20)))
             .timeout_per_read(Some(Duration::from_secs(settings.read_timeout_secs)))
             .timeout_recv_response(Some(Duration::from_secs(settings.read_timeout_secs.max(30))))
@@ -186,17 +187,36 @@ impl Client {
         ))
     }
 
+    /// GET with redirects followed by hand: the token goes only to the endpoint's own origin
+    /// (scheme, host and port), never to the CDN a `resolve` redirects to.
     pub(crate) fn send_get(&self, url: &str, range: Option<(u64, Option<u64>)>) -> Result<Response<ureq::Body>> {
-        let mut req = self.agent.get(url).header("Accept-Encoding", "identity");
-        if let Some((start, end)) = range {
-            let v = match end {
-                Some(e) => format!("bytes={start}-{e}"),
-                None => format!("bytes={start}-"),
-            };
-            req = req.header("Range", v);
+        let mut url = url.to_string();
+        for _ in 0..10 {
+            let mut req = self
+                .agent
+                .get(&url)
+                .header("Accept-Encoding", "identity")
+                .config()
+                .max_redirects(0)
+                .build();
+            if let Some((start, end)) = range {
+                let v = match end {
+                    Some(e) => format!("bytes={start}-{e}"),
+                    None => format!("bytes={start}-"),
+                };
+                req = req.header("Range", v);
+            }
+            let req = if self.is_hub_url(&url) { self.auth(req) } else { req };
+            let resp = req.call().map_err(|e| self.transport_error(&url, e))?;
+            if resp.status().is_redirection()
+                && let Some(loc) = header(resp.headers(), "location")
+            {
+                url = join_url(&url, loc);
+                continue;
+            }
+            return Ok(resp);
         }
-        let req = if self.is_hub_url(url) { self.auth(req) } else { req };
-        req.call().map_err(|e| self.transport_error(url, e))
+        Err(Error::Hub(format!("too many redirects for {}", strip_query(&url))))
     }
 
     /// Whether a URL belongs to the endpoint (so it may receive the token).
@@ -237,7 +257,7 @@ impl Client {
             self.endpoint,
             quote(rev, false)
         );
-        let resp = self.auth(self.agent.get(&url)).call().map_err(|e| self.transport_error(&url, e))?;
+        let resp = self.send_get(&url, None)?;
         let resp = self.check(resp, Ctx { repo, revision: rev, file: None })?;
         let raw: Raw = self.read_json(resp, &url)?;
         let sha = raw.sha.filter(|s| super::is_commit_sha(s)).ok_or_else(|| {
@@ -285,7 +305,7 @@ impl Client {
         );
         let mut files = Vec::new();
         for _page in 0..100_000 {
-            let resp = self.auth(self.agent.get(&url)).call().map_err(|e| self.transport_error(&url, e))?;
+            let resp = self.send_get(&url, None)?;
             let resp = self.check(resp, Ctx { repo, revision: commit, file: None })?;
             let next = header(resp.headers(), "link").and_then(next_link);
             let entries: Vec<Entry> = self.read_json(resp, &url)?;
@@ -378,6 +398,19 @@ impl Client {
     /// Reads bytes `[start, end)` of a repo file (an HTTP Range request, redirects followed).
     /// A server that ignores `Range` and answers 200 is handled by skipping to `start`.
     pub fn read_range(&self, repo: &str, commit: &str, path: &str, start: u64, end: u64) -> Result<Vec<u8>> {
+        let mut attempt = 0;
+        loop {
+            match self.read_range_once(repo, commit, path, start, end) {
+                Err(Error::Hub(m)) if m.starts_with("reading ") && attempt < 3 => {
+                    attempt += 1;
+                    std::thread::sleep(Duration::from_millis(300 * attempt));
+                }
+                r => return r,
+            }
+        }
+    }
+
+    fn read_range_once(&self, repo: &str, commit: &str, path: &str, start: u64, end: u64) -> Result<Vec<u8>> {
         let url = self.resolve_url(repo, commit, path);
         let resp = self.send_get(&url, Some((start, Some(end.saturating_sub(1)))))?;
         let status = resp.status();
@@ -392,6 +425,13 @@ impl Client {
             .take(end - start)
             .read_to_end(&mut buf)
             .map_err(|e| Error::Hub(format!("reading {path} of {repo}: {e}")))?;
+        if (buf.len() as u64) < end - start {
+            return Err(Error::Hub(format!(
+                "reading {path} of {repo}: the connection closed after {} of {} bytes",
+                buf.len(),
+                end - start
+            )));
+        }
         Ok(buf)
     }
 

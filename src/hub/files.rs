@@ -95,6 +95,7 @@ pub fn wanted_files(listing: &[RemoteFile]) -> Result<Vec<RemoteFile>> {
             || DEFAULT_ALLOW_PATTERNS.iter().any(|p| fnmatch(p, &f.path));
         if wanted {
             check_repo_path(&f.path)?;
+            super::cache::check_etag(f.etag(), &f.path)?;
             out.push(f.clone());
         }
     }

@@ -41,7 +41,7 @@ pub fn parse_precision(s: &str) -> Result<Precision> {
         "f16" | "fp16" | "float16" => Precision::Float(Some(FloatType::F16)),
         "32" | "f32" | "fp32" | "float32" => Precision::Float(Some(FloatType::F32)),
         n => match n.parse::<u32>() {
-            Ok(b) if (1..=8).contains(&b) => Precision::Quantize(b),
+            Ok(b) if [1, 2, 3, 4, 5, 6, 8].contains(&b) => Precision::Quantize(b),
             _ => {
                 return Err(Error::Usage(format!(
                     "BITS `{s}` is not a precision: use 2, 3, 4, 5, 6 or 8 to quantize, 16 to keep \
@@ -83,12 +83,37 @@ fn dir_size(p: &Path) -> u64 {
         .unwrap_or(0)
 }
 
-fn precision(config: &Value) -> String {
+/// The float dtype most tensors of the first shard have (config.json keeps the source's
+/// `torch_dtype` even when `--dtype` changed it, as in mlx-lm).
+fn weights_dtype(dir: &Path) -> Option<String> {
+    let mut shards: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
+        .collect();
+    shards.sort();
+    let first = shards.first()?;
+    let file = std::fs::File::open(first).ok()?;
+    let header = crate::safetensors::read_header(&file, first).ok()?;
+    let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+    for t in &header.tensors {
+        if let Some(f) = t.dtype.float_type() {
+            *counts.entry(crate::dtype::float_name(f).to_string()).or_default() += 1;
+        }
+    }
+    counts.into_iter().max_by_key(|(_, n)| *n).map(|(d, _)| d)
+}
+
+fn precision(config: &Value, dir: &Path) -> String {
     if let Some(q) = config.get("quantization").and_then(Value::as_object) {
         let mode = q.get("mode").and_then(Value::as_str).unwrap_or("affine");
         let bits = q.get("bits").and_then(Value::as_u64).map(|b| b.to_string()).unwrap_or_else(|| "?".into());
         let mixed = q.values().any(Value::is_object);
         return format!("{bits}-bit {mode}{}", if mixed { " (mixed)" } else { "" });
+    }
+    if let Some(d) = weights_dtype(dir) {
+        return d;
     }
     config
         .get("torch_dtype")
@@ -132,7 +157,7 @@ pub fn list_models(dir: &Path) -> Result<Vec<LocalModel>> {
             .unwrap_or_else(|| "?".into());
         out.push(LocalModel {
             size: dir_size(&path),
-            precision: precision(&config),
+            precision: precision(&config, &path),
             source,
             commit: info.commit,
             name,
@@ -174,6 +199,7 @@ mod tests {
         assert_eq!(parse_precision("16").unwrap(), Precision::Float(None));
         assert!(matches!(parse_precision("bf16").unwrap(), Precision::Float(Some(_))));
         assert!(parse_precision("9").is_err());
+        assert!(parse_precision("7").is_err());
         assert!(parse_precision("four").is_err());
     }
 }

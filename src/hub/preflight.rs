@@ -243,6 +243,9 @@ impl HubModel {
             file: self.snapshot_dir().join(&f.path),
             msg: format!("{msg} (read from {} on the Hub)", self.repo_id),
         };
+        if let Some(h) = self.header_from_partial(f) {
+            return Ok(h);
+        }
         let Some(client) = &self.client else {
             return Err(bad("not in the cache".into()));
         };
@@ -275,6 +278,24 @@ impl HubModel {
             return Err(bad("the server returned a truncated header".into()));
         }
         parse_header(&json, f.size - 8 - n).map_err(bad)
+    }
+
+    /// The header of a shard whose interrupted download already holds it (`.incomplete`), so a
+    /// resumed run asks the network only for the missing bytes. The download's sha256 check
+    /// and the executor's re-validation of the plan still cover these bytes.
+    fn header_from_partial(&self, f: &RemoteFile) -> Option<Header> {
+        let path = self.cache.incomplete_path(f.etag());
+        let mut file = std::fs::File::open(&path).ok()?;
+        let have = file.metadata().ok()?.len();
+        let mut len8 = [0u8; 8];
+        std::io::Read::read_exact(&mut file, &mut len8).ok()?;
+        let n = u64::from_le_bytes(len8);
+        if n > MAX_HEADER_LEN || 8 + n > have || 8 + n > f.size {
+            return None;
+        }
+        let mut json = vec![0u8; n as usize];
+        std::io::Read::read_exact(&mut file, &mut json).ok()?;
+        parse_header(&json, f.size - 8 - n).ok()
     }
 
     /// Plans the conversion from metadata only: config, index and shard headers.

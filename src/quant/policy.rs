@@ -85,9 +85,7 @@ impl RecipeContext {
         let n = self.num_layers as i64;
         let use_more_bits = index < n / 8 || index >= 7 * n / 8 || (index - n / 8).rem_euclid(3) == 2;
         let v_like = ["v_proj", "v_a_proj", "v_b_proj"].iter().any(|v| layer.contains(v));
-        (v_like && use_more_bits)
-            || (layer.contains("down_proj") && use_more_bits)
-            || layer.contains("lm_head")
+        ((v_like || layer.contains("down_proj")) && use_more_bits) || layer.contains("lm_head")
     }
 }
 

@@ -1,0 +1,352 @@
+//! Reliability: config-vs-weights validation has no false positives on every checkpoint shape
+//! mlx-lm accepts; interrupted, killed and disk-full runs leave no half-written output and a
+//! rerun succeeds; sources are never modified; NaN/Inf/subnormal weights convert exactly as
+//! mlx-lm does; `--check-finite` reports them; symlinks never lead out of the source folder.
+//!
+//! Kill and interrupt points are chosen with the test-only `HF2MLX_TEST_PAUSE_AFTER` hook (the
+//! binary stops at a phase and waits on stdin), so nothing here depends on timing.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_hf2mlx"))
+}
+
+fn llama() -> PathBuf {
+    common::fixtures().join("models/llama/hf")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    v.sort();
+    v
+}
+
+fn copy_dir(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for e in std::fs::read_dir(src).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dst.join(e.file_name())).unwrap();
+    }
+}
+
+/// Every file's bytes and mtime, to prove a source was not touched.
+fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>, std::time::SystemTime)> {
+    entries(dir)
+        .into_iter()
+        .map(|n| {
+            let p = dir.join(&n);
+            let m = std::fs::metadata(&p).unwrap().modified().unwrap();
+            (n, std::fs::read(&p).unwrap(), m)
+        })
+        .collect()
+}
+
+/// Every (config, checkpoint tensors) pair of the mlx-lm survey passes the config-vs-weights
+/// checks: they are exactly what mlx-lm's models accept.
+#[test]
+fn validation_accepts_every_surveyed_checkpoint() {
+    let dir = common::fixtures().join("arch_survey");
+    let mut n = 0;
+    let mut bad = Vec::new();
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        let v: Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+        let cfg = v["config"].as_object().unwrap().clone();
+        let inputs: Vec<(String, Vec<usize>)> = v["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let shape = e[1]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|d| d.as_u64().unwrap() as usize)
+                    .collect();
+                (e[0].as_str().unwrap().to_string(), shape)
+            })
+            .collect();
+        let r = hf2mlx::validate::check_shapes(
+            &cfg,
+            inputs.iter().map(|(n, s)| (n.as_str(), s.as_slice())),
+        );
+        if let Err(e) = r {
+            bad.push(format!("{}: {e:?}", p.display()));
+        }
+        n += 1;
+    }
+    assert!(bad.is_empty(), "{bad:#?}");
+    assert!(n > 100);
+    // And every model fixture plans.
+    for e in std::fs::read_dir(common::fixtures().join("models")).unwrap() {
+        let hf = e.unwrap().path().join("hf");
+        if hf.join("model.safetensors").exists() {
+            let opts = hf2mlx::ConvertOptions::new(&hf, "unused");
+            hf2mlx::plan(&opts).unwrap_or_else(|e| panic!("{}: {e}", hf.display()));
+        }
+    }
+}
+
+/// Starts a conversion that stops at `phase` (test-only hook) and returns once it is there.
+fn spawn_paused(args: &[&str], cwd: &Path, phase: &str) -> Child {
+    let mut child = bin()
+        .args(args)
+        .current_dir(cwd)
+        .env("HF2MLX_TEST_PAUSE_AFTER", phase)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let want = format!("hf2mlx-test: paused at {phase}");
+    loop {
+        match lines.next() {
+            Some(Ok(l)) if l == want => break,
+            Some(Ok(_)) => continue,
+            _ => panic!("the process ended before reaching phase {phase}"),
+        }
+    }
+    // Keep draining stderr in the background so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    child
+}
+
+fn send(child: &Child, signal: &str) {
+    let ok = Command::new("kill")
+        .args([format!("-{signal}"), child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -{signal}");
+}
+
+fn convert_args<'a>(src: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec!["convert", "--hf-path", src, "--mlx-path", "out", "-q"];
+    v.extend(extra);
+    v
+}
+
+fn expected_q4() -> Value {
+    serde_json::from_slice(
+        &std::fs::read(common::fixtures().join("models/llama/expected/q4.json")).unwrap(),
+    )
+    .unwrap()
+}
+
+/// `kill -9` at every phase: the destination never appears, at most one temporary folder is
+/// left, the next run removes it and produces the exact expected output, and the source is
+/// untouched throughout.
+#[test]
+fn kill_9_at_any_phase_then_rerun() {
+    let src = llama();
+    let before = snapshot(&src);
+    for phase in ["begin", "read", "commit"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let args = convert_args(src.to_str().unwrap(), &["--max-shard-size", "300KB"]);
+        let mut child = spawn_paused(&args, tmp.path(), phase);
+        send(&child, "KILL");
+        child.wait().unwrap();
+        let left = entries(tmp.path());
+        assert!(!left.contains(&"out".to_string()), "{phase}: {left:?}");
+        assert!(
+            left.len() == 1 && left[0].starts_with(".out.hf2mlx-tmp-"),
+            "{phase}: {left:?}"
+        );
+        let o = bin().args(&args).current_dir(tmp.path()).output().unwrap();
+        assert!(o.status.success(), "{phase}: {}", stderr(&o));
+        assert_eq!(entries(tmp.path()), vec!["out"], "{phase}: stale temp not removed");
+        assert_eq!(common::compare(&tmp.path().join("out"), &expected_q4()), Vec::<String>::new());
+    }
+    assert!(snapshot(&src) == before, "the source folder changed");
+}
+
+/// Ctrl-C and SIGTERM remove the temporary folder at once and exit with 130; a `--force`
+/// replacement interrupted (or killed) before its swap leaves the previous output whole.
+#[test]
+fn interrupt_removes_the_temporary_folder() {
+    let src = llama();
+    for (signal, phase) in [("INT", "read"), ("TERM", "begin"), ("INT", "commit")] {
+        let tmp = tempfile::tempdir().unwrap();
+        let args = convert_args(src.to_str().unwrap(), &[]);
+        let mut child = spawn_paused(&args, tmp.path(), phase);
+        send(&child, signal);
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(130), "SIG{signal} at {phase}");
+        assert!(entries(tmp.path()).is_empty(), "SIG{signal} at {phase}: {:?}", entries(tmp.path()));
+    }
+
+    // Replacing an existing output: interrupted or killed, the old one stays complete.
+    let tmp = tempfile::tempdir().unwrap();
+    let o = bin()
+        .args(convert_args(src.to_str().unwrap(), &[]))
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let old = snapshot(&tmp.path().join("out"));
+    for signal in ["INT", "KILL"] {
+        let args = vec!["convert", "--hf-path", src.to_str().unwrap(), "--mlx-path", "out", "--force"];
+        let mut child = spawn_paused(&args, tmp.path(), "commit");
+        send(&child, signal);
+        child.wait().unwrap();
+        assert!(snapshot(&tmp.path().join("out")) == old, "SIG{signal}: old output damaged");
+    }
+    // The rerun replaces it and leaves nothing else.
+    let args = vec!["convert", "--hf-path", src.to_str().unwrap(), "--mlx-path", "out", "--force"];
+    let o = bin().args(&args).current_dir(tmp.path()).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(entries(tmp.path()), vec!["out"]);
+}
+
+/// A file-size limit (RLIMIT_FSIZE, as `ulimit -f`) makes writes fail like a full disk: the
+/// run fails with `disk_full`, exit code 5, and leaves nothing.
+#[test]
+fn file_size_limit_fails_cleanly() {
+    let src = llama();
+    let tmp = tempfile::tempdir().unwrap();
+    // SIGXFSZ ignored (inherited through exec), so the write returns EFBIG instead of killing.
+    let o = Command::new("bash")
+        .arg("-c")
+        .arg(r#"trap '' XFSZ; ulimit -f 200; exec "$0" "$@""#)
+        .arg(env!("CARGO_BIN_EXE_hf2mlx"))
+        .args(["convert", "--hf-path", src.to_str().unwrap(), "--mlx-path", "out"])
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    assert!(stderr(&o).starts_with("error[disk_full]:"), "{}", stderr(&o));
+    assert!(entries(tmp.path()).is_empty(), "{:?}", entries(tmp.path()));
+}
+
+/// A real ENOSPC on a 1 MiB tmpfs (in a private mount namespace; skipped where unprivileged
+/// namespaces are unavailable): the write fails mid-stream, nothing is left, and after the
+/// file system grows the rerun succeeds.
+#[test]
+fn no_space_left_on_device_fails_cleanly() {
+    let src = llama();
+    let tmp = tempfile::tempdir().unwrap();
+    let mnt = tmp.path().join("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    let script = r#"
+        mount -t tmpfs -o size=1m tmpfs "$1" || exit 77
+        cd "$1"
+        "$2" convert --hf-path "$3" --mlx-path out; echo "first=$?"
+        echo "left=[$(ls -A)]"
+        mount -o remount,size=32m "$1"
+        "$2" convert --hf-path "$3" --mlx-path out; echo "second=$?"
+        echo "after=[$(ls -A)]"
+    "#;
+    let o = Command::new("unshare")
+        .args(["-rm", "sh", "-c", script, "sh"])
+        .arg(&mnt)
+        .arg(env!("CARGO_BIN_EXE_hf2mlx"))
+        .arg(&src)
+        .output();
+    let o = match o {
+        Ok(o) if o.status.code() != Some(77) && o.status.success() => o,
+        other => {
+            eprintln!("skipped: no private tmpfs mount here ({other:?})");
+            return;
+        }
+    };
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("first=5"), "{out}\n{}", stderr(&o));
+    assert!(stderr(&o).contains("error[disk_full]:"), "{}", stderr(&o));
+    assert!(out.contains("left=[]"), "{out}");
+    assert!(out.contains("second=0") && out.contains("after=[out]"), "{out}\n{}", stderr(&o));
+}
+
+/// A shard that shrinks after planning (a read error mid-conversion) fails with `io`, names
+/// the file, and leaves nothing.
+#[test]
+fn read_error_fails_cleanly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    copy_dir(&llama(), &src);
+    let args = convert_args("src", &[]);
+    let mut child = spawn_paused(&args, tmp.path(), "begin");
+    let shard = src.join("model.safetensors");
+    let len = std::fs::metadata(&shard).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&shard)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
+    // Resume; the error text goes to the drained stderr, so check code and folder.
+    child.stdin.take().unwrap().write_all(b"\n").unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(5));
+    assert_eq!(entries(tmp.path()), vec!["src"]);
+    // The same failure through the library names the file.
+    let opts = {
+        let mut o = hf2mlx::ConvertOptions::new(&src, tmp.path().join("out2"));
+        o.quantize = true;
+        o
+    };
+    let e = hf2mlx::convert(&opts, &|_, _| {}).unwrap_err();
+    assert!(e.to_string().contains("model.safetensors"), "{e}");
+    assert_eq!(entries(tmp.path()), vec!["src"]);
+}
+
+/// Symlinks inside the folder (and a Hugging Face cache snapshot's links into its `blobs`)
+/// are followed; links out of the folder are refused for files hf2mlx reads and ignored
+/// otherwise.
+#[test]
+fn symlinks_do_not_lead_out_of_the_source() {
+    let tmp = tempfile::tempdir().unwrap();
+    let outside = tmp.path().join("outside");
+    copy_dir(&llama(), &outside);
+
+    // HF cache layout: snapshots/<rev>/x -> ../../blobs/<hash>
+    let repo = tmp.path().join("models--org--tiny");
+    let snap = repo.join("snapshots/abc");
+    std::fs::create_dir_all(&snap).unwrap();
+    std::fs::create_dir_all(repo.join("blobs")).unwrap();
+    for e in std::fs::read_dir(&outside).unwrap() {
+        let e = e.unwrap();
+        let blob = repo.join("blobs").join(format!("blob-{}", e.file_name().to_str().unwrap()));
+        std::fs::copy(e.path(), &blob).unwrap();
+        let target = Path::new("../../blobs").join(blob.file_name().unwrap());
+        std::os::unix::fs::symlink(target, snap.join(e.file_name())).unwrap();
+    }
+    // An unrelated link out of the folder is ignored.
+    std::os::unix::fs::symlink("/etc/hostname", snap.join("notes.txt")).unwrap();
+    let opts = hf2mlx::ConvertOptions::new(&snap, tmp.path().join("ok"));
+    hf2mlx::convert(&opts, &|_, _| {}).unwrap();
+
+    // A link inside the folder is fine; one leaving it is not, whatever file it replaces.
+    let src = tmp.path().join("src");
+    copy_dir(&llama(), &src);
+    std::fs::create_dir(src.join("sub")).unwrap();
+    std::fs::rename(src.join("model.safetensors"), src.join("sub/w.safetensors")).unwrap();
+    std::os::unix::fs::symlink("sub/w.safetensors", src.join("model.safetensors")).unwrap();
+    let opts = hf2mlx::ConvertOptions::new(&src, tmp.path().join("ok2"));
+    hf2mlx::convert(&opts, &|_, _| {}).unwrap();
+    for name in ["tokenizer.json", "config.json", "model.safetensors"] {
+        std::fs::remove_file(src.join(name)).unwrap();
+        std::os::unix::fs::symlink(outside.join(name), src.join(name)).unwrap();
+        let opts = hf2mlx::ConvertOptions::new(&src, tmp.path().join("bad"));
+        let e = hf2mlx::convert(&opts, &|_, _| {}).unwrap_err();
+        assert_eq!(e.kind(), "unsafe_path", "{name}: {e}");
+        assert!(e.to_string().contains(name), "{e}");
+        assert!(!tmp.path().join("bad").exists());
+        std::fs::remove_file(src.join(name)).unwrap();
+        std::fs::copy(outside.join(name), src.join(name)).unwrap();
+    }
+}
