@@ -118,6 +118,8 @@ fn encode_group(xg: &[f32], scale: f32, bias: f32, n_bins: f32, codes: &mut [u8]
 /// length is a multiple of `group_size`). Writes `x.len()*bits/32` packed words and the unrounded
 /// f32 scale and bias of every group (`x.len()/group_size` each); encode those to T with
 /// [`crate::cast::encode_from_f32`] to get mlx's stored values.
+
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512bw+avx512vl+avx2+fma+bmi1+bmi2+lzcnt+popcnt", "x86_64+avx2+fma+bmi1+bmi2+lzcnt+popcnt", "aarch64+neon"))]
 pub fn quantize(
     x: &[f32],
     group_size: usize,
@@ -143,15 +145,44 @@ pub fn quantize(
     for ((xg, wg), (s, b)) in groups.zip(scales.iter_mut().zip(biases.iter_mut())) {
         let (w_max, w_min) = max_min(xg);
         let (scale, bias) = group_params(w_max, w_min, bits);
-        encode_group(xg, scale, bias, n_bins, codes);
-        pack::pack(codes, bits, wg);
+        match bits {
+            // Word-aligned widths: codes go straight into their word (one pass, vectorisable).
+            2 => encode_pack_pow2::<2>(xg, scale, bias, n_bins, wg),
+            4 => encode_pack_pow2::<4>(xg, scale, bias, n_bins, wg),
+            8 => encode_pack_pow2::<8>(xg, scale, bias, n_bins, wg),
+            _ => {
+                encode_group(xg, scale, bias, n_bins, codes);
+                pack::pack(codes, bits, wg);
+            }
+        }
         *s = scale;
         *b = bias;
     }
 }
 
+/// [`encode_group`] fused with packing for widths that divide 32: `32/B` consecutive codes
+/// fill one word, LSB first.
+#[inline]
+fn encode_pack_pow2<const B: u32>(xg: &[f32], scale: f32, bias: f32, n_bins: f32, wg: &mut [u32]) {
+    const MAGIC: f32 = 8_388_608.0; // 2^23, see encode_group
+    let per = (32 / B) as usize;
+    for (w, xs) in wg.iter_mut().zip(xg.chunks_exact(per)) {
+        let mut acc = 0u32;
+        for (k, &x) in xs.iter().enumerate() {
+            let v = (x - bias) / scale;
+            let v = if v > 0.0 { v } else { 0.0 };
+            let v = if v < n_bins { v } else { n_bins };
+            let c = (v + MAGIC).to_bits() - MAGIC.to_bits();
+            acc |= c << (k as u32 * B);
+        }
+        *w = acc;
+    }
+}
+
 /// Dequantize: `scales`/`biases` hold T values (as f32); the output holds T values, rounded as
 /// mlx's op graph does (`multiply` then `add`, each rounded to T): `T(T(q * s) + b)`.
+
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512bw+avx512vl+avx2+fma+bmi1+bmi2+lzcnt+popcnt", "x86_64+avx2+fma+bmi1+bmi2+lzcnt+popcnt", "aarch64+neon"))]
 pub fn dequantize(
     words: &[u32],
     scales: &[f32],
