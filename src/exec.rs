@@ -18,7 +18,7 @@ use crate::safetensors::{Checkpoint, ShardWriter, SourceTensor, TensorSlot};
 /// Target elements per block: 64 Ki elements = 128 KiB of bf16 input, 256 KiB as f32, so a
 /// block stays in L2 between the page-cache copy, the decode and the kernel (4 MiB blocks
 /// measured 4x more system time: the copy and decode spilled to RAM).
-const BLOCK_ELEMS: usize = 64 << 10;
+pub const BLOCK_ELEMS: usize = 64 << 10;
 
 /// A contiguous run of units (rows, or single elements for element-wise work) of one parameter.
 struct Job {
@@ -44,8 +44,8 @@ struct Scratch {
 fn unit_len(p: &ParamPlan) -> usize {
     match (&p.input, &p.op) {
         (Input::Tensor { .. }, Op::Copy | Op::Float { .. }) => 1,
-        // An axis move is not row-local: the (small) tensor is one unit.
-        (Input::MoveAxis { .. }, _) => p.input.shape().iter().product::<usize>().max(1),
+        // An axis move or reshape is not row-local: the (small) tensor is one unit.
+        (Input::MoveAxis { .. } | Input::Reshape { .. }, _) => p.input.shape().iter().product::<usize>().max(1),
         _ => p.row_len(),
     }
 }
@@ -62,7 +62,7 @@ fn read_input(ckpt: &Checkpoint, p: &ParamPlan, first: usize, count: usize, buf:
                 let s = i.shape();
                 s.iter().product::<usize>() / s.last().copied().unwrap_or(1).max(1)
             };
-            if matches!(input, Input::MoveAxis { .. }) {
+            if matches!(input, Input::MoveAxis { .. } | Input::Reshape { .. }) {
                 read_rows(ckpt, input, 0, rows(input), buf)
             } else {
                 read_rows(ckpt, input, first, count, buf)
@@ -114,6 +114,16 @@ fn read_rows(ckpt: &Checkpoint, input: &Input, first: usize, count: usize, out: 
             let at = out.len();
             out.resize(at + src.len(), 0);
             move_axis_bytes(&src, &src_shape, *from, *to, elem, &mut out[at..]);
+            Ok(())
+        }
+        Input::Reshape { of, .. } => {
+            // Same bytes, other rows: read the source whole, keep the requested rows.
+            let s = of.shape();
+            let src_rows = s.iter().product::<usize>() / s.last().copied().unwrap_or(1).max(1);
+            let mut src = Vec::new();
+            read_rows(ckpt, of, 0, src_rows, &mut src)?;
+            let row_bytes = src.len() / total_rows.max(1);
+            out.extend_from_slice(&src[first * row_bytes..(first + count) * row_bytes]);
             Ok(())
         }
         Input::Quantized { .. } => Err(internal("quantized input inside a composite".into())),
@@ -216,7 +226,11 @@ fn load_values(p: &ParamPlan, job: &Job, ckpt: &Checkpoint, s: &mut Scratch) -> 
     let n = job.count * unit_len(p);
     s.x.resize(n, 0.0);
     match &p.input {
-        Input::Tensor { .. } | Input::Stack { .. } | Input::Rows { .. } | Input::MoveAxis { .. } => {
+        Input::Tensor { .. }
+        | Input::Stack { .. }
+        | Input::Rows { .. }
+        | Input::MoveAxis { .. }
+        | Input::Reshape { .. } => {
             let Some(ft) = p.input.storage_dtype().float_type() else {
                 return Err(internal(format!("`{}` is not a float tensor", p.name)));
             };

@@ -78,11 +78,19 @@ enum ModeArg {
 #[derive(clap::Args)]
 struct ConvertArgs {
     /// Shorthand `convert ORG/NAME OUTPUT_NAME BITS`: the source (Hub id or folder).
-    #[arg(value_name = "ORG/NAME", conflicts_with = "hf_path", requires = "output_name")]
+    #[arg(
+        value_name = "ORG/NAME",
+        conflicts_with = "hf_path",
+        requires = "output_name"
+    )]
     source: Option<PathBuf>,
 
     /// Shorthand: output folder name inside --models-dir.
-    #[arg(value_name = "OUTPUT_NAME", requires = "bits", conflicts_with = "mlx_path")]
+    #[arg(
+        value_name = "OUTPUT_NAME",
+        requires = "bits",
+        conflicts_with = "mlx_path"
+    )]
     output_name: Option<String>,
 
     /// Shorthand: 2-8 to quantize (affine), 16 to keep the source dtype, or bf16 / f16 / f32.
@@ -91,7 +99,12 @@ struct ConvertArgs {
 
     /// The Hugging Face checkpoint: a local folder, or a Hub id ORG/NAME (downloaded into the
     /// shared Hugging Face cache after a preflight).
-    #[arg(long = "hf-path", visible_alias = "model", value_name = "PATH", required_unless_present = "source")]
+    #[arg(
+        long = "hf-path",
+        visible_alias = "model",
+        value_name = "PATH",
+        required_unless_present = "source"
+    )]
     hf_path: Option<PathBuf>,
 
     /// Where to write the MLX model. Must not exist (unless --force) [default: mlx_model].
@@ -256,7 +269,10 @@ fn run_convert(mut a: ConvertArgs) -> Result<(), hf2mlx::Error> {
     let hf_path = a.hf_path.clone().or(a.source.clone()).unwrap_or_default();
     let mlx_path = match &a.output_name {
         Some(name) => hf2mlx::hub::models_dir(a.models_dir.as_deref()).join(name),
-        None => a.mlx_path.clone().unwrap_or_else(|| PathBuf::from("mlx_model")),
+        None => a
+            .mlx_path
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("mlx_model")),
     };
     if let Some(bits) = &a.bits {
         match hf2mlx::hub::parse_precision(bits)? {

@@ -127,6 +127,7 @@ impl ConvertOptions {
 /// Where a parameter's values come from.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
+#[allow(clippy::large_enum_variant)] // one per parameter; boxing would only add indirection
 pub enum Input {
     /// A stored tensor.
     Tensor { tensor: SourceTensor },
@@ -153,6 +154,8 @@ pub enum Input {
     Rows { of: Box<Input>, block: usize, start: usize, len: usize },
     /// `mx.moveaxis(of, from, to)`; done in memory, for small tensors (conv kernels).
     MoveAxis { of: Box<Input>, from: usize, to: usize },
+    /// `of.reshape(shape)`: the same bytes under another shape; read whole, for small tensors.
+    Reshape { of: Box<Input>, shape: Vec<usize> },
 }
 
 impl crate::arch::Payload for Input {
@@ -168,6 +171,9 @@ impl crate::arch::Payload for Input {
     fn move_axis(self, from: usize, to: usize) -> Self {
         Input::MoveAxis { of: Box::new(self), from, to }
     }
+    fn reshape(self, shape: Vec<usize>) -> Self {
+        Input::Reshape { of: Box::new(self), shape }
+    }
 }
 
 impl Input {
@@ -177,7 +183,9 @@ impl Input {
             Input::Tensor { tensor } => tensor.dtype,
             Input::Quantized { float, .. } => DType::from_float(*float),
             Input::Stack { parts } => parts.first().map_or(DType::U8, Input::storage_dtype),
-            Input::Rows { of, .. } | Input::MoveAxis { of, .. } => of.storage_dtype(),
+            Input::Rows { of, .. } | Input::MoveAxis { of, .. } | Input::Reshape { of, .. } => {
+                of.storage_dtype()
+            }
         }
     }
 
@@ -211,6 +219,7 @@ impl Input {
                 s.insert(*to, d);
                 s
             }
+            Input::Reshape { shape, .. } => shape.clone(),
         }
     }
 
@@ -225,7 +234,7 @@ impl Input {
                 v
             }
             Input::Stack { parts } => parts.iter().flat_map(Input::sources).collect(),
-            Input::Rows { of, .. } | Input::MoveAxis { of, .. } => of.sources(),
+            Input::Rows { of, .. } | Input::MoveAxis { of, .. } | Input::Reshape { of, .. } => of.sources(),
         }
     }
 
@@ -347,6 +356,26 @@ impl Plan {
         self.total_size as f64 * 8.0 / self.total_parameters as f64
     }
 
+    /// Peak memory the executor needs, estimated from the plan: a few block buffers per worker
+    /// thread plus anything handled whole (axis moves), plus the plan itself. Independent of
+    /// the model's size by design.
+    pub fn peak_memory_estimate(&self) -> u64 {
+        let threads = rayon::current_num_threads() as u64;
+        let block = crate::exec::BLOCK_ELEMS as u64;
+        let row_max = self.params.iter().map(|p| p.row_len() as u64).max().unwrap_or(1);
+        // source bytes + f32 values + packed words + output bytes, per element of a block
+        let per_thread = block.max(row_max) * (4 + 4 + 4 + 4);
+        let whole: u64 = self
+            .params
+            .iter()
+            .filter(|p| matches!(p.input, Input::MoveAxis { .. } | Input::Reshape { .. }))
+            .map(|p| p.input.sources().iter().map(|t| t.nbytes).sum::<u64>() * 2)
+            .max()
+            .unwrap_or(0);
+        let plan_bytes = (self.params.len() as u64) * 1024;
+        16 * 1024 * 1024 + threads * per_thread + whole + plan_bytes
+    }
+
     /// Source bytes the executor reads.
     pub fn input_bytes(&self) -> u64 {
         self.params
@@ -411,7 +440,6 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
     let arch = resolve_arch(&cfg, dir, opts.trust_remote_code)?;
     refuse_prequantized(&cfg, dir)?;
     let tensors = inv.tensors()?;
-    crate::validate::check(&cfg, dir, &inv.weight_files, &tensors)?;
     let input_quant = cfg.get("quantization").and_then(Value::as_object).cloned();
     if opts.dequantize && input_quant.is_none() {
         return Err(Error::Usage(format!(
@@ -457,6 +485,11 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
         .flat_map(|(_, i)| i.sources())
         .map(|t| t.name.as_str())
         .collect();
+    // The config is checked against what the model loads: tensors sanitize drops (MTP layers
+    // past `num_hidden_layers`, vision towers) are not the text model's.
+    let loaded: Vec<SourceTensor> =
+        tensors.iter().filter(|t| kept_sources.contains(t.name.as_str())).cloned().collect();
+    crate::validate::check(&cfg, dir, &inv.weight_files, &loaded)?;
     let dropped: Vec<String> = tensors
         .iter()
         .filter(|t| !kept_sources.contains(t.name.as_str()))
@@ -519,6 +552,15 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
         (Some(_), Some(t)) if apply::may_cast(arch, name) => Some(t),
         (f, _) => f,
     };
+    // mlx-lm counts the parameters of leaf modules only (`get_total_parameters`): arrays a module
+    // holds next to submodules (mamba's `A_log`, `D`) are left out.
+    let inner_modules: std::collections::HashSet<String> = params
+        .iter()
+        .flat_map(|(n, _)| {
+            let owner = n.rsplit_once('.').map_or("", |(o, _)| o);
+            owner.match_indices('.').map(move |(i, _)| owner[..i].to_string())
+        })
+        .collect();
     for (name, param) in params {
         let (input, logical_float) = match param {
             Param::Plain(i) => {
@@ -554,7 +596,9 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
             }
         };
         let shape = input.shape();
-        total_parameters += shape.iter().product::<usize>() as u64;
+        if !inner_modules.contains(name.rsplit_once('.').map_or("", |(o, _)| o)) {
+            total_parameters += shape.iter().product::<usize>() as u64;
+        }
         let decision = match (&quant, logical_float) {
             (Some(q), Some(_)) => {
                 policy::decide(arch, &name, &shape, q, recipe_ctx.as_ref(), &mut notes)

@@ -83,6 +83,11 @@ pub fn dry_run_summary(plan: &Plan, opts: &ConvertOptions) -> String {
         plan.bits_per_weight(),
         human_bytes(plan.input_bytes())
     );
+    let _ = writeln!(
+        s,
+        "memory:      about {} peak (streaming; independent of model size)",
+        human_bytes(plan.peak_memory_estimate())
+    );
     for shard in &plan.shards {
         let _ = writeln!(
             s,

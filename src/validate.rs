@@ -11,7 +11,8 @@
 //! - attention `q_proj` `[num_attention_heads × head_dim, hidden_size]` and `k_proj`
 //!   `[num_key_value_heads × head_dim, hidden_size]` (`head_dim` from the config, else
 //!   `hidden_size / num_attention_heads`, as mlx-lm's models compute it);
-//! - layer numbers below `num_hidden_layers`.
+//! - layer numbers below `num_hidden_layers`;
+//! - and that there are any tensors at all.
 
 use std::path::{Path, PathBuf};
 
@@ -39,7 +40,11 @@ const EMBED_NAMES: &[&str] = &[
     "wte.weight",
 ];
 
-const HEAD_NAMES: &[&str] = &["lm_head.weight", "language_model.lm_head.weight", "embed_out.weight"];
+const HEAD_NAMES: &[&str] = &[
+    "lm_head.weight",
+    "language_model.lm_head.weight",
+    "embed_out.weight",
+];
 
 /// The config's dimensions that weights must agree with.
 #[derive(Default, Debug)]
@@ -50,14 +55,21 @@ struct Dims {
     kv_heads: Option<usize>,
     head_dim: Option<usize>,
     layers: Option<usize>,
+    /// Multi-token-prediction layers stored after the last one (deepseek, glm4_moe); sanitize
+    /// drops them.
+    mtp_layers: usize,
     /// Whether attention projections follow the plain heads × head_dim layout.
     plain_attention: bool,
 }
 
 /// Configs whose attention projections are not `heads × head_dim` rows: MLA (low-rank q/kv),
 /// per-layer head counts (nemotron-nas `block_configs`), packed ternary weights (bitnet).
-const NON_PLAIN_ATTENTION_KEYS: &[&str] =
-    &["kv_lora_rank", "q_lora_rank", "qk_nope_head_dim", "block_configs"];
+const NON_PLAIN_ATTENTION_KEYS: &[&str] = &[
+    "kv_lora_rank",
+    "q_lora_rank",
+    "qk_nope_head_dim",
+    "block_configs",
+];
 const NON_PLAIN_ATTENTION_TYPES: &[&str] = &["bitnet", "nemotron-nas"];
 
 fn dims(cfg: &Json) -> Dims {
@@ -82,6 +94,7 @@ fn dims(cfg: &Json) -> Dims {
         kv_heads: get("num_key_value_heads").or(heads),
         head_dim,
         layers: get("num_hidden_layers"),
+        mtp_layers: get("num_nextn_predict_layers").unwrap_or(0),
         plain_attention: !NON_PLAIN_ATTENTION_KEYS
             .iter()
             .any(|k| cfg.contains_key(*k) || text.is_some_and(|t| t.contains_key(*k)))
@@ -120,7 +133,11 @@ pub fn check_shapes<'a>(
         let is_embed = EMBED_NAMES.contains(&rest) && rest.len() < name.len();
         let is_head = HEAD_NAMES.contains(&name);
         if (is_embed || is_head) && shape.len() == 2 {
-            let what = if is_embed { "token embedding" } else { "output head" };
+            let what = if is_embed {
+                "token embedding"
+            } else {
+                "output head"
+            };
             if let Some((v, key)) = d.vocab
                 && shape[0] != v
             {
@@ -149,13 +166,11 @@ pub fn check_shapes<'a>(
             continue;
         };
         if let Some(n) = d.layers
-            && layer >= n
+            && layer >= n + d.mtp_layers
         {
             return fail(
                 name,
-                format!(
-                    "layer {layer} does not exist: config.json says num_hidden_layers = {n}"
-                ),
+                format!("layer {layer} does not exist: config.json says num_hidden_layers = {n}"),
             );
         }
         let proj = match tail {
@@ -190,6 +205,12 @@ pub fn check_shapes<'a>(
 
 /// [`check_shapes`] over a checkpoint's tensors, as an error naming the shard and the tensor.
 pub fn check(cfg: &Json, dir: &Path, files: &[PathBuf], tensors: &[SourceTensor]) -> Result<()> {
+    if tensors.is_empty() {
+        return Err(Error::Safetensors {
+            file: files.first().cloned().unwrap_or_else(|| dir.to_path_buf()),
+            msg: "the checkpoint holds no tensors".into(),
+        });
+    }
     // Packed weights of an MLX-quantized checkpoint (`X.weight` with an `X.scales` sibling) have
     // widths of packed words, not of the model; only float tensors are comparable.
     let names: std::collections::HashSet<&str> = tensors.iter().map(|t| t.name.as_str()).collect();
@@ -199,23 +220,25 @@ pub fn check(cfg: &Json, dir: &Path, files: &[PathBuf], tensors: &[SourceTensor]
             .is_some_and(|l| names.contains(format!("{l}.scales").as_str()))
     };
     let float_tensors = tensors.iter().filter(|t| !packed(t));
-    check_shapes(cfg, float_tensors.map(|t| (t.name.as_str(), t.shape.as_slice()))).map_err(
-        |(tensor, msg)| {
-            let file = tensors
-                .iter()
-                .find(|t| t.name == tensor)
-                .and_then(|t| files.get(t.file).cloned())
-                .unwrap_or_else(|| dir.to_path_buf());
-            Error::Mismatch {
-                file,
-                tensor,
-                msg: format!(
-                    "{msg} ({}); the config and the weights belong to different models",
-                    dir.join("config.json").display()
-                ),
-            }
-        },
+    check_shapes(
+        cfg,
+        float_tensors.map(|t| (t.name.as_str(), t.shape.as_slice())),
     )
+    .map_err(|(tensor, msg)| {
+        let file = tensors
+            .iter()
+            .find(|t| t.name == tensor)
+            .and_then(|t| files.get(t.file).cloned())
+            .unwrap_or_else(|| dir.to_path_buf());
+        Error::Mismatch {
+            file,
+            tensor,
+            msg: format!(
+                "{msg} ({}); the config and the weights belong to different models",
+                dir.join("config.json").display()
+            ),
+        }
+    })
 }
 
 #[cfg(test)]
@@ -237,18 +260,39 @@ mod tests {
             ("lm_head.weight", vec![100, 64]),
             ("model.layers.1.self_attn.q_proj.weight", vec![64, 64]),
             ("model.layers.1.self_attn.k_proj.weight", vec![32, 64]),
-            ("model.vision_tower.layers.7.self_attn.q_proj.weight", vec![9, 9]),
+            (
+                "model.vision_tower.layers.7.self_attn.q_proj.weight",
+                vec![9, 9],
+            ),
         ];
         let it = |v: &'static [(&str, Vec<usize>)]| v.iter().map(|(n, s)| (*n, s.as_slice()));
         let ok: &'static _ = Box::leak(ok.into_boxed_slice());
         assert_eq!(check_shapes(&c, it(ok)), Ok(()));
+        // A multi-token-prediction layer after the last one is expected where the config says so.
+        let mut mtp = c.clone();
+        mtp.insert("num_nextn_predict_layers".into(), 1.into());
+        let v: &'static _ =
+            Box::leak(vec![("model.layers.2.eh_proj.weight", vec![64, 128])].into_boxed_slice());
+        assert_eq!(check_shapes(&mtp, it(v)), Ok(()));
         for (name, shape, needle) in [
             ("model.embed_tokens.weight", vec![101, 64], "vocab_size"),
             ("model.embed_tokens.weight", vec![100, 65], "hidden_size"),
             ("lm_head.weight", vec![99, 64], "vocab_size"),
-            ("model.layers.0.self_attn.q_proj.weight", vec![48, 64], "num_attention_heads"),
-            ("model.layers.0.self_attn.k_proj.weight", vec![64, 64], "num_key_value_heads"),
-            ("model.layers.2.mlp.up_proj.weight", vec![8, 64], "num_hidden_layers"),
+            (
+                "model.layers.0.self_attn.q_proj.weight",
+                vec![48, 64],
+                "num_attention_heads",
+            ),
+            (
+                "model.layers.0.self_attn.k_proj.weight",
+                vec![64, 64],
+                "num_key_value_heads",
+            ),
+            (
+                "model.layers.2.mlp.up_proj.weight",
+                vec![8, 64],
+                "num_hidden_layers",
+            ),
         ] {
             let v: &'static _ = Box::leak(vec![(name, shape)].into_boxed_slice());
             let e = check_shapes(&c, it(v)).unwrap_err();

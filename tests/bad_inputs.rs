@@ -41,7 +41,10 @@ fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>, std::time::SystemTime)> {
 fn every_bad_input_fails_cleanly_with_its_error_kind() {
     let cases: Vec<Value> =
         serde_json::from_slice(&std::fs::read(corpus().join("cases.json")).unwrap()).unwrap();
-    assert!(cases.len() >= 31, "the corpus must hold at least 30 bad inputs");
+    assert!(
+        cases.len() >= 31,
+        "the corpus must hold at least 30 bad inputs"
+    );
     let mut failures = Vec::new();
     for c in &cases {
         let name = c["case"].as_str().unwrap();
@@ -56,7 +59,13 @@ fn every_bad_input_fails_cleanly_with_its_error_kind() {
             .arg(&src)
             .arg("--mlx-path")
             .arg(&out)
-            .args(c["args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()))
+            .args(
+                c["args"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|a| a.as_str().unwrap()),
+            )
             .output()
             .unwrap();
         let err = String::from_utf8_lossy(&o.stderr).into_owned();
@@ -89,7 +98,11 @@ fn every_bad_input_fails_cleanly_with_its_error_kind() {
             problems.push("the source folder changed".into());
         }
         if !problems.is_empty() {
-            failures.push(format!("{name}: {}\n    stderr: {}", problems.join("; "), err.trim()));
+            failures.push(format!(
+                "{name}: {}\n    stderr: {}",
+                problems.join("; "),
+                err.trim()
+            ));
         }
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));

@@ -69,7 +69,11 @@ fn hf2mlx(hub: &FakeHub, home: &Path, args: &[&str], extra_env: &[(&str, &str)])
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 /// The llama fixture as a Hub repo, with a card and files conversion does not need.
@@ -79,10 +83,16 @@ fn push_llama(hub: &FakeHub, repo: &str) -> String {
         .unwrap()
         .map(|e| {
             let e = e.unwrap();
-            (e.file_name().into_string().unwrap(), std::fs::read(e.path()).unwrap())
+            (
+                e.file_name().into_string().unwrap(),
+                std::fs::read(e.path()).unwrap(),
+            )
         })
         .collect();
-    files.push(("README.md".into(), b"---\nlicense: mit\n---\n# tiny\n".to_vec()));
+    files.push((
+        "README.md".into(),
+        b"---\nlicense: mit\n---\n# tiny\n".to_vec(),
+    ));
     files.push(("pytorch_model.bin".into(), vec![1u8; 100]));
     let v: Vec<(&str, Vec<u8>)> = files.iter().map(|(p, d)| (p.as_str(), d.clone())).collect();
     hub.push(repo, &v)
@@ -91,7 +101,10 @@ fn push_llama(hub: &FakeHub, repo: &str) -> String {
 const ALLOW: &str = "['*.json', 'model*.safetensors', '*.py', 'tokenizer.model', '*.tiktoken', 'tiktoken.model', '*.txt', '*.jsonl', '*.jinja']";
 
 fn q4_expected() -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(common::fixtures().join("models/llama/expected/q4.json")).unwrap()).unwrap()
+    serde_json::from_slice(
+        &std::fs::read(common::fixtures().join("models/llama/expected/q4.json")).unwrap(),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -106,26 +119,54 @@ fn hf2mlx_converts_offline_from_a_cache_python_filled() {
     let o = python(&hub, home.path(), &script, &[]);
     assert!(o.status.success(), "{}", text(&o));
     let printed = String::from_utf8_lossy(&o.stdout).trim().to_string();
-    assert!(printed.ends_with(&format!("models--org--llama/snapshots/{sha}")), "{printed}");
+    assert!(
+        printed.ends_with(&format!("models--org--llama/snapshots/{sha}")),
+        "{printed}"
+    );
 
     // Offline and with nobody listening: everything must come from Python's cache.
     let o = hf2mlx(
         &hub,
         home.path(),
-        &["convert", "--hf-path", "org/llama", "--mlx-path", "out", "-q"],
-        &[("HF_HUB_OFFLINE", "1"), ("HF_ENDPOINT", "http://127.0.0.1:9")],
+        &[
+            "convert",
+            "--hf-path",
+            "org/llama",
+            "--mlx-path",
+            "out",
+            "-q",
+        ],
+        &[
+            ("HF_HUB_OFFLINE", "1"),
+            ("HF_ENDPOINT", "http://127.0.0.1:9"),
+        ],
     );
     assert!(o.status.success(), "{}", text(&o));
-    assert_eq!(common::compare(&home.path().join("out"), &q4_expected()), Vec::<String>::new());
+    assert_eq!(
+        common::compare(&home.path().join("out"), &q4_expected()),
+        Vec::<String>::new()
+    );
     let card = std::fs::read_to_string(home.path().join("out/README.md")).unwrap();
-    assert!(card.starts_with("---\nlicense: mit\nbase_model: org/llama\n"), "{card}");
+    assert!(
+        card.starts_with("---\nlicense: mit\nbase_model: org/llama\n"),
+        "{card}"
+    );
     assert!(card.contains(&sha));
 
     // Online, hf2mlx finds Python's blobs and downloads nothing.
     hub.clear_log();
-    let o = hf2mlx(&hub, home.path(), &["convert", "--hf-path", "org/llama", "--mlx-path", "out2"], &[]);
+    let o = hf2mlx(
+        &hub,
+        home.path(),
+        &["convert", "--hf-path", "org/llama", "--mlx-path", "out2"],
+        &[],
+    );
     assert!(o.status.success(), "{}", text(&o));
-    assert!(!hub.log().iter().any(|l| l.server == "cdn"), "{:?}", hub.log());
+    assert!(
+        !hub.log().iter().any(|l| l.server == "cdn"),
+        "{:?}",
+        hub.log()
+    );
 }
 
 #[test]
@@ -133,7 +174,19 @@ fn python_finds_what_hf2mlx_downloaded() {
     let hub = FakeHub::start();
     let sha = push_llama(&hub, "org/llama");
     let home = tempfile::tempdir().unwrap();
-    let o = hf2mlx(&hub, home.path(), &["convert", "--hf-path", "org/llama", "--mlx-path", "out", "-q"], &[]);
+    let o = hf2mlx(
+        &hub,
+        home.path(),
+        &[
+            "convert",
+            "--hf-path",
+            "org/llama",
+            "--mlx-path",
+            "out",
+            "-q",
+        ],
+        &[],
+    );
     assert!(o.status.success(), "{}", text(&o));
 
     hub.clear_log();
@@ -148,17 +201,38 @@ fn python_finds_what_hf2mlx_downloaded() {
     assert!(o.status.success(), "{}", text(&o));
     let out = String::from_utf8_lossy(&o.stdout);
     let lines: Vec<&str> = out.lines().collect();
-    assert!(lines[0].ends_with(&format!("models--org--llama/snapshots/{sha}")), "{out}");
-    assert!(lines[1].ends_with(&format!("snapshots/{sha}/config.json")), "{out}");
+    assert!(
+        lines[0].ends_with(&format!("models--org--llama/snapshots/{sha}")),
+        "{out}"
+    );
+    assert!(
+        lines[1].ends_with(&format!("snapshots/{sha}/config.json")),
+        "{out}"
+    );
     assert_eq!(lines[2], "7", "{out}"); // the whole listing, for completeness checks
-    assert!(lines[3].contains("'model.safetensors'") && !lines[3].contains("pytorch_model.bin"), "{out}");
-    assert!(hub.log().is_empty(), "Python went to the network: {:?}", hub.log());
+    assert!(
+        lines[3].contains("'model.safetensors'") && !lines[3].contains("pytorch_model.bin"),
+        "{out}"
+    );
+    assert!(
+        hub.log().is_empty(),
+        "Python went to the network: {:?}",
+        hub.log()
+    );
 
     // Online, Python's own snapshot_download of the same patterns re-downloads nothing.
-    let script = format!("from huggingface_hub import snapshot_download\nprint(snapshot_download('org/llama', allow_patterns={ALLOW}))");
+    let script = format!(
+        "from huggingface_hub import snapshot_download\nprint(snapshot_download('org/llama', allow_patterns={ALLOW}))"
+    );
     let o = python(&hub, home.path(), &script, &[]);
     assert!(o.status.success(), "{}", text(&o));
-    assert!(!hub.log().iter().any(|l| l.server == "cdn" || l.method == "GET" && l.url.contains("/resolve/")), "{:?}", hub.log());
+    assert!(
+        !hub.log()
+            .iter()
+            .any(|l| l.server == "cdn" || l.method == "GET" && l.url.contains("/resolve/")),
+        "{:?}",
+        hub.log()
+    );
 }
 
 #[test]
@@ -170,7 +244,16 @@ fn python_downloads_what_hf2mlx_uploaded() {
     let o = hf2mlx(
         &hub,
         home.path(),
-        &["convert", "--hf-path", local.to_str().unwrap(), "--mlx-path", "out", "-q", "--upload-repo", "alice/tiny-4bit"],
+        &[
+            "convert",
+            "--hf-path",
+            local.to_str().unwrap(),
+            "--mlx-path",
+            "out",
+            "-q",
+            "--upload-repo",
+            "alice/tiny-4bit",
+        ],
         &[("HF_TOKEN", "hf_writer_TOKEN")],
     );
     assert!(o.status.success(), "{}", text(&o));
@@ -180,7 +263,12 @@ fn python_downloads_what_hf2mlx_uploaded() {
     let dir = PathBuf::from(String::from_utf8_lossy(&o.stdout).trim());
     for e in std::fs::read_dir(home.path().join("out")).unwrap() {
         let e = e.unwrap();
-        assert_eq!(std::fs::read(dir.join(e.file_name())).unwrap(), std::fs::read(e.path()).unwrap(), "{:?}", e.file_name());
+        assert_eq!(
+            std::fs::read(dir.join(e.file_name())).unwrap(),
+            std::fs::read(e.path()).unwrap(),
+            "{:?}",
+            e.file_name()
+        );
     }
     assert_eq!(common::compare(&dir, &q4_expected()), Vec::<String>::new());
 }

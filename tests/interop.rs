@@ -112,6 +112,14 @@ fn check(name: &str, src: &Path, flags: &[&str]) {
         a.index, b.index,
         "{name}: index differs from mlx_lm.convert's"
     );
+    // Beyond the contract: with mlx's data order emulated, the shard files themselves are
+    // byte-identical to what mlx-lm writes on Linux, and so are config.json and the index.
+    let shard_files = b.files.iter().filter(|f| f.ends_with(".safetensors"));
+    for f in shard_files.chain(["config.json".to_string(), "model.safetensors.index.json".to_string()].iter()) {
+        let x = std::fs::read(ours.join(f)).unwrap();
+        let y = std::fs::read(reference.join(f)).unwrap();
+        assert!(x == y, "{name}: {f} is not byte-identical to mlx_lm.convert's");
+    }
 
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/compare_logits.py");
     let out = Command::new(&py)

@@ -80,9 +80,17 @@ fn validation_accepts_every_surveyed_checkpoint() {
                 (e[0].as_str().unwrap().to_string(), shape)
             })
             .collect();
+        // As the planner does: only what sanitize keeps is checked (not MTP layers past
+        // num_hidden_layers, vision towers, ...).
+        let arch = hf2mlx::arch::find(v["model_type"].as_str().unwrap()).unwrap();
+        let kept = hf2mlx::arch::apply::kept_inputs(arch, &cfg, &inputs).unwrap();
         let r = hf2mlx::validate::check_shapes(
             &cfg,
-            inputs.iter().map(|(n, s)| (n.as_str(), s.as_slice())),
+            inputs
+                .iter()
+                .zip(kept)
+                .filter(|(_, k)| *k)
+                .map(|((n, s), _)| (n.as_str(), s.as_slice())),
         );
         if let Err(e) = r {
             bad.push(format!("{}: {e:?}", p.display()));
@@ -169,8 +177,15 @@ fn kill_9_at_any_phase_then_rerun() {
         );
         let o = bin().args(&args).current_dir(tmp.path()).output().unwrap();
         assert!(o.status.success(), "{phase}: {}", stderr(&o));
-        assert_eq!(entries(tmp.path()), vec!["out"], "{phase}: stale temp not removed");
-        assert_eq!(common::compare(&tmp.path().join("out"), &expected_q4()), Vec::<String>::new());
+        assert_eq!(
+            entries(tmp.path()),
+            vec!["out"],
+            "{phase}: stale temp not removed"
+        );
+        assert_eq!(
+            common::compare(&tmp.path().join("out"), &expected_q4()),
+            Vec::<String>::new()
+        );
     }
     assert!(snapshot(&src) == before, "the source folder changed");
 }
@@ -187,7 +202,11 @@ fn interrupt_removes_the_temporary_folder() {
         send(&child, signal);
         let status = child.wait().unwrap();
         assert_eq!(status.code(), Some(130), "SIG{signal} at {phase}");
-        assert!(entries(tmp.path()).is_empty(), "SIG{signal} at {phase}: {:?}", entries(tmp.path()));
+        assert!(
+            entries(tmp.path()).is_empty(),
+            "SIG{signal} at {phase}: {:?}",
+            entries(tmp.path())
+        );
     }
 
     // Replacing an existing output: interrupted or killed, the old one stays complete.
@@ -200,14 +219,31 @@ fn interrupt_removes_the_temporary_folder() {
     assert!(o.status.success(), "{}", stderr(&o));
     let old = snapshot(&tmp.path().join("out"));
     for signal in ["INT", "KILL"] {
-        let args = vec!["convert", "--hf-path", src.to_str().unwrap(), "--mlx-path", "out", "--force"];
+        let args = vec![
+            "convert",
+            "--hf-path",
+            src.to_str().unwrap(),
+            "--mlx-path",
+            "out",
+            "--force",
+        ];
         let mut child = spawn_paused(&args, tmp.path(), "commit");
         send(&child, signal);
         child.wait().unwrap();
-        assert!(snapshot(&tmp.path().join("out")) == old, "SIG{signal}: old output damaged");
+        assert!(
+            snapshot(&tmp.path().join("out")) == old,
+            "SIG{signal}: old output damaged"
+        );
     }
     // The rerun replaces it and leaves nothing else.
-    let args = vec!["convert", "--hf-path", src.to_str().unwrap(), "--mlx-path", "out", "--force"];
+    let args = vec![
+        "convert",
+        "--hf-path",
+        src.to_str().unwrap(),
+        "--mlx-path",
+        "out",
+        "--force",
+    ];
     let o = bin().args(&args).current_dir(tmp.path()).output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(entries(tmp.path()), vec!["out"]);
@@ -224,12 +260,22 @@ fn file_size_limit_fails_cleanly() {
         .arg("-c")
         .arg(r#"trap '' XFSZ; ulimit -f 200; exec "$0" "$@""#)
         .arg(env!("CARGO_BIN_EXE_hf2mlx"))
-        .args(["convert", "--hf-path", src.to_str().unwrap(), "--mlx-path", "out"])
+        .args([
+            "convert",
+            "--hf-path",
+            src.to_str().unwrap(),
+            "--mlx-path",
+            "out",
+        ])
         .current_dir(tmp.path())
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
-    assert!(stderr(&o).starts_with("error[disk_full]:"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("error[disk_full]:"),
+        "{}",
+        stderr(&o)
+    );
     assert!(entries(tmp.path()).is_empty(), "{:?}", entries(tmp.path()));
 }
 
@@ -268,7 +314,11 @@ fn no_space_left_on_device_fails_cleanly() {
     assert!(out.contains("first=5"), "{out}\n{}", stderr(&o));
     assert!(stderr(&o).contains("error[disk_full]:"), "{}", stderr(&o));
     assert!(out.contains("left=[]"), "{out}");
-    assert!(out.contains("second=0") && out.contains("after=[out]"), "{out}\n{}", stderr(&o));
+    assert!(
+        out.contains("second=0") && out.contains("after=[out]"),
+        "{out}\n{}",
+        stderr(&o)
+    );
 }
 
 /// A shard that shrinks after planning (a read error mid-conversion) fails with `io`, names
@@ -320,7 +370,9 @@ fn symlinks_do_not_lead_out_of_the_source() {
     std::fs::create_dir_all(repo.join("blobs")).unwrap();
     for e in std::fs::read_dir(&outside).unwrap() {
         let e = e.unwrap();
-        let blob = repo.join("blobs").join(format!("blob-{}", e.file_name().to_str().unwrap()));
+        let blob = repo
+            .join("blobs")
+            .join(format!("blob-{}", e.file_name().to_str().unwrap()));
         std::fs::copy(e.path(), &blob).unwrap();
         let target = Path::new("../../blobs").join(blob.file_name().unwrap());
         std::os::unix::fs::symlink(target, snap.join(e.file_name())).unwrap();
@@ -349,4 +401,199 @@ fn symlinks_do_not_lead_out_of_the_source() {
         std::fs::remove_file(src.join(name)).unwrap();
         std::fs::copy(outside.join(name), src.join(name)).unwrap();
     }
+}
+
+fn oracle_python() -> PathBuf {
+    if let Some(p) = std::env::var_os("HF2MLX_ORACLE_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let venv = std::env::var_os("MLX_ORACLE_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".cache/hf2mlx/mlx-oracle")
+        });
+    let py = venv.join("bin/python");
+    assert!(
+        py.exists(),
+        "this test needs the mlx-lm oracle venv ({}): run `bash tools/mlx-oracle.sh` once, or set \
+         HF2MLX_ORACLE_PYTHON",
+        py.display()
+    );
+    py
+}
+
+/// The llama fixture with NaN, ±Inf, subnormals and huge values planted in a few weights:
+/// scattered, a whole quantization group of NaN, a group of Inf, a group of subnormals.
+fn poisoned_llama(dst: &Path) -> PathBuf {
+    copy_dir(&llama(), dst);
+    let path = dst.join("model.safetensors");
+    let bytes = std::fs::read(&path).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut owned: Vec<(String, safetensors::Dtype, Vec<usize>, Vec<u8>)> = st
+        .tensors()
+        .into_iter()
+        .map(|(n, v)| (n, v.dtype(), v.shape().to_vec(), v.data().to_vec()))
+        .collect();
+    let put = |d: &mut Vec<u8>, i: usize, bits: u16| {
+        d[2 * i..2 * i + 2].copy_from_slice(&bits.to_le_bytes())
+    };
+    for (name, dtype, _, data) in owned.iter_mut() {
+        assert_eq!(*dtype, safetensors::Dtype::BF16);
+        match name.as_str() {
+            "model.layers.0.self_attn.q_proj.weight" => {
+                for (i, bits) in [
+                    0x7fc0u16, 0xffc0, 0x7f80, 0xff80, 0x0001, 0x8001, 0x007f, 0x7f7f, 0xff7f,
+                ]
+                .iter()
+                .enumerate()
+                {
+                    put(data, i * 7 + 3, *bits);
+                }
+                for i in 64..128 {
+                    put(data, i, 0x7fc1); // a whole group of NaN (payload kept)
+                }
+                for i in 128..192 {
+                    put(data, i, if i % 2 == 0 { 0x7f80 } else { 0xff80 });
+                }
+                for i in 192..256 {
+                    put(
+                        data,
+                        i,
+                        (i as u16 % 5) | if i % 3 == 0 { 0x8000 } else { 0 },
+                    );
+                }
+            }
+            "model.embed_tokens.weight" => {
+                put(data, 5, 0x7f80);
+                put(data, 300, 0xffc0);
+            }
+            "model.layers.1.mlp.down_proj.weight" => {
+                for i in 0..64 {
+                    put(data, i, 0x7f7f); // bf16 max: overflows float16 to Inf
+                }
+            }
+            _ => {}
+        }
+    }
+    let views: Vec<(String, safetensors::tensor::TensorView)> = owned
+        .iter()
+        .map(|(n, d, s, b)| {
+            (
+                n.clone(),
+                safetensors::tensor::TensorView::new(*d, s.clone(), b).unwrap(),
+            )
+        })
+        .collect();
+    drop(st);
+    safetensors::serialize_to_file(views, None, &path).unwrap();
+    dst.to_path_buf()
+}
+
+/// NaN, Inf and subnormal weights convert exactly as `mlx_lm.convert` converts them (tensor
+/// bytes compared; logits are NaN by construction, so not compared), in every mode.
+#[test]
+fn non_finite_weights_convert_exactly_as_mlx_lm() {
+    let py = oracle_python();
+    let tmp = tempfile::tempdir().unwrap();
+    let src = poisoned_llama(&tmp.path().join("src"));
+    for (i, flags) in [
+        vec![],
+        vec!["-q"],
+        vec!["-q", "--q-bits", "3", "--q-group-size", "32"],
+        vec!["-q", "--dtype", "float16"],
+        vec!["--dtype", "float16"],
+        vec!["-q", "--q-mode", "mxfp4"],
+        vec!["-q", "--q-mode", "nvfp4"],
+        vec!["-q", "--q-mode", "mxfp8"],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let reference = tmp.path().join(format!("ref{i}"));
+        let ours = tmp.path().join(format!("ours{i}"));
+        let o = Command::new(&py)
+            .args(["-m", "mlx_lm", "convert", "--hf-path"])
+            .arg(&src)
+            .arg("--mlx-path")
+            .arg(&reference)
+            .args(&flags)
+            .env("HF_HUB_OFFLINE", "1")
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{flags:?}: mlx_lm.convert: {}",
+            stderr(&o)
+        );
+        let o = bin()
+            .args(["convert", "--hf-path"])
+            .arg(&src)
+            .arg("--mlx-path")
+            .arg(&ours)
+            .args(&flags)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{flags:?}: {}", stderr(&o));
+        let (a, b) = (common::describe(&ours), common::describe(&reference));
+        let diff: Vec<&String> = b
+            .tensors
+            .iter()
+            .filter(|(k, v)| a.tensors.get(*k) != Some(v))
+            .map(|(k, _)| k)
+            .collect();
+        assert!(
+            diff.is_empty() && a.tensors.len() == b.tensors.len(),
+            "{flags:?}: {diff:?}"
+        );
+    }
+}
+
+/// `--check-finite` lists the tensors with NaN/Inf and their counts, exits 3 and writes
+/// nothing; on a clean checkpoint it passes and the conversion runs.
+#[test]
+fn check_finite_reports_nan_and_inf() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = poisoned_llama(&tmp.path().join("src"));
+    let o = bin()
+        .args([
+            "convert",
+            "--hf-path",
+            "src",
+            "--mlx-path",
+            "out",
+            "--check-finite",
+        ])
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(3), "{e}");
+    assert!(
+        e.starts_with("error[non_finite]: 2 tensors contain NaN or Inf"),
+        "{e}"
+    );
+    // q_proj: 2 scattered NaN + 64 NaN; 2 scattered Inf + 64 Inf.
+    assert!(
+        e.contains("model.layers.0.self_attn.q_proj.weight (model.safetensors): 66 NaN, 66 Inf of 16384 values"),
+        "{e}"
+    );
+    assert!(
+        e.contains("model.embed_tokens.weight (model.safetensors): 1 NaN, 1 Inf"),
+        "{e}"
+    );
+    assert_eq!(entries(tmp.path()), vec!["src"]);
+    let found = hf2mlx::finite::scan(&[src.join("model.safetensors")]).unwrap();
+    assert_eq!(found.len(), 2);
+
+    let o = bin()
+        .args(["convert", "--hf-path"])
+        .arg(llama())
+        .args(["--mlx-path", "out", "--check-finite", "-q"])
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("every floating tensor is finite"));
+    assert!(tmp.path().join("out/model.safetensors").is_file());
 }

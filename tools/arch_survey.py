@@ -34,6 +34,7 @@ import types
 from pathlib import Path
 
 import mlx.core as mx
+import numpy as np
 import mlx.nn as nn
 from mlx.utils import tree_flatten
 from mlx_lm.utils import _get_classes
@@ -762,6 +763,265 @@ case("mamba2-untied", fcfg("mamba2", tie_word_embeddings=False, use_bias=True, n
      mapped(conv_torch(), with_extra()))
 fixture_case("lfm2", "lfm2")
 case("lfm2-nobias", dict(LFM2_TEXT, conv_bias=True), mapped(conv_torch("conv.weight"), with_extra()))
+
+MOE = dict(hidden_size=64, num_hidden_layers=3, intermediate_size=128, moe_intermediate_size=32,
+           num_attention_heads=4, num_key_value_heads=2, rms_norm_eps=1e-5, vocab_size=256,
+           max_position_embeddings=512, rope_theta=10000.0)
+W123 = {"gate_proj": "w1", "down_proj": "w2", "up_proj": "w3"}
+
+
+def moe(model_type, **kw):
+    c = dict(MOE, model_type=model_type)
+    c.update(kw)
+    return c
+
+
+def renamed_keys(fn):
+    """Maps the names an input builder produced."""
+
+    def wrap(build):
+        def b(params, config):
+            return [(fn(n), s) for n, s in build(params, config)]
+
+        return b
+
+    return wrap
+
+
+def layer_extra(tmpl_shapes):
+    """Tensors for one extra layer index = num_hidden_layers (MTP layers checkpoints carry)."""
+
+    def extra(params, config):
+        n = config["num_hidden_layers"]
+        return [(t.format(n=n), s) for t, s in tmpl_shapes]
+
+    return extra
+
+
+DS_ROPE = dict(type="yarn", factor=4.0, original_max_position_embeddings=128, beta_fast=32,
+               beta_slow=1, mscale=1.0, mscale_all_dim=1.0)
+DS_MOE = dict(n_routed_experts=4, n_shared_experts=1, num_experts_per_tok=2, moe_layer_freq=1,
+              first_k_dense_replace=1)
+case("deepseek", moe("deepseek", **DS_MOE), unstack())
+case("deepseek_v2", moe("deepseek_v2", **DS_MOE, kv_lora_rank=16, q_lora_rank=32,
+                        qk_rope_head_dim=8, v_head_dim=16, qk_nope_head_dim=16, n_group=1,
+                        topk_group=1, rope_scaling=DS_ROPE), unstack())
+case("deepseek_v2-lite", moe("deepseek_v2", **DS_MOE, kv_lora_rank=16, q_lora_rank=None,
+                             qk_rope_head_dim=8, v_head_dim=16, qk_nope_head_dim=16,
+                             n_group=1, topk_group=1, rope_scaling=DS_ROPE), unstack())
+case("phimoe", moe("phimoe", num_local_experts=4, num_experts_per_tok=2,
+                   rope_scaling=dict(short_mscale=1.0, long_mscale=1.0, type="longrope",
+                                     short_factor=[1.0] * 8, long_factor=[1.0] * 8),
+                   original_max_position_embeddings=256),
+     unstack(rename=W123))
+for tie in (True, False):
+    case(f"mellum-{'tied' if tie else 'untied'}",
+         moe("mellum", num_experts=4, num_experts_per_tok=2, head_dim=16, tie_word_embeddings=tie,
+             norm_topk_prob=True, sliding_window=32,
+             layer_types=["sliding_attention", "full_attention", "sliding_attention"],
+             rope_parameters=dict(sliding_attention=dict(rope_theta=10000.0),
+                                  full_attention=dict(rope_theta=1000000.0))),
+         then(unstack(), *([lm_head()] if tie else [])))
+case("Klear", moe("Klear", attention_bias=False, mlp_only_layers=[0], num_experts=4,
+                  num_experts_per_tok=2, decoder_sparse_step=1, n_shared_experts=1,
+                  norm_topk_prob=True), unstack(into="experts"))
+for tie in (True, False):
+    case(f"afmoe-{'tied' if tie else 'untied'}",
+         moe("afmoe", layer_types=["sliding_attention", "full_attention", "sliding_attention"],
+             head_dim=16, num_experts=4, num_experts_per_tok=2, num_shared_experts=1,
+             num_dense_layers=1, tie_word_embeddings=tie, sliding_window=32),
+         then(unstack(into="experts"), inv_freq(), *([lm_head()] if tie else [])))
+for tie in (True, False):
+    case(f"ernie4_5_moe-{'tied' if tie else 'untied'}",
+         moe("ernie4_5_moe", use_bias=False, tie_word_embeddings=tie, moe_num_experts=4,
+             moe_layer_start_index=1, moe_k=2, moe_num_shared_experts=1, head_dim=16,
+             moe_use_aux_free=tie),
+         then(unstack(), fixed(("model.mtp_block.0.self_attn.q_proj.weight", [64, 64]),
+                               ("model.mtp_linear_proj.0.weight", [64, 128]),
+                               ("model.mtp_hidden_norm.0.weight", [64]),
+                               ("model.mtp_emb_norm.0.weight", [64]),
+                               ("model.layers.1.mlp.moe_statics.e_score_correction_bias", [1, 4]))))
+
+
+def exaone_moe_hf(name):
+    return name.replace("mlp.gate.e_score_correction_bias", "mlp.e_score_correction_bias")
+
+
+for tie in (True, False):
+    case(f"exaone_moe-{'tied' if tie else 'untied'}",
+         moe("exaone_moe", head_dim=16, num_experts=4, num_experts_per_tok=2,
+             num_shared_experts=1, sliding_window=32,
+             layer_types=["sliding_attention", "full_attention", "sliding_attention"],
+             is_moe_layer=[False, True, True], tie_word_embeddings=tie),
+         then(renamed_keys(exaone_moe_hf)(unstack()),
+              fixed(("mtp.layers.0.input_layernorm.weight", [64]),
+                    ("mtp.fc.weight", [64, 128])),
+              *([lm_head()] if tie else [])))
+for tie in (True, False):
+    case(f"glm4_moe-{'tied' if tie else 'untied'}",
+         moe("glm4_moe", norm_topk_prob=True, n_group=1, head_dim=16, topk_group=1,
+             n_shared_experts=1, n_routed_experts=4, routed_scaling_factor=1.0,
+             num_experts_per_tok=2, first_k_dense_replace=1, rope_scaling=None,
+             use_qk_norm=tie, tie_word_embeddings=tie, attention_bias=not tie,
+             partial_rotary_factor=0.5),
+         then(unstack(), layer_extra([("model.layers.{n}.eh_proj.weight", [64, 128]),
+                                      ("model.layers.{n}.mlp.experts.0.up_proj.weight", [32, 64]),
+                                      ("model.layers.{n}.mlp.experts.1.up_proj.weight", [32, 64]),
+                                      ("model.layers.{n}.enorm.weight", [64])])))
+for tie in (True, False):
+    case(f"minimax-{'tied' if tie else 'untied'}",
+         moe("minimax", num_local_experts=4, num_experts_per_tok=2, shared_intermediate_size=0,
+             rotary_dim=8, head_dim=16, tie_word_embeddings=tie, use_qk_norm=tie),
+         unstack(rename=W123))
+LFM2_MOE = dict(model_type="lfm2_moe", vocab_size=256, hidden_size=64, intermediate_size=128,
+                moe_intermediate_size=32, num_hidden_layers=3, num_experts=4,
+                num_experts_per_tok=2, norm_topk_prob=True, num_attention_heads=4,
+                num_key_value_heads=2, max_position_embeddings=512, use_expert_bias=True,
+                num_dense_layers=1, norm_eps=1e-5, conv_bias=False, conv_L_cache=3,
+                layer_types=["conv", "full_attention", "conv"])
+
+
+def lfm2_moe_hf(name):
+    for m, h in W123.items():
+        name = name.replace(f"{m}.weight", f"{h}.weight")
+    return name
+
+
+case("lfm2_moe", LFM2_MOE,
+     mapped(conv_torch("conv.weight"), renamed_keys(lfm2_moe_hf)(unstack())))
+case("lfm2_moe-nobias", dict(LFM2_MOE, use_expert_bias=False, conv_bias=True),
+     renamed_keys(lfm2_moe_hf)(unstack()))
+
+GMH = dict(model_type="granitemoehybrid", vocab_size=256, hidden_size=64, intermediate_size=128,
+           num_hidden_layers=3, max_position_embeddings=512, num_attention_heads=4,
+           num_key_value_heads=2, attention_bias=False, embedding_multiplier=12.0,
+           attention_multiplier=0.015625, logits_scaling=8.0, residual_multiplier=0.22,
+           layer_types=["mamba", "attention", "mamba"], rms_norm_eps=1e-5,
+           shared_intermediate_size=64, mamba_n_heads=4, mamba_d_head=32, mamba_proj_bias=False,
+           mamba_d_state=16, mamba_d_conv=4, mamba_n_groups=1, mamba_conv_bias=True)
+
+
+def gmh_dense_hf(params, config):
+    out = []
+    for n, s in params:
+        if n.endswith(".mlp.gate_proj.weight"):
+            out.append((n.replace("mlp.gate_proj", "shared_mlp.input_linear"), [2 * s[0], s[1]]))
+        elif n.endswith(".mlp.up_proj.weight"):
+            continue
+        elif n.endswith(".mlp.down_proj.weight"):
+            out.append((n.replace("mlp.down_proj", "shared_mlp.output_linear"), s))
+        else:
+            out.append((n, s))
+    return out
+
+
+case("granitemoehybrid-moe", dict(GMH, num_local_experts=4, num_experts_per_tok=2),
+     mapped(conv_torch(), then(granitemoe_hf, lm_head())))
+case("granitemoehybrid-dense", dict(GMH, tie_word_embeddings=False),
+     mapped(conv_torch(), gmh_dense_hf))
+for tie in (True, False):
+    case(f"jamba-{'tied' if tie else 'untied'}",
+         dict(model_type="jamba", hidden_size=64, intermediate_size=128, num_hidden_layers=4,
+              num_attention_heads=4, num_key_value_heads=2, attn_layer_offset=1,
+              attn_layer_period=2, expert_layer_offset=1, expert_layer_period=2,
+              mamba_d_conv=4, mamba_d_state=8, mamba_expand=2, num_experts=4,
+              num_experts_per_tok=2, rms_norm_eps=1e-5, max_position_embeddings=512,
+              vocab_size=256, tie_word_embeddings=tie, mamba_proj_bias=not tie),
+         mapped(conv_torch(), then(unstack(), *([lm_head()] if tie else []))))
+NEMOH = dict(model_type="nemotron_h", vocab_size=256, hidden_size=64, intermediate_size=128,
+             max_position_embeddings=512, num_attention_heads=4, num_key_value_heads=2,
+             attention_bias=False, mamba_num_heads=4, mamba_head_dim=16, mamba_proj_bias=False,
+             ssm_state_size=16, conv_kernel=4, n_groups=1, mlp_bias=False,
+             layer_norm_epsilon=1e-5, use_bias=False, use_conv_bias=True, head_dim=16,
+             time_step_limit=[0.0, 1e9])
+case("nemotron_h", dict(NEMOH, hybrid_override_pattern=["M", "*", "-", "M"]),
+     mapped(conv_torch(), with_extra()))
+case("nemotron_h-moe", dict(NEMOH, layers_block_type=["mamba", "attention", "moe", "moe"],
+                            moe_intermediate_size=32, moe_shared_expert_intermediate_size=32,
+                            n_group=1, n_routed_experts=4, n_shared_experts=1, topk_group=1,
+                            num_experts_per_tok=2, norm_topk_prob=True,
+                            routed_scaling_factor=1.0),
+     mapped(conv_torch(), then(unstack(rename={"fc1": "up_proj", "fc2": "down_proj"}),
+                               fixed(("mtp.layers.0.norm.weight", [64]),
+                                     ("mtp.fc.weight", [64, 128])))))
+for tie in (True, False):
+    case(f"olmo_hybrid-{'tied' if tie else 'untied'}",
+         dict(model_type="olmo_hybrid", hidden_size=64, intermediate_size=128,
+              num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+              rms_norm_eps=1e-5, vocab_size=256, max_position_embeddings=512,
+              linear_num_key_heads=2, linear_num_value_heads=2, linear_key_head_dim=16,
+              linear_value_head_dim=16, linear_conv_kernel_dim=4, linear_allow_neg_eigval=tie,
+              tie_word_embeddings=tie, attention_bias=False,
+              layer_types=["linear_attention", "full_attention"]),
+         mapped(conv_torch(), then(with_extra(), *([lm_head()] if tie else []))))
+for tie in (True, False):
+    case(f"plamo2-{'tied' if tie else 'untied'}",
+         dict(model_type="plamo2", hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+              num_key_value_heads=2, hidden_size_per_head=16, mamba_d_state=8, mamba_d_conv=4,
+              mamba_num_heads=4, mamba_step=2, intermediate_size=128, vocab_size=256,
+              tie_word_embeddings=tie),
+         mapped(conv_torch(), with_extra()))
+RGEMMA = dict(model_type="recurrent_gemma", attention_bias=False, conv1d_width=4, hidden_size=64,
+              intermediate_size=128, logits_soft_cap=30.0, num_attention_heads=4,
+              num_hidden_layers=3, num_key_value_heads=1, rms_norm_eps=1e-6, rope_theta=10000.0,
+              attention_window_size=32, vocab_size=256,
+              block_types=["recurrent", "recurrent", "attention"])
+case("recurrent_gemma-tied", RGEMMA,
+     mapped(conv_torch("conv_1d.weight"),
+            renamed(lambda n: None if n == "lm_head.weight" else n)))
+case("recurrent_gemma-lm_head", RGEMMA, mapped(conv_torch("conv_1d.weight"), with_extra()))
+for tie in (True, False):
+    case(f"gear-{'tied' if tie else 'untied'}",
+         dict(model_type="gear", vocab_size=256, hidden_size=64, intermediate_size=128,
+              num_attention_heads=4, num_key_value_heads=2, head_dim=16,
+              num_hidden_layers=3, rms_norm_eps=1e-6,
+              layer_types=["sliding_attention", "conv_mixer", "full_attention"],
+              tie_word_embeddings=tie, attention_bias=not tie, sliding_window=32),
+         mapped(conv_torch("_conv.weight"),
+                then(with_extra(inv_freq()), fixed(("model.embed_scale", [])),
+                     *([lm_head()] if tie else []))))
+
+
+
+def rwkv7_hf(params, config):
+    """fla's RWKV7 keeps `k_k`, `k_a` and the `g_norm` GroupNorm as flat `[hidden]` vectors."""
+    return [(n, [int(np.prod(s))] if any(x in n for x in ("k_k", "k_a", "g_norm")) else s)
+            for n, s in params]
+
+
+for tie in (True, False):
+    case(f"rwkv7-{'tied' if tie else 'untied'}",
+         dict(model_type="rwkv7", vocab_size=256, hidden_size=64, intermediate_size=128,
+              norm_eps=1e-5, head_dim=16, num_hidden_layers=2, a_low_rank_dim=16,
+              v_low_rank_dim=16, gate_low_rank_dim=32, decay_low_rank_dim=16,
+              tie_word_embeddings=tie),
+         rwkv7_hf)
+
+case("phixtral", dict(model_type="phixtral", num_vocab=256, model_dim=64, num_heads=4, num_layers=2,
+                     rotary_dim=8, num_experts_per_tok=2, num_local_experts=4),
+     unstack(experts="mlp"))
+case("phixtral-phi-msft", dict(model_type="phi-msft", num_vocab=256, model_dim=64, num_heads=4,
+                              num_layers=2, rotary_dim=8, num_experts_per_tok=2,
+                              num_local_experts=4),
+     unstack(experts="mlp"))
+
+
+def laguna_hf(name):
+    name = name.replace("mlp.gate.proj.weight", "mlp.gate.weight")
+    name = name.replace("mlp.gate.e_score_correction_bias", "mlp.experts.e_score_correction_bias")
+    return name
+
+
+LAGUNA = dict(model_type="laguna", vocab_size=256, hidden_size=64, intermediate_size=128,
+              num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=2, head_dim=16,
+              sliding_window=32, layer_types=["sliding_attention", "full_attention",
+                                              "sliding_attention"],
+              num_experts=4, num_experts_per_tok=2, moe_intermediate_size=32,
+              shared_expert_intermediate_size=32)
+case("laguna", LAGUNA, renamed_keys(laguna_hf)(unstack()))
+case("laguna-tied-repacked", dict(LAGUNA, tie_word_embeddings=True, attention_bias=True),
+     then(renamed_keys(lambda n: "language_model." + laguna_hf(n))(unstack()),
+          lm_head("language_model.lm_head.weight")))
 
 # ---- configs without the tie flag: the ModelArgs default decides ---------------------------
 

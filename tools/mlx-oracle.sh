@@ -5,7 +5,7 @@
 # The venv goes to $MLX_ORACLE_VENV (default: ~/.cache/hf2mlx/mlx-oracle).
 set -euo pipefail
 venv=${MLX_ORACLE_VENV:-$HOME/.cache/hf2mlx/mlx-oracle}
-want="mlx[cpu]==0.32.4 mlx-cpu==0.32.4 mlx-lm==0.32.2 numpy tokenizers"
+want="mlx[cpu]==0.32.4 mlx-cpu==0.32.4 mlx-lm==0.32.2 numpy tokenizers huggingface_hub"
 [ "${1:-}" = "--vlm" ] && want="$want mlx-vlm==0.7.10"
 stamp="$venv/.stamp-$(echo "$want" | sha1sum | cut -c1-12)"
 if [ ! -f "$stamp" ]; then

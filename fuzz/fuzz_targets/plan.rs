@@ -44,7 +44,11 @@ fuzz_target!(|data: &[u8]| {
     let mut headers = Vec::new();
     let mut files = Vec::new();
     for (i, h) in raw.iter().enumerate() {
-        let len = if flags & 16 != 0 { claimed_len(h) } else { (h.len() as u64) / 2 };
+        let len = if flags & 16 != 0 {
+            claimed_len(h)
+        } else {
+            (h.len() as u64) / 2
+        };
         let Ok(h) = parse_header(h, len) else { return };
         headers.push(h);
         files.push(PathBuf::from(if n == 1 {

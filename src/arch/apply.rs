@@ -64,9 +64,24 @@ pub fn sanitize<T: Payload>(
     config: &Map<String, Value>,
     tensors: Vec<(String, T)>,
 ) -> Result<Vec<(String, T)>, String> {
-    let mut out = tensors;
     let mut tie_done = false;
-    for rule in arch.sanitize {
+    let mut out = apply_rules(arch, config, arch.sanitize, tensors, &mut tie_done)?;
+    if !tie_done {
+        out = drop_tied_head(arch, config, out, "lm_head");
+    }
+    Ok(out)
+}
+
+/// Applies `rules` in order; `tie_done` records whether a [`Rule::TieHead`] ran.
+fn apply_rules<T: Payload>(
+    arch: &Arch,
+    config: &Map<String, Value>,
+    rules: &[Rule],
+    tensors: Vec<(String, T)>,
+    tie_done: &mut bool,
+) -> Result<Vec<(String, T)>, String> {
+    let mut out = tensors;
+    for rule in rules {
         out = match *rule {
             Rule::Drop(p) => out.into_iter().filter(|(k, _)| !p.matches(k)).collect(),
             Rule::Replace { from, to } => out
@@ -103,11 +118,26 @@ pub fn sanitize<T: Payload>(
                     out
                 }
             }
+            Rule::IfConfig {
+                key,
+                truthy: want,
+                rules,
+            } => {
+                if config.get(key).is_some_and(truthy) == want {
+                    apply_rules(arch, config, rules, out, tie_done)?
+                } else {
+                    out
+                }
+            }
             Rule::TieHead(head) => {
-                tie_done = true;
+                *tie_done = true;
                 drop_tied_head(arch, config, out, head)
             }
-            Rule::StackExperts { experts, into, rename } => stack_experts(out, experts, into, rename)?,
+            Rule::StackExperts {
+                experts,
+                into,
+                rename,
+            } => stack_experts(out, experts, into, rename)?,
             Rule::SplitRows { suffix, parts } => {
                 let mut next = Vec::with_capacity(out.len());
                 for (k, v) in out {
@@ -118,7 +148,9 @@ pub fn sanitize<T: Payload>(
                     let shape = v.shape();
                     let n = parts.len();
                     if shape.len() < 2 || shape[shape.len() - 2] % n != 0 {
-                        return Err(format!("`{k}` {shape:?} cannot be split into {n} equal parts along its rows"));
+                        return Err(format!(
+                            "`{k}` {shape:?} cannot be split into {n} equal parts along its rows"
+                        ));
                     }
                     let block = shape[shape.len() - 2];
                     let len = block / n;
@@ -133,7 +165,53 @@ pub fn sanitize<T: Payload>(
                 }
                 next
             }
-            Rule::MoveAxis { pat, rank, from, to, when } => out
+            Rule::SplitHeads { pat, key } => {
+                let Some(d) = config
+                    .get(key)
+                    .and_then(Value::as_u64)
+                    .map(|d| d as usize)
+                    .filter(|&d| d > 0)
+                else {
+                    return Err(format!(
+                        "config.json has no `{key}`, needed to reshape per head"
+                    ));
+                };
+                let mut next = Vec::with_capacity(out.len());
+                for (k, v) in out {
+                    if !pat.matches(&k) {
+                        next.push((k, v));
+                        continue;
+                    }
+                    let n: usize = v.shape().iter().product();
+                    if !n.is_multiple_of(d) {
+                        return Err(format!(
+                            "`{k}` {:?} cannot be reshaped into rows of {key} = {d}",
+                            v.shape()
+                        ));
+                    }
+                    next.push((k, v.reshape(vec![n / d, d])));
+                }
+                next
+            }
+            Rule::DropLayersFrom { prefix, key } => match config.get(key).and_then(Value::as_u64) {
+                None => out,
+                Some(n) => out
+                    .into_iter()
+                    .filter(|(k, _)| {
+                        let index = k.strip_prefix(prefix).and_then(|r| r.split('.').next());
+                        index
+                            .and_then(|i| i.parse::<u64>().ok())
+                            .is_none_or(|i| i < n)
+                    })
+                    .collect(),
+            },
+            Rule::MoveAxis {
+                pat,
+                rank,
+                from,
+                to,
+                when,
+            } => out
                 .into_iter()
                 .map(|(k, v)| {
                     let shape = v.shape();
@@ -145,9 +223,6 @@ pub fn sanitize<T: Payload>(
                 })
                 .collect(),
         };
-    }
-    if !tie_done {
-        out = drop_tied_head(arch, config, out, "lm_head");
     }
     Ok(out)
 }
@@ -166,15 +241,22 @@ fn stack_experts<T: Payload>(
     for (k, v) in tensors {
         let comps: Vec<&str> = k.split('.').collect();
         let at = (0..comps.len().saturating_sub(3)).find(|&i| {
-            comps[i] == experts && comps[i + 1].bytes().all(|b| b.is_ascii_digit()) && !comps[i + 1].is_empty()
+            comps[i] == experts
+                && comps[i + 1].bytes().all(|b| b.is_ascii_digit())
+                && !comps[i + 1].is_empty()
         });
         let Some(i) = at else {
             out.push((k, v));
             continue;
         };
-        let e: usize = comps[i + 1].parse().map_err(|_| format!("`{k}`: bad expert index"))?;
+        let e: usize = comps[i + 1]
+            .parse()
+            .map_err(|_| format!("`{k}`: bad expert index"))?;
         let proj = comps[i + 2];
-        let proj = rename.iter().find(|(f, _)| *f == proj).map_or(proj, |(_, t)| *t);
+        let proj = rename
+            .iter()
+            .find(|(f, _)| *f == proj)
+            .map_or(proj, |(_, t)| *t);
         let mut target: Vec<&str> = comps[..i].to_vec();
         target.push(into);
         target.push(proj);
@@ -203,7 +285,10 @@ fn stack_experts<T: Payload>(
                 p.shape()
             ));
         }
-        out.push((target, T::stack(parts.into_iter().map(|(_, p)| p).collect())));
+        out.push((
+            target,
+            T::stack(parts.into_iter().map(|(_, p)| p).collect()),
+        ));
     }
     Ok(out)
 }
@@ -248,7 +333,8 @@ fn component_rank(arch: &Arch, parent: &str, c: &str) -> (u8, usize) {
     // declare the same attribute names in different orders (SwitchGLU: gate, up, down; most
     // MLPs: gate, down, up). Their rank counts among the unscoped ones' positions.
     let scoped = arch.order.iter().position(|o| {
-        o.split_once('/').is_some_and(|(p, ch)| p == parent && ch == c)
+        o.split_once('/')
+            .is_some_and(|(p, ch)| p == parent && ch == c)
     });
     if let Some(i) = scoped.or_else(|| arch.order.iter().position(|o| *o == c)) {
         (0, i)
@@ -296,4 +382,69 @@ pub fn module_order(arch: &Arch, a: &str, b: &str) -> Ordering {
             }
         }
     }
+}
+
+/// A payload that remembers which inputs it was built from, for [`kept_inputs`].
+#[derive(Clone)]
+struct Traced {
+    shape: Vec<usize>,
+    from: Vec<usize>,
+}
+
+impl Payload for Traced {
+    fn shape(&self) -> Vec<usize> {
+        self.shape.clone()
+    }
+    fn stack(parts: Vec<Self>) -> Self {
+        let from = parts.iter().flat_map(|p| p.from.iter().copied()).collect();
+        let shape = Payload::stack(parts.into_iter().map(|p| p.shape).collect::<Vec<_>>());
+        Traced { shape, from }
+    }
+    fn rows(self, block: usize, start: usize, len: usize) -> Self {
+        Traced {
+            shape: self.shape.rows(block, start, len),
+            from: self.from,
+        }
+    }
+    fn move_axis(self, from: usize, to: usize) -> Self {
+        Traced {
+            shape: self.shape.move_axis(from, to),
+            from: self.from,
+        }
+    }
+    fn reshape(self, shape: Vec<usize>) -> Self {
+        Traced {
+            shape,
+            from: self.from,
+        }
+    }
+}
+
+/// Which of the checkpoint's tensors (`(name, shape)`, in order) the model loads after
+/// `sanitize`: `false` for those it drops (MTP layers, vision towers, rotary buffers, ...).
+pub fn kept_inputs(
+    arch: &Arch,
+    config: &Map<String, Value>,
+    inputs: &[(String, Vec<usize>)],
+) -> Result<Vec<bool>, String> {
+    let traced = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, (n, s))| {
+            (
+                n.clone(),
+                Traced {
+                    shape: s.clone(),
+                    from: vec![i],
+                },
+            )
+        })
+        .collect();
+    let mut kept = vec![false; inputs.len()];
+    for (_, t) in sanitize(arch, config, traced)? {
+        for i in t.from {
+            kept[i] = true;
+        }
+    }
+    Ok(kept)
 }

@@ -116,10 +116,37 @@ pub enum Rule {
     /// Splits tensors whose name ends with `suffix` into `parts.len()` equal pieces along the
     /// second-to-last axis (mx `split(n, axis=-2)` of `[..., n·out, in]`); piece i replaces the
     /// suffix with `parts[i]`.
-    SplitRows { suffix: &'static str, parts: &'static [&'static str] },
+    SplitRows {
+        suffix: &'static str,
+        parts: &'static [&'static str],
+    },
     /// Moves axis `from` to `to` (`mx.moveaxis`) for matching tensors of rank `rank` when `when`
     /// holds: PyTorch conv layouts to MLX's channels-last.
-    MoveAxis { pat: Pat, rank: usize, from: usize, to: usize, when: ShapeCond },
+    MoveAxis {
+        pat: Pat,
+        rank: usize,
+        from: usize,
+        to: usize,
+        when: ShapeCond,
+    },
+    /// Drops every tensor of a layer numbered at or past `config[key]`: `<prefix><i>.…` with
+    /// `i >= config[key]` (multi-token-prediction layers checkpoints carry after the model's
+    /// `num_hidden_layers`). Nothing happens when the key is absent.
+    DropLayersFrom {
+        prefix: &'static str,
+        key: &'static str,
+    },
+    /// `rules`, applied only when the Python truthiness of `config[key]` (absent = false) is
+    /// `truthy`: sanitize steps that depend on the configuration (granitemoehybrid's `use_moe`).
+    IfConfig {
+        key: &'static str,
+        truthy: bool,
+        rules: &'static [Rule],
+    },
+    /// Reshapes matching tensors to `[n / config[key], config[key]]` (n = element count): a
+    /// per-head layout, e.g. rwkv7's `reshape(hidden_size // head_dim, head_dim)` of `[hidden]`
+    /// vectors. Bytes are unchanged; only the shape is.
+    SplitHeads { pat: Pat, key: &'static str },
 }
 
 /// A condition on a tensor's shape, for rules that must not apply twice (idempotent
@@ -131,6 +158,8 @@ pub enum ShapeCond {
     LastNotOne,
     /// `shape[-1] > shape[1]` (lfm2-style check).
     LastGreaterThanSecond,
+    /// `shape[1] == 1` (gear-style check on `[C, 1, K]` kernels).
+    SecondIsOne,
 }
 
 impl ShapeCond {
@@ -138,7 +167,10 @@ impl ShapeCond {
         match self {
             ShapeCond::Always => true,
             ShapeCond::LastNotOne => shape.last() != Some(&1),
-            ShapeCond::LastGreaterThanSecond => shape.len() > 1 && shape[shape.len() - 1] > shape[1],
+            ShapeCond::LastGreaterThanSecond => {
+                shape.len() > 1 && shape[shape.len() - 1] > shape[1]
+            }
+            ShapeCond::SecondIsOne => shape.get(1) == Some(&1),
         }
     }
 }
@@ -189,6 +221,8 @@ pub trait Payload: Sized + Clone {
     fn rows(self, block: usize, start: usize, len: usize) -> Self;
     /// `mx.moveaxis(x, from, to)`.
     fn move_axis(self, from: usize, to: usize) -> Self;
+    /// `x.reshape(shape)` (same element count, row-major).
+    fn reshape(self, shape: Vec<usize>) -> Self;
 }
 
 impl Payload for Vec<usize> {
@@ -211,5 +245,8 @@ impl Payload for Vec<usize> {
         let d = self.remove(from);
         self.insert(to, d);
         self
+    }
+    fn reshape(self, shape: Vec<usize>) -> Self {
+        shape
     }
 }

@@ -63,7 +63,9 @@ impl RepoCache {
     }
 
     pub fn incomplete_path(&self, etag: &str) -> PathBuf {
-        self.repo_dir.join("blobs").join(format!("{etag}.incomplete"))
+        self.repo_dir
+            .join("blobs")
+            .join(format!("{etag}.incomplete"))
     }
 
     /// `snapshots/<commit>/<path>` (path already checked by `check_repo_path`).
@@ -148,14 +150,11 @@ impl RepoCache {
         }
         target.push("blobs");
         target.push(etag);
-        match fs::symlink_metadata(&pointer) {
-            Ok(_) => {
-                if fs::read_link(&pointer).is_ok_and(|t| t == target) {
-                    return Ok(());
-                }
-                fs::remove_file(&pointer).at(&pointer)?;
+        if fs::symlink_metadata(&pointer).is_ok() {
+            if fs::read_link(&pointer).is_ok_and(|t| t == target) {
+                return Ok(());
             }
-            Err(_) => {}
+            fs::remove_file(&pointer).at(&pointer)?;
         }
         symlink(&target, &pointer)
     }
@@ -209,8 +208,14 @@ impl RepoCache {
                 path: path.clone(),
                 size: e.get("size")?.as_u64()?,
                 blob_id: e.get("blob_id")?.as_str()?.to_string(),
-                lfs_sha256: e.get("lfs_sha256").and_then(Value::as_str).map(str::to_string),
-                xet_hash: e.get("xet_hash").and_then(Value::as_str).map(str::to_string),
+                lfs_sha256: e
+                    .get("lfs_sha256")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                xet_hash: e
+                    .get("xet_hash")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
             });
         }
         Some(out)
@@ -247,7 +252,10 @@ mod tests {
         let etag = "a".repeat(64);
         fs::write(c.blob_path(&etag), b"x").unwrap();
         c.link(sha, "sub/dir/f.json", &etag).unwrap();
-        assert_eq!(fs::read(c.pointer_path(sha, "sub/dir/f.json")).unwrap(), b"x");
+        assert_eq!(
+            fs::read(c.pointer_path(sha, "sub/dir/f.json")).unwrap(),
+            b"x"
+        );
         assert_eq!(
             fs::read_link(c.pointer_path(sha, "sub/dir/f.json")).unwrap(),
             Path::new("../../../../blobs").join(&etag)

@@ -75,7 +75,9 @@ pub struct Client {
 pub(crate) fn quote(s: &str, keep_slash: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') || (keep_slash && b == b'/')
+        if b.is_ascii_alphanumeric()
+            || matches!(b, b'-' | b'_' | b'.' | b'~')
+            || (keep_slash && b == b'/')
         {
             out.push(b as char);
         } else {
@@ -144,7 +146,9 @@ impl Client {
             .max_redirects(0)
             .timeout_connect(Some(Duration::from_secs(20)))
             .timeout_per_read(Some(Duration::from_secs(settings.read_timeout_secs)))
-            .timeout_recv_response(Some(Duration::from_secs(settings.read_timeout_secs.max(30))))
+            .timeout_recv_response(Some(Duration::from_secs(
+                settings.read_timeout_secs.max(30),
+            )))
             .user_agent(format!("hf2mlx/{}", env!("CARGO_PKG_VERSION")))
             .build()
             .into();
@@ -189,7 +193,11 @@ impl Client {
 
     /// GET with redirects followed by hand: the token goes only to the endpoint's own origin
     /// (scheme, host and port), never to the CDN a `resolve` redirects to.
-    pub(crate) fn send_get(&self, url: &str, range: Option<(u64, Option<u64>)>) -> Result<Response<ureq::Body>> {
+    pub(crate) fn send_get(
+        &self,
+        url: &str,
+        range: Option<(u64, Option<u64>)>,
+    ) -> Result<Response<ureq::Body>> {
         let mut url = url.to_string();
         for _ in 0..10 {
             let mut req = self
@@ -206,7 +214,11 @@ impl Client {
                 };
                 req = req.header("Range", v);
             }
-            let req = if self.is_hub_url(&url) { self.auth(req) } else { req };
+            let req = if self.is_hub_url(&url) {
+                self.auth(req)
+            } else {
+                req
+            };
             let resp = req.call().map_err(|e| self.transport_error(&url, e))?;
             if resp.status().is_redirection()
                 && let Some(loc) = header(resp.headers(), "location")
@@ -216,7 +228,10 @@ impl Client {
             }
             return Ok(resp);
         }
-        Err(Error::Hub(format!("too many redirects for {}", strip_query(&url))))
+        Err(Error::Hub(format!(
+            "too many redirects for {}",
+            strip_query(&url)
+        )))
     }
 
     /// Whether a URL belongs to the endpoint (so it may receive the token).
@@ -225,7 +240,11 @@ impl Client {
     }
 
     /// Reads a small JSON response body (API answers), capped at 64 MiB.
-    fn read_json<T: for<'de> Deserialize<'de>>(&self, mut resp: Response<ureq::Body>, url: &str) -> Result<T> {
+    fn read_json<T: for<'de> Deserialize<'de>>(
+        &self,
+        mut resp: Response<ureq::Body>,
+        url: &str,
+    ) -> Result<T> {
         let bytes = resp
             .body_mut()
             .with_config()
@@ -258,7 +277,14 @@ impl Client {
             quote(rev, false)
         );
         let resp = self.send_get(&url, None)?;
-        let resp = self.check(resp, Ctx { repo, revision: rev, file: None })?;
+        let resp = self.check(
+            resp,
+            Ctx {
+                repo,
+                revision: rev,
+                file: None,
+            },
+        )?;
         let raw: Raw = self.read_json(resp, &url)?;
         let sha = raw.sha.filter(|s| super::is_commit_sha(s)).ok_or_else(|| {
             Error::Hub(format!(
@@ -306,7 +332,14 @@ impl Client {
         let mut files = Vec::new();
         for _page in 0..100_000 {
             let resp = self.send_get(&url, None)?;
-            let resp = self.check(resp, Ctx { repo, revision: commit, file: None })?;
+            let resp = self.check(
+                resp,
+                Ctx {
+                    repo,
+                    revision: commit,
+                    file: None,
+                },
+            )?;
             let next = header(resp.headers(), "link").and_then(next_link);
             let entries: Vec<Entry> = self.read_json(resp, &url)?;
             for e in entries.into_iter().filter(|e| e.kind == "file") {
@@ -327,7 +360,9 @@ impl Client {
                 None => return Ok(files),
             }
         }
-        Err(Error::Hub(format!("the file listing of {repo} does not end")))
+        Err(Error::Hub(format!(
+            "the file listing of {repo} does not end"
+        )))
     }
 
     /// `HEAD …/resolve/<commit>/<path>`: blob name (`X-Linked-Etag` or `ETag`), commit, size and
@@ -342,10 +377,21 @@ impl Client {
                 .config()
                 .max_redirects(0)
                 .build();
-            let req = if self.is_hub_url(&url) { self.auth(req) } else { req };
+            let req = if self.is_hub_url(&url) {
+                self.auth(req)
+            } else {
+                req
+            };
             let resp = req.call().map_err(|e| self.transport_error(&url, e))?;
             let status = resp.status();
-            let resp = self.check(resp, Ctx { repo, revision: commit, file: Some(path) })?;
+            let resp = self.check(
+                resp,
+                Ctx {
+                    repo,
+                    revision: commit,
+                    file: Some(path),
+                },
+            )?;
             let h = resp.headers();
             let location = header(h, "location").map(|l| join_url(&url, l));
             if status.is_redirection()
@@ -392,12 +438,21 @@ impl Client {
                 },
             });
         }
-        Err(Error::Hub(format!("too many redirects resolving {path} of {repo}")))
+        Err(Error::Hub(format!(
+            "too many redirects resolving {path} of {repo}"
+        )))
     }
 
     /// Reads bytes `[start, end)` of a repo file (an HTTP Range request, redirects followed).
     /// A server that ignores `Range` and answers 200 is handled by skipping to `start`.
-    pub fn read_range(&self, repo: &str, commit: &str, path: &str, start: u64, end: u64) -> Result<Vec<u8>> {
+    pub fn read_range(
+        &self,
+        repo: &str,
+        commit: &str,
+        path: &str,
+        start: u64,
+        end: u64,
+    ) -> Result<Vec<u8>> {
         let mut attempt = 0;
         loop {
             match self.read_range_once(repo, commit, path, start, end) {
@@ -410,11 +465,25 @@ impl Client {
         }
     }
 
-    fn read_range_once(&self, repo: &str, commit: &str, path: &str, start: u64, end: u64) -> Result<Vec<u8>> {
+    fn read_range_once(
+        &self,
+        repo: &str,
+        commit: &str,
+        path: &str,
+        start: u64,
+        end: u64,
+    ) -> Result<Vec<u8>> {
         let url = self.resolve_url(repo, commit, path);
         let resp = self.send_get(&url, Some((start, Some(end.saturating_sub(1)))))?;
         let status = resp.status();
-        let resp = self.check(resp, Ctx { repo, revision: commit, file: Some(path) })?;
+        let resp = self.check(
+            resp,
+            Ctx {
+                repo,
+                revision: commit,
+                file: Some(path),
+            },
+        )?;
         let mut reader = resp.into_body().into_reader();
         if status == StatusCode::OK && start > 0 {
             std::io::copy(&mut (&mut reader).take(start), &mut std::io::sink())
@@ -437,7 +506,11 @@ impl Client {
 
     /// Turns a Hub error response into an error that says what happened and what to do; passes
     /// successes (and redirects) through.
-    pub(crate) fn check(&self, resp: Response<ureq::Body>, ctx: Ctx<'_>) -> Result<Response<ureq::Body>> {
+    pub(crate) fn check(
+        &self,
+        resp: Response<ureq::Body>,
+        ctx: Ctx<'_>,
+    ) -> Result<Response<ureq::Body>> {
         let status = resp.status().as_u16();
         if status < 400 {
             return Ok(resp);
@@ -445,7 +518,12 @@ impl Client {
         let h = resp.headers();
         let code = header(h, "x-error-code").unwrap_or("").to_string();
         let server_msg = header(h, "x-error-message").unwrap_or("").to_string();
-        Err(Error::Hub(self.describe_error(status, &code, &server_msg, ctx)))
+        Err(Error::Hub(self.describe_error(
+            status,
+            &code,
+            &server_msg,
+            ctx,
+        )))
     }
 
     fn describe_error(&self, status: u16, code: &str, server_msg: &str, ctx: Ctx<'_>) -> String {
@@ -457,7 +535,9 @@ impl Client {
         };
         let token_src = self.token.as_ref().map(|(_, s)| s.describe());
         let login = "run `hf auth login`, set HF_TOKEN, or pass --token";
-        if server_msg == "Invalid credentials in Authorization header" || (status == 401 && code.is_empty() && token_src.is_some()) {
+        if server_msg == "Invalid credentials in Authorization header"
+            || (status == 401 && code.is_empty() && token_src.is_some())
+        {
             return format!(
                 "the Hub rejected the token from {} as invalid or expired (HTTP {status}). Create a \
                  new one at {}/settings/tokens and {login}",
@@ -505,18 +585,30 @@ impl Client {
             ),
             _ if status == 403 => format!(
                 "{what}: access denied (HTTP 403){}. Check that the token has the needed permission",
-                if server_msg.is_empty() { String::new() } else { format!(": {server_msg}") }
+                if server_msg.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {server_msg}")
+                }
             ),
             _ if status == 404 => format!("{what} not found on {} (HTTP 404)", self.endpoint),
             _ if status == 429 => format!(
                 "{} is rate-limiting requests (HTTP 429); wait a few minutes and run again{}",
                 self.endpoint,
-                if token_src.is_none() { " (logged-in users get higher limits)" } else { "" }
+                if token_src.is_none() {
+                    " (logged-in users get higher limits)"
+                } else {
+                    ""
+                }
             ),
             _ => format!(
                 "{} answered HTTP {status} for {what}{}; try again later",
                 self.endpoint,
-                if server_msg.is_empty() { String::new() } else { format!(": {server_msg}") }
+                if server_msg.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {server_msg}")
+                }
             ),
         }
     }
@@ -533,8 +625,19 @@ impl Client {
             .agent
             .post(url)
             .header("Content-Type", content_type)
-            .header("Accept", if content_type.contains("git-lfs") { content_type } else { "application/json" });
-        let req = if self.is_hub_url(url) { self.auth(req) } else { req };
+            .header(
+                "Accept",
+                if content_type.contains("git-lfs") {
+                    content_type
+                } else {
+                    "application/json"
+                },
+            );
+        let req = if self.is_hub_url(url) {
+            self.auth(req)
+        } else {
+            req
+        };
         let resp = req.send(body).map_err(|e| self.transport_error(url, e))?;
         let status = resp.status().as_u16();
         let resp = self.check(resp, ctx)?;
@@ -547,9 +650,20 @@ impl Client {
     }
 
     /// POST that may fail with a status the caller handles itself (e.g. 409 "already exists").
-    pub(crate) fn post_json_status(&self, url: &str, body: &[u8]) -> Result<(u16, HeaderMap, Vec<u8>)> {
-        let req = self.agent.post(url).header("Content-Type", "application/json");
-        let req = if self.is_hub_url(url) { self.auth(req) } else { req };
+    pub(crate) fn post_json_status(
+        &self,
+        url: &str,
+        body: &[u8],
+    ) -> Result<(u16, HeaderMap, Vec<u8>)> {
+        let req = self
+            .agent
+            .post(url)
+            .header("Content-Type", "application/json");
+        let req = if self.is_hub_url(url) {
+            self.auth(req)
+        } else {
+            req
+        };
         let mut resp = req.send(body).map_err(|e| self.transport_error(url, e))?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
@@ -571,11 +685,18 @@ impl Client {
         reader: &mut dyn Read,
         extra: &[(String, String)],
     ) -> Result<(u16, HeaderMap, Vec<u8>)> {
-        let mut req = self.agent.put(url).header("Content-Length", len.to_string());
+        let mut req = self
+            .agent
+            .put(url)
+            .header("Content-Length", len.to_string());
         for (k, v) in extra {
             req = req.header(k.as_str(), v.as_str());
         }
-        let req = if self.is_hub_url(url) { self.auth(req) } else { req };
+        let req = if self.is_hub_url(url) {
+            self.auth(req)
+        } else {
+            req
+        };
         let mut resp = req
             .send(ureq::SendBody::from_reader(reader))
             .map_err(|e| self.transport_error(url, e))?;
@@ -615,7 +736,13 @@ fn next_link(link: &str) -> Option<String> {
                 let p = p.trim().replace(' ', "");
                 p == "rel=\"next\"" || p == "rel=next"
             })
-            .then(|| target.trim().trim_start_matches('<').trim_end_matches('>').to_string())
+            .then(|| {
+                target
+                    .trim()
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .to_string()
+            })
     })
 }
 
@@ -638,8 +765,14 @@ mod tests {
         );
         assert_eq!(join_url("http://h/a/b", "c"), "http://h/a/c");
         assert_eq!(join_url("http://h/a/b", "https://cdn/x"), "https://cdn/x");
-        assert_eq!(origin("http://127.0.0.1:8080/x"), origin("http://127.0.0.1:8080"));
-        assert_ne!(origin("http://127.0.0.1:8080/x"), origin("http://127.0.0.1:8081/x"));
+        assert_eq!(
+            origin("http://127.0.0.1:8080/x"),
+            origin("http://127.0.0.1:8080")
+        );
+        assert_ne!(
+            origin("http://127.0.0.1:8080/x"),
+            origin("http://127.0.0.1:8081/x")
+        );
         assert_eq!(origin("https://hf.co/x"), origin("https://hf.co:443/y"));
         assert_eq!(
             next_link("<https://h/api/x?cursor=2>; rel=\"next\""),

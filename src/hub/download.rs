@@ -62,7 +62,10 @@ pub fn download(
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<DownloadStats> {
     cache.prepare()?;
-    let mut todo: Vec<&RemoteFile> = files.iter().filter(|f| !is_cached(cache, commit, f)).collect();
+    let mut todo: Vec<&RemoteFile> = files
+        .iter()
+        .filter(|f| !is_cached(cache, commit, f))
+        .collect();
     // Largest first: the long transfers start early and the small files fill the gaps.
     todo.sort_by(|a, b| b.size.cmp(&a.size).then(a.path.cmp(&b.path)));
     let total = bytes_to_fetch(cache, commit, files);

@@ -59,7 +59,10 @@ pub fn fnmatch(pattern: &str, name: &str) -> bool {
             None => n.is_empty(),
             Some('*') => (0..=n.len()).any(|k| rec(&p[1..], &n[k..])),
             Some('?') => !n.is_empty() && rec(&p[1..], &n[1..]),
-            Some('[') => match (n.first(), class(&p[1..], n.first().copied().unwrap_or('\0'))) {
+            Some('[') => match (
+                n.first(),
+                class(&p[1..], n.first().copied().unwrap_or('\0')),
+            ) {
                 (Some(_), Some((ok, len))) => ok && rec(&p[1 + len..], &n[1..]),
                 (None, Some(_)) => false,
                 (_, None) => n.first() == Some(&'[') && rec(&p[1..], &n[1..]),
@@ -76,7 +79,9 @@ pub fn check_repo_path(path: &str) -> Result<()> {
     let bad = path.is_empty()
         || path.len() > 1024
         || path.starts_with('/')
-        || path.split('/').any(|c| c.is_empty() || c == "." || c == "..")
+        || path
+            .split('/')
+            .any(|c| c.is_empty() || c == "." || c == "..")
         || path.chars().any(|c| c.is_control() || c == '\\');
     if bad {
         return Err(Error::Hub(format!(
@@ -91,8 +96,8 @@ pub fn check_repo_path(path: &str) -> Result<()> {
 pub fn wanted_files(listing: &[RemoteFile]) -> Result<Vec<RemoteFile>> {
     let mut out = Vec::new();
     for f in listing {
-        let wanted = f.path == "README.md"
-            || DEFAULT_ALLOW_PATTERNS.iter().any(|p| fnmatch(p, &f.path));
+        let wanted =
+            f.path == "README.md" || DEFAULT_ALLOW_PATTERNS.iter().any(|p| fnmatch(p, &f.path));
         if wanted {
             check_repo_path(&f.path)?;
             super::cache::check_etag(f.etag(), &f.path)?;
@@ -110,7 +115,10 @@ mod tests {
     fn fnmatch_like_python() {
         assert!(fnmatch("*.json", "config.json"));
         assert!(fnmatch("*.json", "sub/dir/x.json")); // `*` crosses `/` in fnmatch
-        assert!(fnmatch("model*.safetensors", "model-00001-of-00002.safetensors"));
+        assert!(fnmatch(
+            "model*.safetensors",
+            "model-00001-of-00002.safetensors"
+        ));
         assert!(!fnmatch("model*.safetensors", "consolidated.safetensors"));
         assert!(!fnmatch("tokenizer.model", "original/tokenizer.model"));
         assert!(fnmatch("a?c", "abc"));
@@ -123,7 +131,15 @@ mod tests {
 
     #[test]
     fn refuses_odd_names() {
-        for bad in ["../x.json", "/etc/x.json", "a//b.json", "a/./b.json", "a\\b.json", "x\n.json", ""] {
+        for bad in [
+            "../x.json",
+            "/etc/x.json",
+            "a//b.json",
+            "a/./b.json",
+            "a\\b.json",
+            "x\n.json",
+            "",
+        ] {
             assert!(check_repo_path(bad).is_err(), "{bad:?}");
         }
         assert!(check_repo_path("sub/config.json").is_ok());
@@ -148,10 +164,20 @@ mod tests {
             f("preprocessor_config.json"),
             f("original/consolidated.00.pth"),
         ];
-        let got: Vec<String> = wanted_files(&listing).unwrap().into_iter().map(|f| f.path).collect();
+        let got: Vec<String> = wanted_files(&listing)
+            .unwrap()
+            .into_iter()
+            .map(|f| f.path)
+            .collect();
         assert_eq!(
             got,
-            ["README.md", "config.json", "model.safetensors", "tokenizer.model", "preprocessor_config.json"]
+            [
+                "README.md",
+                "config.json",
+                "model.safetensors",
+                "tokenizer.model",
+                "preprocessor_config.json"
+            ]
         );
         let evil = [f("../../evil.json")];
         assert!(wanted_files(&evil).is_err());

@@ -25,10 +25,11 @@ use std::path::{Path, PathBuf};
 pub use cache::RepoCache;
 pub use client::{Client, RemoteFile};
 pub use disk::{device_of, free_space};
-pub use files::{DEFAULT_ALLOW_PATTERNS, check_repo_path, fnmatch, wanted_files};
 pub use download::DownloadStats;
+pub use files::{DEFAULT_ALLOW_PATTERNS, check_repo_path, fnmatch, wanted_files};
 pub use models::{
-    DEFAULT_MODELS_DIR, LocalModel, Precision, format_list, list_models, models_dir, parse_precision,
+    DEFAULT_MODELS_DIR, LocalModel, Precision, format_list, list_models, models_dir,
+    parse_precision,
 };
 pub use preflight::{HubModel, Preflight, open_model};
 pub use run::{HubRun, convert, redacted_command_line, upload_command};
@@ -229,9 +230,7 @@ pub fn check_revision(rev: &str) -> Result<()> {
         || rev
             .split('/')
             .any(|c| c.is_empty() || c == "." || c == "..")
-        || rev
-            .chars()
-            .any(|c| c.is_control() || c == '\\' || c == ' ');
+        || rev.chars().any(|c| c.is_control() || c == '\\' || c == ' ');
     if bad {
         return Err(Error::Usage(format!(
             "--revision `{rev}` is not a branch, tag or commit id"
@@ -242,7 +241,9 @@ pub fn check_revision(rev: &str) -> Result<()> {
 
 /// A 40-hex-digit git commit id, as the Hub reports resolved revisions.
 pub fn is_commit_sha(s: &str) -> bool {
-    s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    s.len() == 40
+        && s.bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
 }
 
 #[cfg(test)]
@@ -264,7 +265,12 @@ mod tests {
 
     #[test]
     fn revisions() {
-        for ok in ["main", "v1.0", "refs/pr/1", "0123456789abcdef0123456789abcdef01234567"] {
+        for ok in [
+            "main",
+            "v1.0",
+            "refs/pr/1",
+            "0123456789abcdef0123456789abcdef01234567",
+        ] {
             assert!(check_revision(ok).is_ok(), "{ok}");
         }
         for bad in ["", "../x", "a/../b", "/main", "a b", "x\n"] {

@@ -99,7 +99,9 @@ fn weights_dtype(dir: &Path) -> Option<String> {
     let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
     for t in &header.tensors {
         if let Some(f) = t.dtype.float_type() {
-            *counts.entry(crate::dtype::float_name(f).to_string()).or_default() += 1;
+            *counts
+                .entry(crate::dtype::float_name(f).to_string())
+                .or_default() += 1;
         }
     }
     counts.into_iter().max_by_key(|(_, n)| *n).map(|(d, _)| d)
@@ -108,7 +110,11 @@ fn weights_dtype(dir: &Path) -> Option<String> {
 fn precision(config: &Value, dir: &Path) -> String {
     if let Some(q) = config.get("quantization").and_then(Value::as_object) {
         let mode = q.get("mode").and_then(Value::as_str).unwrap_or("affine");
-        let bits = q.get("bits").and_then(Value::as_u64).map(|b| b.to_string()).unwrap_or_else(|| "?".into());
+        let bits = q
+            .get("bits")
+            .and_then(Value::as_u64)
+            .map(|b| b.to_string())
+            .unwrap_or_else(|| "?".into());
         let mixed = q.values().any(Value::is_object);
         return format!("{bits}-bit {mode}{}", if mixed { " (mixed)" } else { "" });
     }
@@ -135,12 +141,17 @@ pub fn list_models(dir: &Path) -> Result<Vec<LocalModel>> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).at(dir)?.flatten() {
         let path = e.path();
-        let Ok(name) = e.file_name().into_string() else { continue };
+        let Ok(name) = e.file_name().into_string() else {
+            continue;
+        };
         if name.starts_with('.') || !path.join("config.json").is_file() {
             continue;
         }
         let has_weights = std::fs::read_dir(&path)
-            .map(|rd| rd.flatten().any(|f| f.file_name().to_string_lossy().ends_with(".safetensors")))
+            .map(|rd| {
+                rd.flatten()
+                    .any(|f| f.file_name().to_string_lossy().ends_with(".safetensors"))
+            })
             .unwrap_or(false);
         if !has_weights {
             continue;
@@ -170,8 +181,16 @@ pub fn list_models(dir: &Path) -> Result<Vec<LocalModel>> {
 
 /// The `hf2mlx list` table.
 pub fn format_list(models: &[LocalModel]) -> String {
-    let w = models.iter().map(|m| m.name.len()).max().unwrap_or(4).max(4);
-    let mut s = format!("{:<w$}  {:>10}  {:<18}  source\n", "name", "size", "precision");
+    let w = models
+        .iter()
+        .map(|m| m.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let mut s = format!(
+        "{:<w$}  {:>10}  {:<18}  source\n",
+        "name", "size", "precision"
+    );
     for m in models {
         let commit = m
             .commit
@@ -197,7 +216,10 @@ mod tests {
     fn precisions() {
         assert_eq!(parse_precision("4").unwrap(), Precision::Quantize(4));
         assert_eq!(parse_precision("16").unwrap(), Precision::Float(None));
-        assert!(matches!(parse_precision("bf16").unwrap(), Precision::Float(Some(_))));
+        assert!(matches!(
+            parse_precision("bf16").unwrap(),
+            Precision::Float(Some(_))
+        ));
         assert!(parse_precision("9").is_err());
         assert!(parse_precision("7").is_err());
         assert!(parse_precision("four").is_err());

@@ -58,7 +58,11 @@ pub struct Preflight {
 
 /// Resolves `revision` (default `main`) of `repo_id` and lists its files, online or, with
 /// `HF_HUB_OFFLINE`, from the cache.
-pub fn open_model(settings: &HubSettings, repo_id: &str, revision: Option<&str>) -> Result<HubModel> {
+pub fn open_model(
+    settings: &HubSettings,
+    repo_id: &str,
+    revision: Option<&str>,
+) -> Result<HubModel> {
     let revision = revision.unwrap_or("main").to_string();
     check_revision(&revision)?;
     let cache = RepoCache::new(&settings.cache_dir, repo_id);
@@ -93,7 +97,12 @@ pub fn open_model(settings: &HubSettings, repo_id: &str, revision: Option<&str>)
     })
 }
 
-fn open_offline(settings: &HubSettings, repo_id: &str, revision: String, cache: RepoCache) -> Result<HubModel> {
+fn open_offline(
+    settings: &HubSettings,
+    repo_id: &str,
+    revision: String,
+    cache: RepoCache,
+) -> Result<HubModel> {
     let not_cached = |what: String| {
         Error::Hub(format!(
             "HF_HUB_OFFLINE is set and {what} is not in the cache ({}). Unset HF_HUB_OFFLINE to \
@@ -144,9 +153,13 @@ fn open_offline(settings: &HubSettings, repo_id: &str, revision: String, cache: 
 /// Without a cached listing, the snapshot folder's own files (recursively) are the listing.
 fn snapshot_listing(cache: &RepoCache, commit: &str) -> Result<Vec<RemoteFile>> {
     fn walk(dir: &std::path::Path, prefix: &str, out: &mut Vec<RemoteFile>) {
-        let Ok(rd) = std::fs::read_dir(dir) else { return };
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
         for e in rd.flatten() {
-            let Ok(name) = e.file_name().into_string() else { continue };
+            let Ok(name) = e.file_name().into_string() else {
+                continue;
+            };
             let rel = if prefix.is_empty() {
                 name.clone()
             } else {
@@ -209,7 +222,9 @@ impl HubModel {
             return Ok(None);
         };
         if let Some(local) = self.local_copy(f) {
-            return std::fs::read(&local).map(Some).map_err(|e| Error::io(&local, e));
+            return std::fs::read(&local)
+                .map(Some)
+                .map_err(|e| Error::io(&local, e));
         }
         let Some(client) = &self.client else {
             return Ok(None);
@@ -250,9 +265,18 @@ impl HubModel {
             return Err(bad("not in the cache".into()));
         };
         if f.size < 8 {
-            return Err(bad(format!("file is {} bytes, too short for a safetensors header", f.size)));
+            return Err(bad(format!(
+                "file is {} bytes, too short for a safetensors header",
+                f.size
+            )));
         }
-        let first = client.read_range(&self.repo_id, &self.commit, &f.path, 0, FIRST_READ.min(f.size))?;
+        let first = client.read_range(
+            &self.repo_id,
+            &self.commit,
+            &f.path,
+            0,
+            FIRST_READ.min(f.size),
+        )?;
         if first.len() < 8 {
             return Err(bad("the server returned fewer than 8 bytes".into()));
         }
@@ -260,7 +284,9 @@ impl HubModel {
         len8.copy_from_slice(&first[..8]);
         let n = u64::from_le_bytes(len8);
         if n > MAX_HEADER_LEN {
-            return Err(bad(format!("header length {n} exceeds the {MAX_HEADER_LEN}-byte limit")));
+            return Err(bad(format!(
+                "header length {n} exceeds the {MAX_HEADER_LEN}-byte limit"
+            )));
         }
         if 8 + n > f.size {
             return Err(bad(format!(
@@ -271,7 +297,13 @@ impl HubModel {
         let mut json = first[8..].to_vec();
         json.truncate(n as usize);
         if (json.len() as u64) < n {
-            let rest = client.read_range(&self.repo_id, &self.commit, &f.path, first.len() as u64, 8 + n)?;
+            let rest = client.read_range(
+                &self.repo_id,
+                &self.commit,
+                &f.path,
+                first.len() as u64,
+                8 + n,
+            )?;
             json.extend_from_slice(&rest);
         }
         if json.len() as u64 != n {
@@ -341,7 +373,11 @@ impl HubModel {
                 .listing
                 .iter()
                 .map(|f| f.path.as_str())
-                .filter(|n| [".bin", ".pt", ".pth", ".gguf", ".safetensors"].iter().any(|e| n.ends_with(e)))
+                .filter(|n| {
+                    [".bin", ".pt", ".pth", ".gguf", ".safetensors"]
+                        .iter()
+                        .any(|e| n.ends_with(e))
+                })
                 .collect();
             let hint = if others.is_empty() {
                 String::new()
@@ -351,7 +387,9 @@ impl HubModel {
                     others.join(", ")
                 )
             };
-            return Err(Error::Source(format!("{label} has no model*.safetensors files{hint}")));
+            return Err(Error::Source(format!(
+                "{label} has no model*.safetensors files{hint}"
+            )));
         }
         check_has_tokenizer(top.iter().map(String::as_str), &label)?;
         let index_name = "model.safetensors.index.json";
@@ -375,7 +413,12 @@ impl HubModel {
             copied_files,
         };
         if let Some(index) = &index {
-            check_index_tensors(index, &index_path, &inventory.weight_files, &inventory.tensors()?)?;
+            check_index_tensors(
+                index,
+                &index_path,
+                &inventory.weight_files,
+                &inventory.tensors()?,
+            )?;
         }
         let plan = crate::plan::build_from(opts, &inventory)?;
         let to_fetch: Vec<RemoteFile> = self
@@ -395,7 +438,8 @@ impl HubModel {
 
     /// Shard headers, fetched a few at a time, in shard order.
     fn headers(&self, shards: &[&RemoteFile]) -> Result<Vec<Header>> {
-        let slots: Vec<Mutex<Option<Result<Header>>>> = shards.iter().map(|_| Mutex::new(None)).collect();
+        let slots: Vec<Mutex<Option<Result<Header>>>> =
+            shards.iter().map(|_| Mutex::new(None)).collect();
         let next = AtomicUsize::new(0);
         std::thread::scope(|s| {
             for _ in 0..self.workers.clamp(1, shards.len().max(1)) {

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use super::download::DownloadStats;
-use super::{HubSettings, free_space, device_of, open_model, upload_folder};
+use super::{HubSettings, device_of, free_space, open_model, upload_folder};
 use crate::error::{Error, Result};
 use crate::output::{Provenance, SourceRef};
 use crate::plan::ConvertOptions;
@@ -55,7 +55,9 @@ pub fn redacted_command_line(args: impl IntoIterator<Item = String>) -> String {
         } else {
             a
         };
-        if a.is_empty() || a.contains(|c: char| c.is_whitespace() || "'\"$`\\|&;<>()*?#".contains(c)) {
+        if a.is_empty()
+            || a.contains(|c: char| c.is_whitespace() || "'\"$`\\|&;<>()*?#".contains(c))
+        {
             out.push(format!("'{}'", a.replace('\'', "'\\''")));
         } else {
             out.push(a);
@@ -157,6 +159,12 @@ pub fn convert(opts: &mut ConvertOptions, run: &HubRun) -> Result<()> {
 
     let (plan, provenance) = match &run.repo_id {
         None => {
+            if run.revision.is_some() {
+                return Err(Error::Usage(format!(
+                    "--revision applies to Hub sources, but {} is a local folder",
+                    opts.hf_path.display()
+                )));
+            }
             let plan = crate::plan::build(opts)?;
             let name = opts
                 .hf_path
@@ -177,7 +185,12 @@ pub fn convert(opts: &mut ConvertOptions, run: &HubRun) -> Result<()> {
             (plan, prov)
         }
         Some(repo_id) => {
-            let model = open_model(&settings, repo_id, run.revision.as_deref())?;
+            let model = open_model(&settings, repo_id, run.revision.as_deref()).map_err(|e| match e {
+                Error::Hub(m) => Error::Hub(format!(
+                    "{m}\n(there is no local folder `{repo_id}`, so it was looked up on the Hub)"
+                )),
+                e => e,
+            })?;
             opts.hf_path = model.snapshot_dir();
             let pre = model.preflight(opts)?;
             let output = pre.plan.total_size
@@ -189,7 +202,11 @@ pub fn convert(opts: &mut ConvertOptions, run: &HubRun) -> Result<()> {
                     "hub:         {repo_id} revision `{}` = commit {}{}\n",
                     model.revision,
                     model.commit,
-                    if model.is_offline() { " (offline, from the cache)" } else { "" }
+                    if model.is_offline() {
+                        " (offline, from the cache)"
+                    } else {
+                        ""
+                    }
                 );
                 extra.push_str(&format!(
                     "fetch:       {} of {} files, {} to download ({} already cached) into {}\n",
@@ -327,7 +344,9 @@ fn print_upload(settings: &HubSettings, repo: &str, up: &super::UploadReport) {
 /// `hf2mlx upload PATH ORG/NAME`: upload (or finish uploading) a converted folder.
 pub fn upload_command(path: &Path, repo: &str, token: Option<&str>, private: bool) -> Result<()> {
     if !super::is_repo_id(repo) {
-        return Err(Error::Usage(format!("`{repo}` is not a repo id of the form ORG/NAME")));
+        return Err(Error::Usage(format!(
+            "`{repo}` is not a repo id of the form ORG/NAME"
+        )));
     }
     if !path.join("config.json").is_file() {
         return Err(Error::Usage(format!(
@@ -397,7 +416,18 @@ fn print_dry_run(
 mod tests {
     #[test]
     fn token_is_removed_from_the_command_line() {
-        let argv = ["/usr/bin/hf2mlx", "convert", "--hf-path", "o/m", "--token", "hf_SECRET", "-q", "--token=hf_X2", "--mlx-path", "a b"];
+        let argv = [
+            "/usr/bin/hf2mlx",
+            "convert",
+            "--hf-path",
+            "o/m",
+            "--token",
+            "hf_SECRET",
+            "-q",
+            "--token=hf_X2",
+            "--mlx-path",
+            "a b",
+        ];
         let s = super::redacted_command_line(argv.iter().map(|s| s.to_string()));
         assert_eq!(s, "hf2mlx convert --hf-path o/m -q --mlx-path 'a b'");
     }

@@ -13,10 +13,10 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use super::HubSettings;
 use super::client::{Client, Ctx};
 use super::download::hex;
 use super::files::check_repo_path;
-use super::HubSettings;
 use crate::error::{Error, IoContext, Result};
 
 const LFS_JSON: &str = "application/vnd.git-lfs+json";
@@ -54,7 +54,8 @@ pub fn upload_folder(
 ) -> Result<UploadReport> {
     if settings.offline {
         return Err(Error::Hub(
-            "HF_HUB_OFFLINE is set, so nothing can be uploaded; unset it to use --upload-repo".into(),
+            "HF_HUB_OFFLINE is set, so nothing can be uploaded; unset it to use --upload-repo"
+                .into(),
         ));
     }
     if settings.token.is_none() {
@@ -96,14 +97,17 @@ pub fn upload_folder(
         body.push_str(&line.to_string());
         body.push('\n');
     }
-    let url = format!(
-        "{}/api/models/{repo_id}/commit/main",
-        client.endpoint
-    );
+    let url = format!("{}/api/models/{repo_id}/commit/main", client.endpoint);
     let (_, answer) = client.post_json(&url, "application/x-ndjson", body.as_bytes(), ctx)?;
     Ok(UploadReport {
-        commit_url: answer.get("commitUrl").and_then(Value::as_str).map(str::to_string),
-        commit_oid: answer.get("commitOid").and_then(Value::as_str).map(str::to_string),
+        commit_url: answer
+            .get("commitUrl")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        commit_oid: answer
+            .get("commitOid")
+            .and_then(Value::as_str)
+            .map(str::to_string),
         lfs_uploaded,
         lfs_skipped,
         regular,
@@ -168,7 +172,10 @@ fn collect(folder: &Path) -> Result<Vec<LocalFile>> {
     let mut paths = Vec::new();
     walk(folder, "", &mut paths)?;
     if paths.is_empty() {
-        return Err(Error::Hub(format!("{} has no files to upload", folder.display())));
+        return Err(Error::Hub(format!(
+            "{} has no files to upload",
+            folder.display()
+        )));
     }
     let mut out = Vec::with_capacity(paths.len());
     for (rel, abs) in paths {
@@ -216,10 +223,21 @@ fn preupload(
             "sample": base64(&f.sample),
             "size": f.size,
         })).collect::<Vec<_>>()});
-        let (_, answer) = client.post_json(&url, "application/json", payload.to_string().as_bytes(), ctx)?;
-        let list = answer.get("files").and_then(Value::as_array).ok_or_else(|| {
-            Error::Hub(format!("{} sent a malformed preupload answer", client.endpoint))
-        })?;
+        let (_, answer) = client.post_json(
+            &url,
+            "application/json",
+            payload.to_string().as_bytes(),
+            ctx,
+        )?;
+        let list = answer
+            .get("files")
+            .and_then(Value::as_array)
+            .ok_or_else(|| {
+                Error::Hub(format!(
+                    "{} sent a malformed preupload answer",
+                    client.endpoint
+                ))
+            })?;
         for f in list {
             if let (Some(p), Some(m)) = (
                 f.get("path").and_then(Value::as_str),
@@ -263,9 +281,15 @@ fn upload_lfs(
             "ref": {"name": "main"},
         });
         let (_, answer) = client.post_json(&url, LFS_JSON, payload.to_string().as_bytes(), ctx)?;
-        let objects = answer.get("objects").and_then(Value::as_array).ok_or_else(|| {
-            Error::Hub(format!("{} sent a malformed LFS batch answer", client.endpoint))
-        })?;
+        let objects = answer
+            .get("objects")
+            .and_then(Value::as_array)
+            .ok_or_else(|| {
+                Error::Hub(format!(
+                    "{} sent a malformed LFS batch answer",
+                    client.endpoint
+                ))
+            })?;
         for f in chunk {
             let obj = objects
                 .iter()
@@ -277,7 +301,9 @@ fn upload_lfs(
                 return Err(Error::Hub(format!(
                     "the Hub refused {}: {}",
                     f.path_in_repo,
-                    err.get("message").and_then(Value::as_str).unwrap_or("LFS error")
+                    err.get("message")
+                        .and_then(Value::as_str)
+                        .unwrap_or("LFS error")
                 )));
             }
             match obj.get("actions") {
@@ -291,12 +317,16 @@ fn upload_lfs(
     for (f, actions) in todo {
         let upload = &actions["upload"];
         let href = upload.get("href").and_then(Value::as_str).ok_or_else(|| {
-            Error::Hub(format!("the LFS upload action for {} has no href", f.path_in_repo))
+            Error::Hub(format!(
+                "the LFS upload action for {} has no href",
+                f.path_in_repo
+            ))
         })?;
         let header = upload.get("header").and_then(Value::as_object);
-        let chunk_size = header
-            .and_then(|h| h.get("chunk_size"))
-            .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())));
+        let chunk_size = header.and_then(|h| h.get("chunk_size")).and_then(|v| {
+            v.as_u64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        });
         let mut file = File::open(&f.abs).at(&f.abs)?;
         match (chunk_size, header) {
             (Some(chunk), Some(h)) if chunk > 0 => {
@@ -358,7 +388,11 @@ fn upload_lfs(
                 progress(done, total);
             }
         }
-        if let Some(verify) = actions.get("verify").and_then(|v| v.get("href")).and_then(Value::as_str) {
+        if let Some(verify) = actions
+            .get("verify")
+            .and_then(|v| v.get("href"))
+            .and_then(Value::as_str)
+        {
             let body = json!({"oid": f.sha256, "size": f.size});
             client.post_json(verify, LFS_JSON, body.to_string().as_bytes(), ctx)?;
         }
@@ -376,8 +410,16 @@ pub fn base64(data: &[u8]) -> String {
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         out.push(T[(n >> 18) as usize & 63] as char);
         out.push(T[(n >> 12) as usize & 63] as char);
-        out.push(if c.len() > 1 { T[(n >> 6) as usize & 63] as char } else { '=' });
-        out.push(if c.len() > 2 { T[n as usize & 63] as char } else { '=' });
+        out.push(if c.len() > 1 {
+            T[(n >> 6) as usize & 63] as char
+        } else {
+            '='
+        });
+        out.push(if c.len() > 2 {
+            T[n as usize & 63] as char
+        } else {
+            '='
+        });
     }
     out
 }

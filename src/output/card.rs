@@ -119,7 +119,10 @@ pub fn model_card_with(plan: &Plan, prov: Option<&Provenance>) -> String {
                 s.push_str(&format!("- Source: local checkpoint `{name}`\n"))
             }
         }
-        s.push_str(&format!("- Converter: hf2mlx {}\n", env!("CARGO_PKG_VERSION")));
+        s.push_str(&format!(
+            "- Converter: hf2mlx {}\n",
+            env!("CARGO_PKG_VERSION")
+        ));
         if let Some(cmd) = &p.command {
             s.push_str(&format!("- Command: `{}`\n", cmd.replace('`', "'")));
         }
@@ -192,7 +195,11 @@ fn add_mlx_tag(b: &Block) -> Vec<String> {
     let head = &b.lines[0];
     let value = head.split_once(':').map(|(_, v)| v.trim()).unwrap_or("");
     if let Some(inner) = value.strip_prefix('[').and_then(|v| v.strip_suffix(']')) {
-        let items: Vec<&str> = inner.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+        let items: Vec<&str> = inner
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect();
         if items.iter().any(|i| i.trim_matches(['"', '\'']) == "mlx") {
             return b.lines.clone();
         }
@@ -207,10 +214,13 @@ fn add_mlx_tag(b: &Block) -> Vec<String> {
         .iter()
         .filter(|l| l.trim_start().starts_with("- ") || l.trim() == "-")
         .collect();
-    if items
-        .iter()
-        .any(|l| l.trim_start().trim_start_matches('-').trim().trim_matches(['"', '\'']) == "mlx")
-    {
+    if items.iter().any(|l| {
+        l.trim_start()
+            .trim_start_matches('-')
+            .trim()
+            .trim_matches(['"', '\''])
+            == "mlx"
+    }) {
         return b.lines.clone();
     }
     let indent = items
@@ -246,7 +256,11 @@ fn front_matter_for_hub(original: Option<&str>, repo_id: &str) -> String {
     if !set(&mut bs, "library_name", "library_name: mlx".into()) {
         missing.push(vec!["library_name: mlx".into()]);
     }
-    if !set(&mut bs, "pipeline_tag", "pipeline_tag: text-generation".into()) {
+    if !set(
+        &mut bs,
+        "pipeline_tag",
+        "pipeline_tag: text-generation".into(),
+    ) {
         missing.push(vec!["pipeline_tag: text-generation".into()]);
     }
     match bs.iter_mut().find(|b| b.key.as_deref() == Some("tags")) {
@@ -288,7 +302,10 @@ pub fn read_card_info(text: &str) -> CardInfo {
     if let Some(fm) = split_front_matter(text) {
         for b in blocks(&fm) {
             if b.key.as_deref() == Some("base_model") {
-                let v = b.lines[0].split_once(':').map(|(_, v)| v.trim()).unwrap_or("");
+                let v = b.lines[0]
+                    .split_once(':')
+                    .map(|(_, v)| v.trim())
+                    .unwrap_or("");
                 let v = if v.is_empty() {
                     b.lines
                         .get(1)
@@ -306,7 +323,11 @@ pub fn read_card_info(text: &str) -> CardInfo {
     }
     for line in text.lines() {
         if let Some(rest) = line.strip_prefix("- Source: ") {
-            if let Some(c) = rest.split("commit `").nth(1).and_then(|r| r.split('`').next()) {
+            if let Some(c) = rest
+                .split("commit `")
+                .nth(1)
+                .and_then(|r| r.split('`').next())
+            {
                 info.commit = Some(c.to_string());
             }
             if let Some(n) = rest
@@ -349,7 +370,10 @@ mod tests {
              pipeline_tag: text-generation\n---\n"
         );
         // Already tagged: unchanged.
-        assert!(front_matter_for_hub(Some("---\ntags:\n- mlx\n---\n"), "o/m").contains("tags:\n- mlx\nbase_model"));
+        assert!(
+            front_matter_for_hub(Some("---\ntags:\n- mlx\n---\n"), "o/m")
+                .contains("tags:\n- mlx\nbase_model")
+        );
     }
 
     #[test]

@@ -171,7 +171,11 @@ pub fn install_signal_cleanup() {
             let mut dead = tmp.clone().into_os_string();
             dead.push(".cancelled");
             let dead = PathBuf::from(dead);
-            let victim = if fs::rename(tmp, &dead).is_ok() { &dead } else { tmp };
+            let victim = if fs::rename(tmp, &dead).is_ok() {
+                &dead
+            } else {
+                tmp
+            };
             for _ in 0..3 {
                 if fs::remove_dir_all(victim).is_ok() || !victim.exists() {
                     break;

@@ -4,6 +4,7 @@
 //! tensors in any order with `pwrite`.
 
 mod header;
+pub mod mlx_order;
 mod reader;
 mod writer;
 

@@ -48,7 +48,12 @@ impl Checkpoint {
             handles.push(file);
         }
         let tensors = list_tensors(files, &headers)?;
-        Ok(Checkpoint { files: files.to_vec(), handles, headers, tensors })
+        Ok(Checkpoint {
+            files: files.to_vec(),
+            handles,
+            headers,
+            tensors,
+        })
     }
 
     /// Reads `buf.len()` bytes at absolute `offset` of file `file`.

@@ -32,27 +32,27 @@ pub struct ShardLayout {
 }
 
 impl ShardLayout {
-    /// Lays out `(name, dtype, shape)` contiguously in the given order.
+    /// Lays out `(name, dtype, shape)` contiguously, in mlx's data order (see [`super::mlx_order`]).
     pub fn new(
         file_name: String,
         tensors: impl IntoIterator<Item = (String, DType, Vec<usize>)>,
     ) -> Self {
-        let mut offset = 0;
-        let tensors = tensors
+        let mut tensors: Vec<TensorSlot> = tensors
             .into_iter()
             .map(|(name, dtype, shape)| {
                 let nbytes = shape.iter().product::<usize>() as u64 * dtype.size() as u64;
-                let slot = TensorSlot {
-                    name,
-                    dtype,
-                    shape,
-                    offset,
-                    nbytes,
-                };
-                offset += nbytes;
-                slot
+                TensorSlot { name, dtype, shape, offset: 0, nbytes }
             })
             .collect();
+        // Slots stay in the given (module) order; their bytes are laid out in the order mlx
+        // writes them, so the file is byte-identical to mlx-lm's.
+        let names: Vec<&str> = tensors.iter().map(|t| t.name.as_str()).collect();
+        let order = super::mlx_order::mlx_data_order(&names);
+        let mut offset = 0;
+        for i in order {
+            tensors[i].offset = offset;
+            offset += tensors[i].nbytes;
+        }
         ShardLayout { file_name, tensors }
     }
 

@@ -211,6 +211,8 @@ def generate():
          base_files(**{ST: st_bytes(TENSORS, header_override=edit(lambda h: h.update({Q: [1, 2]})))}))
     case("st_empty_tensor_name", "safetensors", 3, [ST, "empty name"],
          base_files(**{ST: st_bytes(TENSORS + [("", [1])])}))
+    case("st_no_tensors", "safetensors", 3, [ST, "no tensors"],
+         base_files(**{ST: st_bytes([], metadata={"format": "pt"})}))
     case("st_float64_tensor", "safetensors", 3, [ST, "model.norm.weight", "F64"],
          base_files(**{ST: st_bytes([(n, s, "F64") if n == "model.norm.weight" else (n, s) for n, s in TENSORS])}))
     a, b = two_shards()  # model.norm.weight is in b; store it in a as well

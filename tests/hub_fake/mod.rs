@@ -171,7 +171,8 @@ fn decode(s: &str) -> String {
     while i < b.len() {
         if b[i] == b'%'
             && i + 2 < b.len()
-            && let Ok(v) = u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
+            && let Ok(v) =
+                u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
         {
             out.push(v);
             i += 3;
@@ -229,7 +230,10 @@ impl Read for Body {
         if let Some(b) = self.break_at
             && self.pos >= b
         {
-            return Err(std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "fault injected"));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionAborted,
+                "fault injected",
+            ));
         }
         if self.pos >= self.end {
             return Ok(0);
@@ -292,10 +296,13 @@ impl FakeHub {
         self.with(|s| {
             s.counter += 1;
             let sha = sha256_hex(format!("{repo}:{}", s.counter).as_bytes())[..40].to_string();
-            let r = s.repos.entry(repo.to_string()).or_insert_with(|| RepoState {
-                owner: repo.split('/').next().unwrap_or("").into(),
-                ..RepoState::default()
-            });
+            let r = s
+                .repos
+                .entry(repo.to_string())
+                .or_insert_with(|| RepoState {
+                    owner: repo.split('/').next().unwrap_or("").into(),
+                    ..RepoState::default()
+                });
             let mut tree = r
                 .branches
                 .get("main")
@@ -355,7 +362,11 @@ fn user(req: &Request, s: &State) -> Result<Option<String>, Resp> {
     let token = auth.strip_prefix("Bearer ").unwrap_or("");
     match s.tokens.get(token) {
         Some(u) => Ok(Some(u.clone())),
-        None => Err(err(401, None, "Invalid credentials in Authorization header")),
+        None => Err(err(
+            401,
+            None,
+            "Invalid credentials in Authorization header",
+        )),
     }
 }
 
@@ -380,14 +391,18 @@ fn access(s: &State, repo: &str, who: &Option<String>, files: bool) -> Result<()
                 return Err(err(
                     401,
                     Some("GatedRepo"),
-                    &format!("Access to model {repo} is restricted. You must have access to it and be authenticated to access it. Please log in."),
+                    &format!(
+                        "Access to model {repo} is restricted. You must have access to it and be authenticated to access it. Please log in."
+                    ),
                 ));
             }
             Some(u) if !r.granted.contains(u) && u != &r.owner => {
                 return Err(err(
                     403,
                     Some("GatedRepo"),
-                    &format!("Access to model {repo} is restricted and you are not in the authorized list. Visit https://huggingface.co/{repo} to ask for access."),
+                    &format!(
+                        "Access to model {repo} is restricted and you are not in the authorized list. Visit https://huggingface.co/{repo} to ask for access."
+                    ),
                 ));
             }
             _ => {}
@@ -404,21 +419,33 @@ fn resolve_rev(r: &RepoState, rev: &str) -> Option<String> {
 }
 
 fn rev_not_found(rev: &str) -> Resp {
-    err(404, Some("RevisionNotFound"), &format!("Invalid rev id: {rev}"))
+    err(
+        404,
+        Some("RevisionNotFound"),
+        &format!("Invalid rev id: {rev}"),
+    )
 }
 
 fn parse_range(v: &str, len: usize) -> Option<(usize, usize)> {
     let r = v.strip_prefix("bytes=")?;
     let (a, b) = r.split_once('-')?;
     let start: usize = a.parse().ok()?;
-    let end = if b.is_empty() { len } else { b.parse::<usize>().ok()? + 1 };
+    let end = if b.is_empty() {
+        len
+    } else {
+        b.parse::<usize>().ok()? + 1
+    };
     (start < len || len == 0).then_some((start, end.min(len)))
 }
 
 fn handle(mut req: Request, server: &'static str, state: &Arc<Mutex<State>>, hub: &str, cdn: &str) {
     let url = req.url().to_string();
     let (path, query) = url.split_once('?').unwrap_or((&url, ""));
-    let segs: Vec<String> = path.trim_start_matches('/').split('/').map(decode).collect();
+    let segs: Vec<String> = path
+        .trim_start_matches('/')
+        .split('/')
+        .map(decode)
+        .collect();
     let method = req.method().clone();
     let mut body = Vec::new();
     if matches!(method, Method::Post) {
@@ -455,7 +482,18 @@ fn handle(mut req: Request, server: &'static str, state: &Arc<Mutex<State>>, hub
         let mut s = state.lock().expect("state");
         let idx = s.log.len();
         s.log.push(entry);
-        let r = route(&mut s, &req, server, &method, &segs, query, &body, hub, cdn, sent.clone());
+        let r = route(
+            &mut s,
+            &req,
+            server,
+            &method,
+            &segs,
+            query,
+            &body,
+            hub,
+            cdn,
+            sent.clone(),
+        );
         s.log[idx].status = r.status_code().0;
         r
     };
@@ -526,7 +564,9 @@ fn route(
                 entries.push(v);
             }
             for d in dirs.keys() {
-                entries.push(json!({"type": "directory", "oid": "0".repeat(40), "size": 0, "path": d}));
+                entries.push(
+                    json!({"type": "directory", "oid": "0".repeat(40), "size": 0, "path": d}),
+                );
             }
             let page = s.tree_page.max(1);
             let end = (cursor + page).min(entries.len());
@@ -537,13 +577,27 @@ fn route(
                     &format!("<{hub}/api/models/{repo}/tree/{sha}?recursive=true&cursor={end}>; rel=\"next\""),
                 ));
             }
-            resp(200, headers, Value::Array(entries[cursor.min(end)..end].to_vec()).to_string().into_bytes())
+            resp(
+                200,
+                headers,
+                Value::Array(entries[cursor.min(end)..end].to_vec())
+                    .to_string()
+                    .into_bytes(),
+            )
         }
         (Method::Head | Method::Get, _, _) if seg(2) == "resolve" => {
             let repo = format!("{}/{}", seg(0), seg(1));
             if let Some(new) = s.renamed.get(&repo) {
-                let rest = segs[2..].iter().map(|x| crate_quote(x)).collect::<Vec<_>>().join("/");
-                return resp(307, vec![hdr("Location", &format!("/{new}/{rest}"))], Vec::new());
+                let rest = segs[2..]
+                    .iter()
+                    .map(|x| crate_quote(x))
+                    .collect::<Vec<_>>()
+                    .join("/");
+                return resp(
+                    307,
+                    vec![hdr("Location", &format!("/{new}/{rest}"))],
+                    Vec::new(),
+                );
             }
             if let Err(r) = access(s, &repo, &who, true) {
                 return r;
@@ -554,7 +608,11 @@ fn route(
             };
             let file = segs[4..].join("/");
             let Some(e) = r.commits[&sha].get(&file) else {
-                let mut x = err(404, Some("EntryNotFound"), &format!("{file} does not exist on \"{}\"", seg(3)));
+                let mut x = err(
+                    404,
+                    Some("EntryNotFound"),
+                    &format!("{file} does not exist on \"{}\"", seg(3)),
+                );
                 x.add_header(hdr("X-Repo-Commit", &sha));
                 return x;
             };
@@ -564,7 +622,10 @@ fn route(
                 h.push(hdr("X-Linked-Etag", &format!("\"{}\"", e.sha256)));
                 h.push(hdr("X-Linked-Size", &e.data.len().to_string()));
                 h.push(hdr("ETag", &format!("\"{}\"", e.oid)));
-                h.push(hdr("Location", &format!("{cdn}/lfs/{}?X-Amz-Signature=fake", e.sha256)));
+                h.push(hdr(
+                    "Location",
+                    &format!("{cdn}/lfs/{}?X-Amz-Signature=fake", e.sha256),
+                ));
                 return resp(302, h, Vec::new());
             }
             let mut h = common;
@@ -579,16 +640,29 @@ fn route(
             let org = v["organization"].as_str().unwrap_or(&u).to_string();
             let name = v["name"].as_str().unwrap_or("").to_string();
             if org != u {
-                return err(403, None, "You don't have the rights to create a model under this namespace");
+                return err(
+                    403,
+                    None,
+                    "You don't have the rights to create a model under this namespace",
+                );
             }
             let repo = format!("{org}/{name}");
             if s.repos.contains_key(&repo) {
-                return json_resp(409, &json!({"error": "You already created this model repo", "url": format!("{hub}/{repo}")}));
+                return json_resp(
+                    409,
+                    &json!({"error": "You already created this model repo", "url": format!("{hub}/{repo}")}),
+                );
             }
             s.counter += 1;
             let sha = sha256_hex(format!("{repo}:{}", s.counter).as_bytes())[..40].to_string();
             let mut tree = BTreeMap::new();
-            tree.insert(".gitattributes".to_string(), FileEntry::new(b"*.safetensors filter=lfs diff=lfs merge=lfs -text\n".to_vec(), false));
+            tree.insert(
+                ".gitattributes".to_string(),
+                FileEntry::new(
+                    b"*.safetensors filter=lfs diff=lfs merge=lfs -text\n".to_vec(),
+                    false,
+                ),
+            );
             let mut r = RepoState {
                 owner: org,
                 private: v["visibility"] == "private",
@@ -623,7 +697,10 @@ fn route(
                         json!({"path": p, "uploadMode": if lfs {"lfs"} else {"regular"}, "shouldIgnore": false, "oid": null})
                     })
                     .collect();
-                return json_resp(200, &json!({ "files": files, "commitOid": s.repos[&repo].branches["main"] }));
+                return json_resp(
+                    200,
+                    &json!({ "files": files, "commitOid": s.repos[&repo].branches["main"] }),
+                );
             }
             // Commit: NDJSON lines.
             let text = String::from_utf8_lossy(body).into_owned();
@@ -643,7 +720,10 @@ fn route(
                     Some("header") => summary = val["summary"].as_str().unwrap_or("").into(),
                     Some("file") => {
                         let data = b64decode(val["content"].as_str().unwrap_or(""));
-                        tree.insert(val["path"].as_str().unwrap_or("").into(), FileEntry::new(data, false));
+                        tree.insert(
+                            val["path"].as_str().unwrap_or("").into(),
+                            FileEntry::new(data, false),
+                        );
                     }
                     Some("lfsFile") => {
                         let oid = val["oid"].as_str().unwrap_or("");
@@ -655,7 +735,12 @@ fn route(
                         }
                         tree.insert(
                             val["path"].as_str().unwrap_or("").into(),
-                            FileEntry { data: data.clone(), lfs: true, oid: git_oid(data), sha256: oid.into() },
+                            FileEntry {
+                                data: data.clone(),
+                                lfs: true,
+                                oid: git_oid(data),
+                                sha256: oid.into(),
+                            },
                         );
                     }
                     Some("deletedFile") => {
@@ -672,7 +757,10 @@ fn route(
             let r = s.repos.get_mut(&repo).expect("repo");
             r.commits.insert(sha.clone(), tree);
             r.branches.insert(seg(5).to_string(), sha.clone());
-            json_resp(200, &json!({"commitUrl": format!("{hub}/{repo}/commit/{sha}"), "commitOid": sha, "pullRequestUrl": null}))
+            json_resp(
+                200,
+                &json!({"commitUrl": format!("{hub}/{repo}/commit/{sha}"), "commitOid": sha, "pullRequestUrl": null}),
+            )
         }
         (Method::Post, org, name_git) if name_git.ends_with(".git") && seg(5) == "batch" => {
             let repo = format!("{org}/{}", name_git.trim_end_matches(".git"));
@@ -699,7 +787,10 @@ fn route(
                         let mut h = serde_json::Map::new();
                         h.insert("chunk_size".into(), json!(chunk.to_string()));
                         for i in 1..=size.div_ceil(chunk) {
-                            h.insert(i.to_string(), json!(format!("{cdn}/upload/{oid}/part/{i}?sig=x")));
+                            h.insert(
+                                i.to_string(),
+                                json!(format!("{cdn}/upload/{oid}/part/{i}?sig=x")),
+                            );
                         }
                         json!({"href": format!("{hub}/lfs-complete/{oid}"), "header": h})
                     } else {
@@ -714,14 +805,18 @@ fn route(
             resp(
                 200,
                 vec![hdr("Content-Type", "application/vnd.git-lfs+json")],
-                json!({"transfer": "basic", "objects": objects}).to_string().into_bytes(),
+                json!({"transfer": "basic", "objects": objects})
+                    .to_string()
+                    .into_bytes(),
             )
         }
         (Method::Post, "lfs-verify", _) => {
             let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
             let oid = v["oid"].as_str().unwrap_or("");
             match s.lfs.get(oid) {
-                Some(d) if d.len() as u64 == v["size"].as_u64().unwrap_or(0) => json_resp(200, &json!({})),
+                Some(d) if d.len() as u64 == v["size"].as_u64().unwrap_or(0) => {
+                    json_resp(200, &json!({}))
+                }
                 _ => err(404, None, "object not found"),
             }
         }
@@ -731,7 +826,9 @@ fn route(
             for p in v["parts"].as_array().cloned().unwrap_or_default() {
                 let n = p["partNumber"].as_u64().unwrap_or(0);
                 match s.parts.get(&(oid.to_string(), n)) {
-                    Some(d) if p["etag"].as_str() == Some(&format!("\"part-{n}\"")) => data.extend_from_slice(d),
+                    Some(d) if p["etag"].as_str() == Some(&format!("\"part-{n}\"")) => {
+                        data.extend_from_slice(d)
+                    }
                     _ => return err(400, None, &format!("part {n} missing or bad etag")),
                 }
             }
@@ -741,7 +838,11 @@ fn route(
             s.lfs.insert(oid.to_string(), Arc::new(data));
             json_resp(200, &json!({}))
         }
-        _ => err(404, None, &format!("no route for {method} {}", segs.join("/"))),
+        _ => err(
+            404,
+            None,
+            &format!("no route for {method} {}", segs.join("/")),
+        ),
     }
 }
 
@@ -762,12 +863,24 @@ fn crate_quote(s: &str) -> String {
 }
 
 /// A GET/HEAD of file bytes with Range support and the configured faults.
-fn serve(s: &mut State, req: &Request, data: Arc<Vec<u8>>, mut headers: Vec<Header>, url: &str, sent: Arc<AtomicU64>) -> Resp {
+fn serve(
+    s: &mut State,
+    req: &Request,
+    data: Arc<Vec<u8>>,
+    mut headers: Vec<Header>,
+    url: &str,
+    sent: Arc<AtomicU64>,
+) -> Resp {
     let len = data.len();
-    let range = header_value(req, "Range").filter(|_| !s.ignore_range).and_then(|r| parse_range(&r, len));
+    let range = header_value(req, "Range")
+        .filter(|_| !s.ignore_range)
+        .and_then(|r| parse_range(&r, len));
     let (status, start, end) = match range {
         Some((a, b)) => {
-            headers.push(hdr("Content-Range", &format!("bytes {a}-{}/{len}", b.saturating_sub(1))));
+            headers.push(hdr(
+                "Content-Range",
+                &format!("bytes {a}-{}/{len}", b.saturating_sub(1)),
+            ));
             (206, a, b)
         }
         None => (200, 0, len),
@@ -788,7 +901,15 @@ fn serve(s: &mut State, req: &Request, data: Arc<Vec<u8>>, mut headers: Vec<Head
     Response::new(
         StatusCode(status),
         headers,
-        Box::new(Body { data, pos: start, end, step, delay, break_at, sent }) as Box<dyn Read + Send>,
+        Box::new(Body {
+            data,
+            pos: start,
+            end,
+            step,
+            delay,
+            break_at,
+            sent,
+        }) as Box<dyn Read + Send>,
         Some(end - start),
         None,
     )
@@ -807,17 +928,29 @@ fn cdn_route(
     let seg = |i: usize| segs.get(i).map(String::as_str).unwrap_or("");
     match (method, seg(0)) {
         (Method::Get | Method::Head, "lfs") => match s.lfs.get(seg(1)).cloned() {
-            Some(d) => serve(s, req, d, vec![hdr("ETag", &format!("\"{}\"", seg(1)))], url, sent),
+            Some(d) => serve(
+                s,
+                req,
+                d,
+                vec![hdr("ETag", &format!("\"{}\"", seg(1)))],
+                url,
+                sent,
+            ),
             None => err(404, None, "NoSuchKey"),
         },
         (Method::Put, "upload") => {
-            let declared = header_value(req, "Content-Length").and_then(|v| v.parse::<usize>().ok());
+            let declared =
+                header_value(req, "Content-Length").and_then(|v| v.parse::<usize>().ok());
             if declared != Some(body.len()) {
                 // Storage backends need Content-Length and reject short bodies.
                 return err(400, None, "Content-Length missing or body incomplete");
             }
             match store_put(s, segs, body.to_vec()) {
-                Ok(()) if seg(2) == "part" => resp(200, vec![hdr("ETag", &format!("\"part-{}\"", seg(3)))], Vec::new()),
+                Ok(()) if seg(2) == "part" => resp(
+                    200,
+                    vec![hdr("ETag", &format!("\"part-{}\"", seg(3)))],
+                    Vec::new(),
+                ),
                 Ok(()) => resp(200, vec![], Vec::new()),
                 Err(e) => err(400, None, &e),
             }
