@@ -15,7 +15,10 @@ fn input() -> (Vec<u8>, Vec<f32>) {
         state ^= state >> 7;
         state ^= state << 17;
         // sum of 4 uniforms: roughly normal
-        let u: f32 = (0..4).map(|k| ((state >> (k * 16)) & 0xffff) as f32 / 65536.0).sum::<f32>() - 2.0;
+        let u: f32 = (0..4)
+            .map(|k| ((state >> (k * 16)) & 0xffff) as f32 / 65536.0)
+            .sum::<f32>()
+            - 2.0;
         x.push(u * 0.02);
     }
     let mut bytes = vec![0u8; n * 2];
@@ -30,7 +33,9 @@ fn kernels(c: &mut Criterion) {
     let mut g = c.benchmark_group("kernels");
     g.throughput(Throughput::Bytes(bytes.len() as u64));
     let mut out = vec![0f32; n];
-    g.bench_function("decode bf16", |b| b.iter(|| cast::decode_to_f32(FloatType::BF16, &bytes, &mut out)));
+    g.bench_function("decode bf16", |b| {
+        b.iter(|| cast::decode_to_f32(FloatType::BF16, &bytes, &mut out))
+    });
     for (bits, gs) in [(4u32, 64usize), (3, 64), (8, 64), (4, 32)] {
         let mut words = vec![0u32; n * bits as usize / 32];
         let (mut s, mut bi) = (vec![0f32; n / gs], vec![0f32; n / gs]);

@@ -110,7 +110,11 @@ pub fn f16_bits_to_f32(h: u16) -> f32 {
 /// Decode little-endian bytes of `src` type into f32 (bytes may be unaligned).
 /// `out.len()` must equal `bytes.len() / src.size()`.
 
-#[multiversion::multiversion(targets("x86_64+avx512f+avx512bw+avx512vl+avx2+fma+bmi1+bmi2+lzcnt+popcnt", "x86_64+avx2+fma+bmi1+bmi2+lzcnt+popcnt", "aarch64+neon"))]
+#[multiversion::multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx2+fma+bmi1+bmi2+lzcnt+popcnt",
+    "x86_64+avx2+fma+bmi1+bmi2+lzcnt+popcnt",
+    "aarch64+neon"
+))]
 pub fn decode_to_f32(src: FloatType, bytes: &[u8], out: &mut [f32]) {
     assert_eq!(
         bytes.len(),
@@ -139,7 +143,11 @@ pub fn decode_to_f32(src: FloatType, bytes: &[u8], out: &mut [f32]) {
 /// Encode f32 into little-endian bytes of `dst` type with mlx `astype` semantics (RNE; NaN rules in
 /// the module docs). `out.len()` must equal `x.len() * dst.size()`.
 
-#[multiversion::multiversion(targets("x86_64+avx512f+avx512bw+avx512vl+avx2+fma+bmi1+bmi2+lzcnt+popcnt", "x86_64+avx2+fma+bmi1+bmi2+lzcnt+popcnt", "aarch64+neon"))]
+#[multiversion::multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx2+fma+bmi1+bmi2+lzcnt+popcnt",
+    "x86_64+avx2+fma+bmi1+bmi2+lzcnt+popcnt",
+    "aarch64+neon"
+))]
 pub fn encode_from_f32(dst: FloatType, x: &[f32], out: &mut [u8]) {
     assert_eq!(
         out.len(),
@@ -178,7 +186,11 @@ pub fn round_one(t: FloatType, x: f32) -> f32 {
 
 /// Round each value to `t` and back to f32, in place (RNE, as mlx `astype`).
 
-#[multiversion::multiversion(targets("x86_64+avx512f+avx512bw+avx512vl+avx2+fma+bmi1+bmi2+lzcnt+popcnt", "x86_64+avx2+fma+bmi1+bmi2+lzcnt+popcnt", "aarch64+neon"))]
+#[multiversion::multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx2+fma+bmi1+bmi2+lzcnt+popcnt",
+    "x86_64+avx2+fma+bmi1+bmi2+lzcnt+popcnt",
+    "aarch64+neon"
+))]
 pub fn round_to(t: FloatType, x: &mut [f32]) {
     match t {
         FloatType::F32 => {}

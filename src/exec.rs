@@ -45,14 +45,22 @@ fn unit_len(p: &ParamPlan) -> usize {
     match (&p.input, &p.op) {
         (Input::Tensor { .. }, Op::Copy | Op::Float { .. }) => 1,
         // An axis move or reshape is not row-local: the (small) tensor is one unit.
-        (Input::MoveAxis { .. } | Input::Reshape { .. }, _) => p.input.shape().iter().product::<usize>().max(1),
+        (Input::MoveAxis { .. } | Input::Reshape { .. }, _) => {
+            p.input.shape().iter().product::<usize>().max(1)
+        }
         _ => p.row_len(),
     }
 }
 
 /// Raw bytes (in the input's storage dtype) of units `[first, first+count)` of an unquantized
 /// input, into `buf`.
-fn read_input(ckpt: &Checkpoint, p: &ParamPlan, first: usize, count: usize, buf: &mut Vec<u8>) -> Result<()> {
+fn read_input(
+    ckpt: &Checkpoint,
+    p: &ParamPlan,
+    first: usize,
+    count: usize,
+    buf: &mut Vec<u8>,
+) -> Result<()> {
     match &p.input {
         Input::Tensor { tensor } => read_units(ckpt, tensor, units(p), first, count, buf),
         Input::Quantized { .. } => Err(internal(format!("raw read of quantized `{}`", p.name))),
@@ -72,7 +80,13 @@ fn read_input(ckpt: &Checkpoint, p: &ParamPlan, first: usize, count: usize, buf:
 }
 
 /// Appends the raw bytes of logical rows `[first, first+count)` of `input` to `out`.
-fn read_rows(ckpt: &Checkpoint, input: &Input, first: usize, count: usize, out: &mut Vec<u8>) -> Result<()> {
+fn read_rows(
+    ckpt: &Checkpoint,
+    input: &Input,
+    first: usize,
+    count: usize,
+    out: &mut Vec<u8>,
+) -> Result<()> {
     let shape = input.shape();
     let row_len = shape.last().copied().unwrap_or(1).max(1);
     let total_rows = shape.iter().product::<usize>() / row_len;
@@ -81,7 +95,11 @@ fn read_rows(ckpt: &Checkpoint, input: &Input, first: usize, count: usize, out: 
             let row_bytes = (tensor.nbytes / total_rows.max(1) as u64) as usize;
             let at = out.len();
             out.resize(at + row_bytes * count, 0);
-            ckpt.read_at(tensor.file, tensor.offset + (row_bytes * first) as u64, &mut out[at..])
+            ckpt.read_at(
+                tensor.file,
+                tensor.offset + (row_bytes * first) as u64,
+                &mut out[at..],
+            )
         }
         Input::Stack { parts } => {
             let per = total_rows / parts.len().max(1);
@@ -94,7 +112,12 @@ fn read_rows(ckpt: &Checkpoint, input: &Input, first: usize, count: usize, out: 
             }
             Ok(())
         }
-        Input::Rows { of, block, start, len } => {
+        Input::Rows {
+            of,
+            block,
+            start,
+            len,
+        } => {
             let mut r = first;
             while r < first + count {
                 let (b, j) = (r / len, r % len);
@@ -107,7 +130,8 @@ fn read_rows(ckpt: &Checkpoint, input: &Input, first: usize, count: usize, out: 
         Input::MoveAxis { of, from, to } => {
             let src_shape = of.shape();
             // The source's own row count (its last axis differs from ours).
-            let src_rows = src_shape.iter().product::<usize>() / src_shape.last().copied().unwrap_or(1).max(1);
+            let src_rows =
+                src_shape.iter().product::<usize>() / src_shape.last().copied().unwrap_or(1).max(1);
             let mut src = Vec::new();
             read_rows(ckpt, of, 0, src_rows, &mut src)?;
             let elem = input.storage_dtype().size();
@@ -131,7 +155,14 @@ fn read_rows(ckpt: &Checkpoint, input: &Input, first: usize, count: usize, out: 
 }
 
 /// `np.moveaxis` on raw row-major bytes with `elem`-byte elements.
-fn move_axis_bytes(src: &[u8], shape: &[usize], from: usize, to: usize, elem: usize, dst: &mut [u8]) {
+fn move_axis_bytes(
+    src: &[u8],
+    shape: &[usize],
+    from: usize,
+    to: usize,
+    elem: usize,
+    dst: &mut [u8],
+) {
     let mut perm: Vec<usize> = (0..shape.len()).collect();
     let a = perm.remove(from);
     perm.insert(to, a);
@@ -143,7 +174,11 @@ fn move_axis_bytes(src: &[u8], shape: &[usize], from: usize, to: usize, elem: us
     let n: usize = shape.iter().product();
     let mut idx = vec![0usize; shape.len()];
     for d in 0..n {
-        let s: usize = idx.iter().zip(&perm).map(|(&x, &p)| x * src_strides[p]).sum();
+        let s: usize = idx
+            .iter()
+            .zip(&perm)
+            .map(|(&x, &p)| x * src_strides[p])
+            .sum();
         dst[d * elem..(d + 1) * elem].copy_from_slice(&src[s * elem..(s + 1) * elem]);
         for k in (0..idx.len()).rev() {
             idx[k] += 1;
@@ -179,7 +214,11 @@ pub fn execute(
         let mut r = 0;
         while r < n {
             let count = per_block.min(n - r);
-            jobs.push(Job { param: i, first: r, count });
+            jobs.push(Job {
+                param: i,
+                first: r,
+                count,
+            });
             r += count;
         }
     }
@@ -190,21 +229,22 @@ pub fn execute(
     });
 
     let failed = AtomicBool::new(false);
-    jobs.par_iter().try_for_each_init(Scratch::default, |scratch, job| {
-        if failed.load(Ordering::Relaxed) {
-            return Ok(());
-        }
-        let p = &plan.params[job.param];
-        let r = run_job(plan, p, job, ckpt, &writers, scratch);
-        match r {
-            Err(_) => failed.store(true, Ordering::Relaxed),
-            Ok(()) => {
-                let bytes: u64 = p.input.sources().iter().map(|t| t.nbytes).sum();
-                progress(bytes * job.count as u64 / units(p).max(1) as u64);
+    jobs.par_iter()
+        .try_for_each_init(Scratch::default, |scratch, job| {
+            if failed.load(Ordering::Relaxed) {
+                return Ok(());
             }
-        }
-        r
-    })?;
+            let p = &plan.params[job.param];
+            let r = run_job(plan, p, job, ckpt, &writers, scratch);
+            match r {
+                Err(_) => failed.store(true, Ordering::Relaxed),
+                Ok(()) => {
+                    let bytes: u64 = p.input.sources().iter().map(|t| t.nbytes).sum();
+                    progress(bytes * job.count as u64 / units(p).max(1) as u64);
+                }
+            }
+            r
+        })?;
 
     for w in writers {
         w.finish()?;
@@ -213,8 +253,19 @@ pub fn execute(
 }
 
 /// Reads `count` units starting at `first` of a stored tensor with `units` units in all.
-fn read_units(ckpt: &Checkpoint, t: &SourceTensor, units: usize, first: usize, count: usize, buf: &mut Vec<u8>) -> Result<()> {
-    let unit_bytes = if units == 0 { 0 } else { t.nbytes / units as u64 };
+fn read_units(
+    ckpt: &Checkpoint,
+    t: &SourceTensor,
+    units: usize,
+    first: usize,
+    count: usize,
+    buf: &mut Vec<u8>,
+) -> Result<()> {
+    let unit_bytes = if units == 0 {
+        0
+    } else {
+        t.nbytes / units as u64
+    };
     buf.resize((unit_bytes * count as u64) as usize, 0);
     ckpt.read_at(t.file, t.offset + unit_bytes * first as u64, buf)
 }
@@ -237,7 +288,16 @@ fn load_values(p: &ParamPlan, job: &Job, ckpt: &Checkpoint, s: &mut Scratch) -> 
             read_input(ckpt, p, job.first, job.count, &mut s.src)?;
             cast::decode_to_f32(ft, &s.src, &mut s.x);
         }
-        Input::Quantized { weight, scales, biases, global_scale, mode, group_size, bits, float } => {
+        Input::Quantized {
+            weight,
+            scales,
+            biases,
+            global_scale,
+            mode,
+            group_size,
+            bits,
+            float,
+        } => {
             // Rows of the packed weight.
             read_units(ckpt, weight, n_units, job.first, job.count, &mut s.src)?;
             s.words.resize(s.src.len() / 4, 0);
@@ -247,17 +307,21 @@ fn load_values(p: &ParamPlan, job: &Job, ckpt: &Checkpoint, s: &mut Scratch) -> 
             let groups = n / group_size;
             match mode {
                 Mode::Affine => {
-                    let load = |t: &SourceTensor, out: &mut Vec<f32>, buf: &mut Vec<u8>| -> Result<()> {
-                        let ft = t.dtype.float_type().ok_or_else(|| internal(format!("`{}` is not float", t.name)))?;
-                        read_units(ckpt, t, n_units, job.first, job.count, buf)?;
-                        out.resize(groups, 0.0);
-                        cast::decode_to_f32(ft, buf, out);
-                        // mlx-lm casts scales/biases to the model dtype before dequantizing.
-                        if ft != *float {
-                            cast::round_to(*float, out);
-                        }
-                        Ok(())
-                    };
+                    let load =
+                        |t: &SourceTensor, out: &mut Vec<f32>, buf: &mut Vec<u8>| -> Result<()> {
+                            let ft = t
+                                .dtype
+                                .float_type()
+                                .ok_or_else(|| internal(format!("`{}` is not float", t.name)))?;
+                            read_units(ckpt, t, n_units, job.first, job.count, buf)?;
+                            out.resize(groups, 0.0);
+                            cast::decode_to_f32(ft, buf, out);
+                            // mlx-lm casts scales/biases to the model dtype before dequantizing.
+                            if ft != *float {
+                                cast::round_to(*float, out);
+                            }
+                            Ok(())
+                        };
                     load(scales, &mut s.scales, &mut s.src)?;
                     match biases {
                         Some(b) => load(b, &mut s.biases, &mut s.src)?,
@@ -266,13 +330,30 @@ fn load_values(p: &ParamPlan, job: &Job, ckpt: &Checkpoint, s: &mut Scratch) -> 
                     if s.biases.len() != groups {
                         return Err(internal(format!("`{}` has no biases", weight.name)));
                     }
-                    affine::dequantize(&s.words, &s.scales, &s.biases, *group_size, *bits, *float, &mut s.x);
+                    affine::dequantize(
+                        &s.words,
+                        &s.scales,
+                        &s.biases,
+                        *group_size,
+                        *bits,
+                        *float,
+                        &mut s.x,
+                    );
                 }
                 fp_mode => {
-                    read_units(ckpt, scales, n_units, job.first, job.count, &mut s.scale_codes)?;
+                    read_units(
+                        ckpt,
+                        scales,
+                        n_units,
+                        job.first,
+                        job.count,
+                        &mut s.scale_codes,
+                    )?;
                     let mode = fp_of(*fp_mode);
                     match global_scale {
-                        None => fp::dequantize(mode, *float, &s.words, &s.scale_codes, None, &mut s.x),
+                        None => {
+                            fp::dequantize(mode, *float, &s.words, &s.scale_codes, None, &mut s.x)
+                        }
                         Some(g) => {
                             // One scale per leading index (expert); rows of one expert are
                             // contiguous, so dequantize in runs of rows sharing a scale.
@@ -306,7 +387,10 @@ fn load_values(p: &ParamPlan, job: &Job, ckpt: &Checkpoint, s: &mut Scratch) -> 
 
 /// A small float tensor (e.g. a global scale) as f32 values.
 fn read_floats(ckpt: &Checkpoint, t: &SourceTensor) -> Result<Vec<f32>> {
-    let ft = t.dtype.float_type().ok_or_else(|| internal(format!("`{}` is not a float tensor", t.name)))?;
+    let ft = t
+        .dtype
+        .float_type()
+        .ok_or_else(|| internal(format!("`{}` is not a float tensor", t.name)))?;
     let mut buf = vec![0u8; t.nbytes as usize];
     ckpt.read_at(t.file, t.offset, &mut buf)?;
     let mut out = vec![0f32; buf.len() / ft.size()];
@@ -322,9 +406,19 @@ fn fp_of(m: Mode) -> fp::FpMode {
     }
 }
 
-fn run_job(plan: &Plan, p: &ParamPlan, job: &Job, ckpt: &Checkpoint, writers: &[ShardWriter], s: &mut Scratch) -> Result<()> {
+fn run_job(
+    plan: &Plan,
+    p: &ParamPlan,
+    job: &Job,
+    ckpt: &Checkpoint,
+    writers: &[ShardWriter],
+    s: &mut Scratch,
+) -> Result<()> {
     let slot = |k: usize| -> Result<(&ShardWriter, &TensorSlot)> {
-        let pl = p.outputs.get(k).ok_or_else(|| internal(format!("`{}` lacks output {k}", p.name)))?;
+        let pl = p
+            .outputs
+            .get(k)
+            .ok_or_else(|| internal(format!("`{}` lacks output {k}", p.name)))?;
         Ok((&writers[pl.shard], &plan.shards[pl.shard].tensors[pl.slot]))
     };
     let unit = unit_len(p);
@@ -339,9 +433,20 @@ fn run_job(plan: &Plan, p: &ParamPlan, job: &Job, ckpt: &Checkpoint, writers: &[
         Op::Float { to } => {
             load_values(p, job, ckpt, s)?;
             let (w, t) = slot(0)?;
-            write_floats((w, t), (job.first * unit * to.size()) as u64, to, &s.x, &mut s.out)
+            write_floats(
+                (w, t),
+                (job.first * unit * to.size()) as u64,
+                to,
+                &s.x,
+                &mut s.out,
+            )
         }
-        Op::Quantize { float, mode, group_size, bits } => {
+        Op::Quantize {
+            float,
+            mode,
+            group_size,
+            bits,
+        } => {
             load_values(p, job, ckpt, s)?;
             if p.input.float_type() != Some(float) {
                 cast::round_to(float, &mut s.x);
@@ -357,15 +462,41 @@ fn run_job(plan: &Plan, p: &ParamPlan, job: &Job, ckpt: &Checkpoint, writers: &[
                 Mode::Affine => {
                     s.scales.resize(ngroups, 0.0);
                     s.biases.resize(ngroups, 0.0);
-                    affine::quantize(&s.x, group_size, bits, &mut s.words, &mut s.scales, &mut s.biases);
+                    affine::quantize(
+                        &s.x,
+                        group_size,
+                        bits,
+                        &mut s.words,
+                        &mut s.scales,
+                        &mut s.biases,
+                    );
                     write_words(slot(0)?, row0 * row_words, &s.words, &mut s.out)?;
                     let fs = float.size() as u64;
-                    write_floats(slot(1)?, row0 * row_groups * fs, float, &s.scales, &mut s.out)?;
-                    write_floats(slot(2)?, row0 * row_groups * fs, float, &s.biases, &mut s.out)
+                    write_floats(
+                        slot(1)?,
+                        row0 * row_groups * fs,
+                        float,
+                        &s.scales,
+                        &mut s.out,
+                    )?;
+                    write_floats(
+                        slot(2)?,
+                        row0 * row_groups * fs,
+                        float,
+                        &s.biases,
+                        &mut s.out,
+                    )
                 }
                 fp_mode => {
                     s.scale_codes.resize(ngroups, 0);
-                    fp::quantize(fp_of(fp_mode), float, &s.x, None, &mut s.words, &mut s.scale_codes);
+                    fp::quantize(
+                        fp_of(fp_mode),
+                        float,
+                        &s.x,
+                        None,
+                        &mut s.words,
+                        &mut s.scale_codes,
+                    );
                     write_words(slot(0)?, row0 * row_words, &s.words, &mut s.out)?;
                     let (w, t) = slot(1)?;
                     check_bounds(t, row0 * row_groups, s.scale_codes.len())?;

@@ -26,7 +26,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Convert a Hugging Face checkpoint folder into an MLX model folder (flags as mlx_lm.convert).
-    Convert(ConvertArgs),
+    Convert(Box<ConvertArgs>),
     /// List the supported model types and the kind of weight rules each uses.
     Architectures {
         /// Print JSON instead of a table.
@@ -236,7 +236,7 @@ fn main() -> ExitCode {
     // Ctrl-C / SIGTERM / SIGHUP remove the temporary output folder before exiting.
     hf2mlx::output::install_signal_cleanup();
     let result = match cli.command {
-        Command::Convert(args) => run_convert(args),
+        Command::Convert(args) => run_convert(*args),
         Command::Upload {
             path,
             repo,

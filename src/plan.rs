@@ -151,9 +151,18 @@ pub enum Input {
     Stack { parts: Vec<Input> },
     /// Rows `[start, start+len)` of every block of `block` rows (second-to-last axis) of `of`:
     /// one piece of a fused `gate_up` projection.
-    Rows { of: Box<Input>, block: usize, start: usize, len: usize },
+    Rows {
+        of: Box<Input>,
+        block: usize,
+        start: usize,
+        len: usize,
+    },
     /// `mx.moveaxis(of, from, to)`; done in memory, for small tensors (conv kernels).
-    MoveAxis { of: Box<Input>, from: usize, to: usize },
+    MoveAxis {
+        of: Box<Input>,
+        from: usize,
+        to: usize,
+    },
     /// `of.reshape(shape)`: the same bytes under another shape; read whole, for small tensors.
     Reshape { of: Box<Input>, shape: Vec<usize> },
 }
@@ -166,13 +175,25 @@ impl crate::arch::Payload for Input {
         Input::Stack { parts }
     }
     fn rows(self, block: usize, start: usize, len: usize) -> Self {
-        Input::Rows { of: Box::new(self), block, start, len }
+        Input::Rows {
+            of: Box::new(self),
+            block,
+            start,
+            len,
+        }
     }
     fn move_axis(self, from: usize, to: usize) -> Self {
-        Input::MoveAxis { of: Box::new(self), from, to }
+        Input::MoveAxis {
+            of: Box::new(self),
+            from,
+            to,
+        }
     }
     fn reshape(self, shape: Vec<usize>) -> Self {
-        Input::Reshape { of: Box::new(self), shape }
+        Input::Reshape {
+            of: Box::new(self),
+            shape,
+        }
     }
 }
 
@@ -227,14 +248,22 @@ impl Input {
     pub fn sources(&self) -> Vec<&SourceTensor> {
         match self {
             Input::Tensor { tensor } => vec![tensor],
-            Input::Quantized { weight, scales, biases, global_scale, .. } => {
+            Input::Quantized {
+                weight,
+                scales,
+                biases,
+                global_scale,
+                ..
+            } => {
                 let mut v = vec![weight, scales];
                 v.extend(biases.as_ref());
                 v.extend(global_scale.as_ref());
                 v
             }
             Input::Stack { parts } => parts.iter().flat_map(Input::sources).collect(),
-            Input::Rows { of, .. } | Input::MoveAxis { of, .. } | Input::Reshape { of, .. } => of.sources(),
+            Input::Rows { of, .. } | Input::MoveAxis { of, .. } | Input::Reshape { of, .. } => {
+                of.sources()
+            }
         }
     }
 
@@ -362,7 +391,12 @@ impl Plan {
     pub fn peak_memory_estimate(&self) -> u64 {
         let threads = rayon::current_num_threads() as u64;
         let block = crate::exec::BLOCK_ELEMS as u64;
-        let row_max = self.params.iter().map(|p| p.row_len() as u64).max().unwrap_or(1);
+        let row_max = self
+            .params
+            .iter()
+            .map(|p| p.row_len() as u64)
+            .max()
+            .unwrap_or(1);
         // source bytes + f32 values + packed words + output bytes, per element of a block
         let per_thread = block.max(row_max) * (4 + 4 + 4 + 4);
         let whole: u64 = self
@@ -399,7 +433,10 @@ impl Plan {
         weight_map.sort_unstable();
         let mut meta = Map::new();
         meta.insert("total_size".into(), Value::from(self.total_size));
-        meta.insert("total_parameters".into(), Value::from(self.total_parameters));
+        meta.insert(
+            "total_parameters".into(),
+            Value::from(self.total_parameters),
+        );
         let mut wm = Map::new();
         for (k, v) in weight_map {
             wm.insert(k.into(), Value::from(v));
@@ -487,8 +524,11 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
         .collect();
     // The config is checked against what the model loads: tensors sanitize drops (MTP layers
     // past `num_hidden_layers`, vision towers) are not the text model's.
-    let loaded: Vec<SourceTensor> =
-        tensors.iter().filter(|t| kept_sources.contains(t.name.as_str())).cloned().collect();
+    let loaded: Vec<SourceTensor> = tensors
+        .iter()
+        .filter(|t| kept_sources.contains(t.name.as_str()))
+        .cloned()
+        .collect();
     crate::validate::check(&cfg, dir, &inv.weight_files, &loaded)?;
     let dropped: Vec<String> = tensors
         .iter()
@@ -558,7 +598,9 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
         .iter()
         .flat_map(|(n, _)| {
             let owner = n.rsplit_once('.').map_or("", |(o, _)| o);
-            owner.match_indices('.').map(move |(i, _)| owner[..i].to_string())
+            owner
+                .match_indices('.')
+                .map(move |(i, _)| owner[..i].to_string())
         })
         .collect();
     for (name, param) in params {
@@ -570,7 +612,13 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
                 let f = i.float_type();
                 (i, f)
             }
-            Param::Quantized { weight, scales, biases, global_scale, spec } => {
+            Param::Quantized {
+                weight,
+                scales,
+                biases,
+                global_scale,
+                spec,
+            } => {
                 // Affine dequantizes in the scales' dtype after mlx-lm's cast step; the fp modes
                 // in bfloat16 (mlx's default), or in --dtype when given; with an nvfp4 global
                 // scale mlx computes in float32.
@@ -608,16 +656,27 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
         // Dequantized layers keep the dtype dequantization gives (mlx-lm casts before it
         // dequantizes): affine the cast scales' dtype, fp modes bfloat16 unless --dtype says.
         let target = match &input {
-            Input::Quantized { mode: Mode::Affine, float, .. } => Some(*float),
+            Input::Quantized {
+                mode: Mode::Affine,
+                float,
+                ..
+            } => Some(*float),
             Input::Quantized { .. } if decision.is_none() || opts.dequantize => {
                 Some(flag_dtype.unwrap_or(FloatType::BF16))
             }
             _ => target_of(&name, logical_float),
         };
         let stored_spec = match &input {
-            Input::Quantized { mode, group_size, bits, .. } => {
-                Some(QuantSpec { mode: *mode, group_size: *group_size, bits: *bits })
-            }
+            Input::Quantized {
+                mode,
+                group_size,
+                bits,
+                ..
+            } => Some(QuantSpec {
+                mode: *mode,
+                group_size: *group_size,
+                bits: *bits,
+            }),
             _ => None,
         };
         let layer = name.strip_suffix(".weight").unwrap_or(&name).to_string();
@@ -633,22 +692,45 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
             _ => false,
         };
         if keep_stored {
-            let Input::Quantized { weight, scales, biases, global_scale, .. } = input else {
+            let Input::Quantized {
+                weight,
+                scales,
+                biases,
+                global_scale,
+                ..
+            } = input
+            else {
                 unreachable!()
             };
-            let spec = stored_spec.unwrap_or(QuantSpec { mode: Mode::Affine, group_size: 64, bits: 4 });
+            let spec = stored_spec.unwrap_or(QuantSpec {
+                mode: Mode::Affine,
+                group_size: 64,
+                bits: 4,
+            });
             if let (Some(q), Some(qc)) = (&quant, quant_cfg.as_mut())
                 && spec != q.spec
             {
                 qc.insert(layer.clone(), Value::Object(spec_entry(&spec)));
             }
-            for part in [Some(weight), Some(scales), biases, global_scale].into_iter().flatten() {
+            for part in [Some(weight), Some(scales), biases, global_scale]
+                .into_iter()
+                .flatten()
+            {
                 let pname = part.name.clone();
                 let shape = part.shape.clone();
                 let input = Input::Tensor { tensor: part };
                 let (op, dt) = plain_op(&input, target_of(&pname, input.float_type()));
                 outputs.push((pname.clone(), dt, shape));
-                planned.push((ParamPlan { name: pname, input, op, outputs: Vec::new() }, outputs.len() - 1, 1));
+                planned.push((
+                    ParamPlan {
+                        name: pname,
+                        input,
+                        op,
+                        outputs: Vec::new(),
+                    },
+                    outputs.len() - 1,
+                    1,
+                ));
             }
             continue;
         }
@@ -661,7 +743,12 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
             for (suffix, dt, shape) in d.spec.output_tensors(&shape, DType::from_float(t)) {
                 outputs.push((format!("{base}.{suffix}"), dt, shape));
             }
-            Op::Quantize { float: t, mode: d.spec.mode, group_size: d.spec.group_size, bits: d.spec.bits }
+            Op::Quantize {
+                float: t,
+                mode: d.spec.mode,
+                group_size: d.spec.group_size,
+                bits: d.spec.bits,
+            }
         } else {
             let (op, out_dtype) = match &input {
                 Input::Quantized { float, .. } => {
@@ -674,7 +761,16 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
             op
         };
         let n_out = outputs.len() - first;
-        planned.push((ParamPlan { name, input, op, outputs: Vec::new() }, first, n_out));
+        planned.push((
+            ParamPlan {
+                name,
+                input,
+                op,
+                outputs: Vec::new(),
+            },
+            first,
+            n_out,
+        ));
     }
 
     // Greedy sharding in module order, exactly like `make_shards`.
@@ -692,7 +788,8 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
         out_cfg.remove("quantization");
         out_cfg.remove("quantization_config");
     }
-    let (_, config_text) = config::output_config(out_cfg, quant_cfg.clone().filter(|_| quant.is_some()));
+    let (_, config_text) =
+        config::output_config(out_cfg, quant_cfg.clone().filter(|_| quant.is_some()));
 
     let plan = Plan {
         source_dir: dir.to_path_buf(),
@@ -738,18 +835,32 @@ pub fn estimates(plan: &Plan, opts: &ConvertOptions) -> Vec<Estimate> {
     };
     let mut settings: Vec<(String, ConvertOptions)> = vec![("float (no -q)".into(), base.clone())];
     for bits in [8, 6, 5, 4, 3, 2] {
-        let o = ConvertOptions { quantize: true, q_bits: Some(bits), dequantize: false, ..base.clone() };
+        let o = ConvertOptions {
+            quantize: true,
+            q_bits: Some(bits),
+            dequantize: false,
+            ..base.clone()
+        };
         settings.push((format!("affine {bits}-bit g64"), o));
     }
     for mode in [Mode::Mxfp8, Mode::Mxfp4, Mode::Nvfp4] {
-        let o = ConvertOptions { quantize: true, q_mode: mode, dequantize: false, ..base.clone() };
+        let o = ConvertOptions {
+            quantize: true,
+            q_mode: mode,
+            dequantize: false,
+            ..base.clone()
+        };
         settings.push((mode.as_str().to_string(), o));
     }
     settings
         .into_iter()
         .filter_map(|(setting, o)| {
             let p = build_from(&o, &plan.inventory).ok()?;
-            Some(Estimate { setting, total_size: p.total_size, bits_per_weight: p.bits_per_weight() })
+            Some(Estimate {
+                setting,
+                total_size: p.total_size,
+                bits_per_weight: p.bits_per_weight(),
+            })
         })
         .collect()
 }
@@ -780,24 +891,35 @@ fn group_quantized(
     dir: &Path,
 ) -> Result<Vec<(String, Param)>> {
     let Some(qcfg) = input_quant else {
-        return Ok(sorted.into_iter().map(|(n, t)| (n, Param::Plain(t))).collect());
+        return Ok(sorted
+            .into_iter()
+            .map(|(n, t)| (n, Param::Plain(t)))
+            .collect());
     };
     // Quantized layers are stored tensors in MLX checkpoints (already stacked and renamed).
     let stored = |i: &Input| match i {
         Input::Tensor { tensor } => Some(tensor.clone()),
         _ => None,
     };
-    let by_name: HashMap<&str, SourceTensor> =
-        sorted.iter().filter_map(|(n, i)| Some((n.as_str(), stored(i)?))).collect();
+    let by_name: HashMap<&str, SourceTensor> = sorted
+        .iter()
+        .filter_map(|(n, i)| Some((n.as_str(), stored(i)?)))
+        .collect();
     let mut quantized: HashMap<String, (QuantSpec, bool, bool)> = HashMap::new();
     for (name, _) in &sorted {
-        let Some(layer) = name.strip_suffix(".scales") else { continue };
-        let Some(w) = by_name.get(format!("{layer}.weight").as_str()) else { continue };
+        let Some(layer) = name.strip_suffix(".scales") else {
+            continue;
+        };
+        let Some(w) = by_name.get(format!("{layer}.weight").as_str()) else {
+            continue;
+        };
         if w.dtype != DType::U32 {
             continue;
         }
         let has_biases = by_name.contains_key(format!("{layer}.biases").as_str());
-        let Some(t) = by_name.get(name.as_str()) else { continue };
+        let Some(t) = by_name.get(name.as_str()) else {
+            continue;
+        };
         let spec = layer_spec(layer, w, t, qcfg).map_err(|msg| Error::Config {
             file: dir.join("config.json"),
             msg,
@@ -838,7 +960,16 @@ fn group_quantized(
                     let biases = parts.remove(&b);
                     let global_scale = parts.remove(&g);
                     if let (Some(weight), Some(scales)) = (weight, scales) {
-                        out.push((w, Param::Quantized { weight, scales, biases, global_scale, spec }));
+                        out.push((
+                            w,
+                            Param::Quantized {
+                                weight,
+                                scales,
+                                biases,
+                                global_scale,
+                                spec,
+                            },
+                        ));
                     }
                 }
             }
@@ -849,7 +980,12 @@ fn group_quantized(
 }
 
 /// The settings a stored quantized layer was packed with.
-fn layer_spec(layer: &str, w: &SourceTensor, s: &SourceTensor, qcfg: &Json) -> std::result::Result<QuantSpec, String> {
+fn layer_spec(
+    layer: &str,
+    w: &SourceTensor,
+    s: &SourceTensor,
+    qcfg: &Json,
+) -> std::result::Result<QuantSpec, String> {
     let wk = *w.shape.last().unwrap_or(&0);
     let sk = *s.shape.last().unwrap_or(&0);
     let fits = |spec: &QuantSpec| {
@@ -859,12 +995,22 @@ fn layer_spec(layer: &str, w: &SourceTensor, s: &SourceTensor, qcfg: &Json) -> s
             && (s.dtype == DType::U8) == (spec.mode != Mode::Affine)
     };
     let from_dict = |d: &Json| {
-        let mode = d.get("mode").and_then(Value::as_str).and_then(Mode::parse).unwrap_or(Mode::Affine);
+        let mode = d
+            .get("mode")
+            .and_then(Value::as_str)
+            .and_then(Mode::parse)
+            .unwrap_or(Mode::Affine);
         let (dgs, dbits) = mode.defaults();
         QuantSpec {
             mode,
-            group_size: d.get("group_size").and_then(Value::as_u64).map_or(dgs, |g| g as usize),
-            bits: d.get("bits").and_then(Value::as_u64).map_or(dbits, |b| b as u32),
+            group_size: d
+                .get("group_size")
+                .and_then(Value::as_u64)
+                .map_or(dgs, |g| g as usize),
+            bits: d
+                .get("bits")
+                .and_then(Value::as_u64)
+                .map_or(dbits, |b| b as u32),
         }
     };
     if let Some(Value::Object(d)) = qcfg.get(layer) {
@@ -872,7 +1018,9 @@ fn layer_spec(layer: &str, w: &SourceTensor, s: &SourceTensor, qcfg: &Json) -> s
         return if fits(&spec) {
             Ok(spec)
         } else {
-            Err(format!("quantization entry for `{layer}` ({spec:?}) does not match its tensors' shapes"))
+            Err(format!(
+                "quantization entry for `{layer}` ({spec:?}) does not match its tensors' shapes"
+            ))
         };
     }
     let global = from_dict(qcfg);
@@ -884,19 +1032,31 @@ fn layer_spec(layer: &str, w: &SourceTensor, s: &SourceTensor, qcfg: &Json) -> s
             .iter()
             .map(|m| {
                 let (group_size, bits) = m.defaults();
-                QuantSpec { mode: *m, group_size, bits }
+                QuantSpec {
+                    mode: *m,
+                    group_size,
+                    bits,
+                }
             })
             .collect()
     } else {
         [2u32, 3, 4, 5, 6, 8]
             .iter()
-            .flat_map(|&bits| [32usize, 64, 128].map(|group_size| QuantSpec { mode: Mode::Affine, group_size, bits }))
+            .flat_map(|&bits| {
+                [32usize, 64, 128].map(|group_size| QuantSpec {
+                    mode: Mode::Affine,
+                    group_size,
+                    bits,
+                })
+            })
             .collect()
     };
     let fitting: Vec<QuantSpec> = candidates.into_iter().filter(|c| fits(c)).collect();
     match fitting.as_slice() {
         [one] => Ok(*one),
-        [] => Err(format!("cannot tell how `{layer}` is quantized: its shapes fit no mlx quantization")),
+        [] => Err(format!(
+            "cannot tell how `{layer}` is quantized: its shapes fit no mlx quantization"
+        )),
         _ => Err(format!(
             "cannot tell how `{layer}` is quantized: it does not match the global settings and several \
              bit widths fit its shapes; add its entry to `quantization` in config.json"

@@ -57,7 +57,10 @@ pub fn is_copied_file(name: &str) -> bool {
 }
 
 /// mlx-lm cannot load a model without a tokenizer; say so before doing any work.
-pub fn check_has_tokenizer<'a>(names: impl IntoIterator<Item = &'a str>, source: &str) -> Result<()> {
+pub fn check_has_tokenizer<'a>(
+    names: impl IntoIterator<Item = &'a str>,
+    source: &str,
+) -> Result<()> {
     let found = names
         .into_iter()
         .any(|n| TOKENIZER_FILES.contains(&n) || n.ends_with(".tiktoken"));
@@ -145,7 +148,11 @@ impl Inventory {
             config,
             weight_files,
             headers,
-            copied_files: names.iter().filter(|n| is_copied_file(n)).cloned().collect(),
+            copied_files: names
+                .iter()
+                .filter(|n| is_copied_file(n))
+                .cloned()
+                .collect(),
         };
         if let Some(index) = index {
             check_index_tensors(&index, &index_path, &inv.weight_files, &inv.tensors()?)?;
@@ -165,7 +172,11 @@ impl Inventory {
 fn list_files(dir: &Path) -> Result<BTreeSet<String>> {
     let root = dir.canonicalize().map_err(|e| Error::io(dir, e))?;
     let mut roots = vec![root.clone()];
-    if let Some(repo) = root.parent().filter(|p| p.ends_with("snapshots")).and_then(Path::parent) {
+    if let Some(repo) = root
+        .parent()
+        .filter(|p| p.ends_with("snapshots"))
+        .and_then(Path::parent)
+    {
         roots.push(repo.join("blobs"));
     }
     let mut names = BTreeSet::new();

@@ -332,17 +332,31 @@ fn trust_remote_code_never_runs_code_but_converts() {
     let marker = tmp.path().join("EXECUTED");
     std::fs::write(
         src.join("modeling_custom.py"),
-        format!("open({:?}, 'w').write('ran')\n", marker.display().to_string()),
+        format!(
+            "open({:?}, 'w').write('ran')\n",
+            marker.display().to_string()
+        ),
     )
     .unwrap();
 
-    let o = hf2mlx(&["convert", "--hf-path", "src", "--mlx-path", "out", "-q"], tmp.path());
+    let o = hf2mlx(
+        &["convert", "--hf-path", "src", "--mlx-path", "out", "-q"],
+        tmp.path(),
+    );
     assert!(!o.status.success());
     assert!(stderr(&o).contains("--trust-remote-code"), "{}", stderr(&o));
     assert!(!tmp.path().join("out").exists());
 
     let o = hf2mlx(
-        &["convert", "--hf-path", "src", "--mlx-path", "out", "-q", "--trust-remote-code"],
+        &[
+            "convert",
+            "--hf-path",
+            "src",
+            "--mlx-path",
+            "out",
+            "-q",
+            "--trust-remote-code",
+        ],
         tmp.path(),
     );
     assert!(o.status.success(), "{}", stderr(&o));
@@ -357,7 +371,10 @@ fn trust_remote_code_never_runs_code_but_converts() {
     for (k, v) in expected["tensors"].as_object().unwrap() {
         assert_eq!(got.tensors[k].sha256, v["sha256"].as_str().unwrap(), "{k}");
     }
-    assert_eq!(got.tensors.len(), expected["tensors"].as_object().unwrap().len());
+    assert_eq!(
+        got.tensors.len(),
+        expected["tensors"].as_object().unwrap().len()
+    );
 }
 
 /// Integer and FP8 tensors are never cast or quantized: they pass through (FP8 as `U8`, the
@@ -370,12 +387,15 @@ fn integer_and_fp8_tensors_pass_through() {
     let bytes = std::fs::read(src.join("model.safetensors")).unwrap();
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     let f8: Vec<u8> = (0..=255u8).collect();
-    let i64s: Vec<u8> = (0..8i64).flat_map(|v| (v * 1_000_000_007).to_le_bytes()).collect();
+    let i64s: Vec<u8> = (0..8i64)
+        .flat_map(|v| (v * 1_000_000_007).to_le_bytes())
+        .collect();
     let mut views: Vec<(String, safetensors::tensor::TensorView)> =
         st.tensors().into_iter().collect();
     views.push((
         "model.layers.0.self_attn.q_proj.input_scale".into(),
-        safetensors::tensor::TensorView::new(safetensors::Dtype::F8_E4M3, vec![16, 16], &f8).unwrap(),
+        safetensors::tensor::TensorView::new(safetensors::Dtype::F8_E4M3, vec![16, 16], &f8)
+            .unwrap(),
     ));
     views.push((
         "model.position_ids".into(),
@@ -384,17 +404,42 @@ fn integer_and_fp8_tensors_pass_through() {
     safetensors::serialize_to_file(views, None, &src.join("model2.safetensors")).unwrap();
     drop(st);
     std::fs::remove_file(src.join("model.safetensors")).unwrap();
-    std::fs::rename(src.join("model2.safetensors"), src.join("model.safetensors")).unwrap();
+    std::fs::rename(
+        src.join("model2.safetensors"),
+        src.join("model.safetensors"),
+    )
+    .unwrap();
 
-    let o = hf2mlx(&["convert", "--hf-path", "src", "--mlx-path", "out", "-q", "--dtype", "float16"], tmp.path());
+    let o = hf2mlx(
+        &[
+            "convert",
+            "--hf-path",
+            "src",
+            "--mlx-path",
+            "out",
+            "-q",
+            "--dtype",
+            "float16",
+        ],
+        tmp.path(),
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let d = common::describe(&tmp.path().join("out"));
     let f8_out = &d.tensors["model.layers.0.self_attn.q_proj.input_scale"];
-    assert_eq!((f8_out.dtype.as_str(), f8_out.shape.as_slice()), ("U8", &[16u64, 16][..]));
-    assert_eq!(f8_out.sha256, common::hex(&<sha2::Sha256 as sha2::Digest>::digest(&f8)));
+    assert_eq!(
+        (f8_out.dtype.as_str(), f8_out.shape.as_slice()),
+        ("U8", &[16u64, 16][..])
+    );
+    assert_eq!(
+        f8_out.sha256,
+        common::hex(&<sha2::Sha256 as sha2::Digest>::digest(&f8))
+    );
     let ints = &d.tensors["model.position_ids"];
     assert_eq!(ints.dtype, "I64");
-    assert_eq!(ints.sha256, common::hex(&<sha2::Sha256 as sha2::Digest>::digest(&i64s)));
+    assert_eq!(
+        ints.sha256,
+        common::hex(&<sha2::Sha256 as sha2::Digest>::digest(&i64s))
+    );
     assert_eq!(d.tensors["model.norm.weight"].dtype, "F16");
     assert_eq!(d.tensors["model.layers.0.mlp.up_proj.scales"].dtype, "F16");
 }

@@ -115,10 +115,19 @@ fn check(name: &str, src: &Path, flags: &[&str]) {
     // Beyond the contract: with mlx's data order emulated, the shard files themselves are
     // byte-identical to what mlx-lm writes on Linux, and so are config.json and the index.
     let shard_files = b.files.iter().filter(|f| f.ends_with(".safetensors"));
-    for f in shard_files.chain(["config.json".to_string(), "model.safetensors.index.json".to_string()].iter()) {
+    for f in shard_files.chain(
+        [
+            "config.json".to_string(),
+            "model.safetensors.index.json".to_string(),
+        ]
+        .iter(),
+    ) {
         let x = std::fs::read(ours.join(f)).unwrap();
         let y = std::fs::read(reference.join(f)).unwrap();
-        assert!(x == y, "{name}: {f} is not byte-identical to mlx_lm.convert's");
+        assert!(
+            x == y,
+            "{name}: {f} is not byte-identical to mlx_lm.convert's"
+        );
     }
 
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/compare_logits.py");
@@ -244,8 +253,22 @@ fn fp_modes_and_recipes_load_with_mlx_lm_logits() {
     check("llama mxfp4", &src, &["-q", "--q-mode", "mxfp4"]);
     check("llama nvfp4", &src, &["-q", "--q-mode", "nvfp4"]);
     check("llama mxfp8", &src, &["-q", "--q-mode", "mxfp8"]);
-    check("llama mixed_3_6", &src, &["-q", "--quant-predicate", "mixed_3_6"]);
-    check("llama mixed_2_6 g32", &src, &["-q", "--quant-predicate", "mixed_2_6", "--q-group-size", "32"]);
+    check(
+        "llama mixed_3_6",
+        &src,
+        &["-q", "--quant-predicate", "mixed_3_6"],
+    );
+    check(
+        "llama mixed_2_6 g32",
+        &src,
+        &[
+            "-q",
+            "--quant-predicate",
+            "mixed_2_6",
+            "--q-group-size",
+            "32",
+        ],
+    );
 }
 
 /// `-d` of outputs in every mode equals mlx-lm's `-d` of the same input.
@@ -344,8 +367,17 @@ fn dequantize_applies_nvfp4_global_scale() {
     hf2mlx::convert(&o, &|_, _| {}).unwrap();
     let expected = tmp.path().join("expected.safetensors");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/make_global_scale.py");
-    let out = Command::new(&py).arg(script).arg(&q).arg(&expected).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(&py)
+        .arg(script)
+        .arg(&q)
+        .arg(&expected)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let d = tmp.path().join("dequantized");
     let mut o = ConvertOptions::new(&q, &d);
@@ -357,7 +389,15 @@ fn dequantize_applies_nvfp4_global_scale() {
     for (name, view) in want.tensors() {
         let g = &got.tensors[&name];
         assert_eq!(g.dtype, "BF16", "{name}");
-        assert_eq!(g.sha256, common::hex(&sha2::Sha256::digest(view.data())), "{name}: not mx.dequantize(global_scale=...)");
+        assert_eq!(
+            g.sha256,
+            common::hex(&sha2::Sha256::digest(view.data())),
+            "{name}: not mx.dequantize(global_scale=...)"
+        );
     }
-    assert!(!got.tensors.keys().any(|k| k.ends_with("global_scale") || k.ends_with(".scales")));
+    assert!(
+        !got.tensors
+            .keys()
+            .any(|k| k.ends_with("global_scale") || k.ends_with(".scales"))
+    );
 }

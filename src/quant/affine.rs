@@ -119,7 +119,11 @@ fn encode_group(xg: &[f32], scale: f32, bias: f32, n_bins: f32, codes: &mut [u8]
 /// f32 scale and bias of every group (`x.len()/group_size` each); encode those to T with
 /// [`crate::cast::encode_from_f32`] to get mlx's stored values.
 
-#[multiversion::multiversion(targets("x86_64+avx512f+avx512bw+avx512vl+avx2+fma+bmi1+bmi2+lzcnt+popcnt", "x86_64+avx2+fma+bmi1+bmi2+lzcnt+popcnt", "aarch64+neon"))]
+#[multiversion::multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx2+fma+bmi1+bmi2+lzcnt+popcnt",
+    "x86_64+avx2+fma+bmi1+bmi2+lzcnt+popcnt",
+    "aarch64+neon"
+))]
 pub fn quantize(
     x: &[f32],
     group_size: usize,
@@ -182,7 +186,11 @@ fn encode_pack_pow2<const B: u32>(xg: &[f32], scale: f32, bias: f32, n_bins: f32
 /// Dequantize: `scales`/`biases` hold T values (as f32); the output holds T values, rounded as
 /// mlx's op graph does (`multiply` then `add`, each rounded to T): `T(T(q * s) + b)`.
 
-#[multiversion::multiversion(targets("x86_64+avx512f+avx512bw+avx512vl+avx2+fma+bmi1+bmi2+lzcnt+popcnt", "x86_64+avx2+fma+bmi1+bmi2+lzcnt+popcnt", "aarch64+neon"))]
+#[multiversion::multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx2+fma+bmi1+bmi2+lzcnt+popcnt",
+    "x86_64+avx2+fma+bmi1+bmi2+lzcnt+popcnt",
+    "aarch64+neon"
+))]
 pub fn dequantize(
     words: &[u32],
     scales: &[f32],

@@ -245,7 +245,11 @@ fn encode_fp4(y: &[f32], arith: FloatType, codes: &mut [u8]) {
 /// `global_scale` is only meaningful for nvfp4 (ignored otherwise). `x.len()` must be a multiple
 /// of the group size; mlx's CPU nvfp4 additionally needs `N·K % 32 == 0`, a caller-level check.
 
-#[multiversion::multiversion(targets("x86_64+avx512f+avx512bw+avx512vl+avx2+fma+bmi1+bmi2+lzcnt+popcnt", "x86_64+avx2+fma+bmi1+bmi2+lzcnt+popcnt", "aarch64+neon"))]
+#[multiversion::multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx2+fma+bmi1+bmi2+lzcnt+popcnt",
+    "x86_64+avx2+fma+bmi1+bmi2+lzcnt+popcnt",
+    "aarch64+neon"
+))]
 pub fn quantize(
     mode: FpMode,
     t: FloatType,
@@ -365,7 +369,11 @@ fn mx_nonfinite_group(mode: FpMode, t: FloatType, xg: &[f32], codes: &mut [u8]) 
 /// `global_scale`, mlx promotes the scale `FromFP8(c) * (g / 2688)` to **float32**, so the output
 /// is float32 values (not rounded to `out_t`) regardless of `out_t`; the caller must store F32.
 
-#[multiversion::multiversion(targets("x86_64+avx512f+avx512bw+avx512vl+avx2+fma+bmi1+bmi2+lzcnt+popcnt", "x86_64+avx2+fma+bmi1+bmi2+lzcnt+popcnt", "aarch64+neon"))]
+#[multiversion::multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx2+fma+bmi1+bmi2+lzcnt+popcnt",
+    "x86_64+avx2+fma+bmi1+bmi2+lzcnt+popcnt",
+    "aarch64+neon"
+))]
 pub fn dequantize(
     mode: FpMode,
     out_t: FloatType,

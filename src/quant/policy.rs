@@ -70,7 +70,10 @@ impl RecipeContext {
             .collect();
         indices.sort_unstable();
         indices.dedup();
-        Some(RecipeContext { layer_location: loc, num_layers: indices.len() })
+        Some(RecipeContext {
+            layer_location: loc,
+            num_layers: indices.len(),
+        })
     }
 
     /// `mixed_quant_predicate`'s choice for a layer path: high bits or low bits.
@@ -83,8 +86,11 @@ impl RecipeContext {
             .and_then(|c| c.parse().ok())
             .unwrap_or(0);
         let n = self.num_layers as i64;
-        let use_more_bits = index < n / 8 || index >= 7 * n / 8 || (index - n / 8).rem_euclid(3) == 2;
-        let v_like = ["v_proj", "v_a_proj", "v_b_proj"].iter().any(|v| layer.contains(v));
+        let use_more_bits =
+            index < n / 8 || index >= 7 * n / 8 || (index - n / 8).rem_euclid(3) == 2;
+        let v_like = ["v_proj", "v_a_proj", "v_b_proj"]
+            .iter()
+            .any(|v| layer.contains(v));
         ((v_like || layer.contains("down_proj")) && use_more_bits) || layer.contains("lm_head")
     }
 }
@@ -111,10 +117,13 @@ pub struct Override {
 impl Override {
     /// Parses `REGEX=SPEC`. SPEC: `skip`, `B`, `MODE`, `MODE:B` or `MODE:B:G`.
     pub fn parse(s: &str) -> Result<Override, String> {
-        let (re, spec) = s
-            .rsplit_once('=')
-            .ok_or_else(|| format!("--q-override `{s}`: expected REGEX=SPEC, e.g. 'lm_head=8' or 'mlp=affine:6:64'"))?;
-        let pattern = Regex::new(re).map_err(|e| format!("--q-override `{s}`: bad regular expression: {e}"))?;
+        let (re, spec) = s.rsplit_once('=').ok_or_else(|| {
+            format!(
+                "--q-override `{s}`: expected REGEX=SPEC, e.g. 'lm_head=8' or 'mlp=affine:6:64'"
+            )
+        })?;
+        let pattern = Regex::new(re)
+            .map_err(|e| format!("--q-override `{s}`: bad regular expression: {e}"))?;
         let bad = |why: String| format!("--q-override `{s}`: {why}");
         let spec = match spec.trim() {
             "skip" | "none" | "float" => OverrideSpec::Skip,
@@ -132,18 +141,28 @@ impl Override {
                     None => dbits,
                 };
                 let group_size = match parts.next() {
-                    Some(g) => g.parse().map_err(|_| bad(format!("bad group size `{g}`")))?,
+                    Some(g) => g
+                        .parse()
+                        .map_err(|_| bad(format!("bad group size `{g}`")))?,
                     None => dgs,
                 };
                 if parts.next().is_some() {
                     return Err(bad("expected at most MODE:BITS:GROUP_SIZE".into()));
                 }
-                let spec = QuantSpec { mode, group_size, bits };
+                let spec = QuantSpec {
+                    mode,
+                    group_size,
+                    bits,
+                };
                 spec.validate().map_err(bad)?;
                 OverrideSpec::Spec(spec)
             }
         };
-        Ok(Override { pattern, spec, text: s.to_string() })
+        Ok(Override {
+            pattern,
+            spec,
+            text: s.to_string(),
+        })
     }
 }
 
@@ -163,15 +182,29 @@ pub struct QuantRequest {
 
 impl QuantRequest {
     pub fn new(spec: QuantSpec) -> QuantRequest {
-        QuantRequest { spec, group_size_given: true, recipe: None, embedding_bits: None, overrides: Vec::new() }
+        QuantRequest {
+            spec,
+            group_size_given: true,
+            recipe: None,
+            embedding_bits: None,
+            overrides: Vec::new(),
+        }
     }
 
     /// The spec `--q-bits-embedding` gives: affine at those bits, with the global group size
     /// when the global mode is affine (fp modes fix their own group size, so 64 then).
     pub fn embedding_spec(&self) -> Option<QuantSpec> {
         let bits = self.embedding_bits?;
-        let group_size = if self.spec.mode == Mode::Affine { self.spec.group_size } else { 64 };
-        Some(QuantSpec { mode: Mode::Affine, group_size, bits })
+        let group_size = if self.spec.mode == Mode::Affine {
+            self.spec.group_size
+        } else {
+            64
+        };
+        Some(QuantSpec {
+            mode: Mode::Affine,
+            group_size,
+            bits,
+        })
     }
 
     /// The spec an override gives, relative to the global one.
@@ -183,7 +216,11 @@ impl QuantRequest {
                     Some(QuantSpec { bits, ..self.spec })
                 } else {
                     // fp modes have a fixed bit width: a bare bit count means affine.
-                    Some(QuantSpec { mode: Mode::Affine, group_size: 64, bits })
+                    Some(QuantSpec {
+                        mode: Mode::Affine,
+                        group_size: 64,
+                        bits,
+                    })
                 }
             }
             OverrideSpec::Spec(s) => Some(s),
@@ -194,11 +231,13 @@ impl QuantRequest {
     pub fn validate(&self) -> Result<(), String> {
         self.spec.validate()?;
         if let Some(s) = self.embedding_spec() {
-            s.validate().map_err(|e| format!("--q-bits-embedding: {e}"))?;
+            s.validate()
+                .map_err(|e| format!("--q-bits-embedding: {e}"))?;
         }
         for o in &self.overrides {
             if let Some(s) = self.override_spec(&o.spec) {
-                s.validate().map_err(|e| format!("--q-override `{}`: {e}", o.text))?;
+                s.validate()
+                    .map_err(|e| format!("--q-override `{}`: {e}", o.text))?;
             }
         }
         if let Some(r) = self.recipe {
@@ -212,7 +251,11 @@ impl QuantRequest {
                 ));
             }
             for b in [r.low, r.high] {
-                QuantSpec { bits: b, ..self.spec }.validate()?;
+                QuantSpec {
+                    bits: b,
+                    ..self.spec
+                }
+                .validate()?;
             }
         }
         Ok(())
@@ -243,7 +286,11 @@ const EMBEDDING_NAMES: &[&str] = &[
 ];
 
 pub fn is_embedding_or_head(layer: &str) -> bool {
-    layer == "output" || layer.rsplit('.').next().is_some_and(|last| EMBEDDING_NAMES.contains(&last))
+    layer == "output"
+        || layer
+            .rsplit('.')
+            .next()
+            .is_some_and(|last| EMBEDDING_NAMES.contains(&last))
 }
 
 fn full_entry(spec: &QuantSpec) -> Map<String, Value> {
@@ -276,25 +323,47 @@ pub fn decide(
     let mut decision = if !last.is_multiple_of(req.spec.group_size) {
         None
     } else if let (Some(r), Some(ctx)) = (req.recipe, recipe_ctx) {
-        let bits = if ctx.wants_high_bits(layer) { r.high } else { r.low };
+        let bits = if ctx.wants_high_bits(layer) {
+            r.high
+        } else {
+            r.low
+        };
         let mut entry = Map::new();
         entry.insert(
             "group_size".into(),
-            if req.group_size_given { Value::from(req.spec.group_size) } else { Value::Null },
+            if req.group_size_given {
+                Value::from(req.spec.group_size)
+            } else {
+                Value::Null
+            },
         );
         entry.insert("bits".into(), Value::from(bits));
         entry.insert("mode".into(), Value::from("affine"));
-        Some(LayerDecision { spec: QuantSpec { bits, ..req.spec }, config_entry: Some(entry) })
+        Some(LayerDecision {
+            spec: QuantSpec { bits, ..req.spec },
+            config_entry: Some(entry),
+        })
     } else {
         match model_predicate(arch, layer) {
-            None => Some(LayerDecision { spec: req.spec, config_entry: None }),
+            None => Some(LayerDecision {
+                spec: req.spec,
+                config_entry: None,
+            }),
             Some(LayerQuant::Skip) => None,
-            Some(LayerQuant::Dict { group_size, bits, mode }) => {
+            Some(LayerQuant::Dict {
+                group_size,
+                bits,
+                mode,
+            }) => {
                 // `to_quantized(**dict)`: absent keys take the defaults of the dict's mode
                 // (affine when the dict has none, even if the global mode is an fp mode).
                 let m = mode.and_then(Mode::parse).unwrap_or(Mode::Affine);
                 let (dgs, dbits) = m.defaults();
-                let spec = QuantSpec { mode: m, group_size: group_size.unwrap_or(dgs), bits: bits.unwrap_or(dbits) };
+                let spec = QuantSpec {
+                    mode: m,
+                    group_size: group_size.unwrap_or(dgs),
+                    bits: bits.unwrap_or(dbits),
+                };
                 let mut entry = Map::new();
                 if let Some(g) = group_size {
                     entry.insert("group_size".into(), Value::from(g));
@@ -305,7 +374,10 @@ pub fn decide(
                 if let Some(m) = mode {
                     entry.insert("mode".into(), Value::from(m));
                 }
-                Some(LayerDecision { spec, config_entry: Some(entry) })
+                Some(LayerDecision {
+                    spec,
+                    config_entry: Some(entry),
+                })
             }
         }
     };
@@ -325,7 +397,10 @@ pub fn decide(
             None => None,
             Some(spec) if last.is_multiple_of(spec.group_size) => {
                 let entry = (spec != req.spec).then(|| full_entry(&spec));
-                Some(LayerDecision { spec, config_entry: entry })
+                Some(LayerDecision {
+                    spec,
+                    config_entry: entry,
+                })
             }
             Some(spec) => {
                 notes.push(format!(

@@ -53,7 +53,11 @@ const GROWTH: [(usize, usize); 18] = [
 ];
 
 fn bucket_count_for(n: usize) -> Option<usize> {
-    GROWTH.iter().rev().find(|(first, _)| n >= *first).map(|(_, bc)| *bc)
+    GROWTH
+        .iter()
+        .rev()
+        .find(|(first, _)| n >= *first)
+        .map(|(_, bc)| *bc)
 }
 
 /// A position in the singly linked node list: the before-begin sentinel or a node.
@@ -74,10 +78,12 @@ pub fn mlx_data_order(names: &[&str]) -> Vec<usize> {
     let mut next: Vec<Option<usize>> = vec![None; n];
     let mut head: Option<usize> = None; // before_begin.next
     let mut buckets: Vec<Option<Ptr>> = vec![None; 1];
-    let link = |next: &mut Vec<Option<usize>>, head: &mut Option<usize>, p: Ptr, v: Option<usize>| match p {
-        Ptr::BeforeBegin => *head = v,
-        Ptr::Node(i) => next[i] = v,
-    };
+    let link =
+        |next: &mut Vec<Option<usize>>, head: &mut Option<usize>, p: Ptr, v: Option<usize>| match p
+        {
+            Ptr::BeforeBegin => *head = v,
+            Ptr::Node(i) => next[i] = v,
+        };
     let get = |next: &Vec<Option<usize>>, head: &Option<usize>, p: Ptr| match p {
         Ptr::BeforeBegin => *head,
         Ptr::Node(i) => next[i],

@@ -41,7 +41,13 @@ impl ShardLayout {
             .into_iter()
             .map(|(name, dtype, shape)| {
                 let nbytes = shape.iter().product::<usize>() as u64 * dtype.size() as u64;
-                TensorSlot { name, dtype, shape, offset: 0, nbytes }
+                TensorSlot {
+                    name,
+                    dtype,
+                    shape,
+                    offset: 0,
+                    nbytes,
+                }
             })
             .collect();
         // Slots stay in the given (module) order; their bytes are laid out in the order mlx
