@@ -452,6 +452,7 @@ impl Plan {
 pub fn build(opts: &ConvertOptions) -> Result<Plan> {
     // Usage errors first, then an unsupported architecture, before the folder is scanned.
     opts.quant_request()?;
+    crate::source::check_links(&opts.hf_path)?;
     let cfg = config::load_config(&opts.hf_path)?;
     resolve_arch(&cfg, &opts.hf_path, opts.trust_remote_code)?;
     build_from(opts, &Inventory::local(&opts.hf_path)?)

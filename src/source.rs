@@ -166,6 +166,16 @@ impl Inventory {
     }
 }
 
+/// Refuses a folder whose files hf2mlx would read include symlinks leading out of it; called
+/// before config.json is parsed.
+pub fn check_links(dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        list_files(dir).map(|_| ())
+    } else {
+        Ok(())
+    }
+}
+
 /// Regular files at the top of `dir`, sorted. A symlink counts only if it resolves to a file
 /// inside `dir` (or, for a Hugging Face cache snapshot, inside the repo's `blobs` folder); one
 /// that leaves it is an error when hf2mlx would read that file, and ignored otherwise.

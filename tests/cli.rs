@@ -443,3 +443,23 @@ fn integer_and_fp8_tensors_pass_through() {
     assert_eq!(d.tensors["model.norm.weight"].dtype, "F16");
     assert_eq!(d.tensors["model.layers.0.mlp.up_proj.scales"].dtype, "F16");
 }
+
+/// A config.json that links out of the folder is refused before it is read (the error is about
+/// the link, not about the garbage it points to).
+#[test]
+fn escaping_config_link_is_refused_before_parsing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    copy_dir(&llama(), &src);
+    std::fs::write(tmp.path().join("outside.json"), "not json at all").unwrap();
+    std::fs::remove_file(src.join("config.json")).unwrap();
+    std::os::unix::fs::symlink(tmp.path().join("outside.json"), src.join("config.json")).unwrap();
+    let o = hf2mlx(
+        &["convert", "--hf-path", "src", "--mlx-path", "out"],
+        tmp.path(),
+    );
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(e.contains("symlink") && !e.contains("invalid JSON"), "{e}");
+    assert!(!tmp.path().join("out").exists());
+}

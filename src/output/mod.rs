@@ -112,17 +112,29 @@ impl Transaction {
             if !self.force {
                 return Err(Error::OutputExists(self.final_path.clone()));
             }
-            // Replace: move the old folder aside first so the swap is two renames.
-            let mut old = self.tmp.clone().into_os_string();
-            old.push(".old");
-            let old = PathBuf::from(old);
-            fs::rename(&self.final_path, &old).at(&self.final_path)?;
-            fs::rename(&self.tmp, &self.final_path).at(&self.final_path)?;
-            let _ = if old.is_dir() {
-                fs::remove_dir_all(&old)
+            if exchange(&self.tmp, &self.final_path).at(&self.final_path)? {
+                // One atomic swap: the old output now sits at the temporary path (a kill from
+                // here on leaves the new output in place and a stale folder the next run
+                // removes).
+                let _ = if self.tmp.is_dir() {
+                    fs::remove_dir_all(&self.tmp)
+                } else {
+                    fs::remove_file(&self.tmp)
+                };
             } else {
-                fs::remove_file(&old)
-            };
+                // No atomic exchange on this system: move the old folder aside first, so the
+                // swap is two renames.
+                let mut old = self.tmp.clone().into_os_string();
+                old.push(".old");
+                let old = PathBuf::from(old);
+                fs::rename(&self.final_path, &old).at(&self.final_path)?;
+                fs::rename(&self.tmp, &self.final_path).at(&self.final_path)?;
+                let _ = if old.is_dir() {
+                    fs::remove_dir_all(&old)
+                } else {
+                    fs::remove_file(&old)
+                };
+            }
         } else {
             fs::rename(&self.tmp, &self.final_path).at(&self.final_path)?;
         }
@@ -256,4 +268,38 @@ pub fn clean_stale(parent: &Path, name: &str) {
 
 fn sync_dir(dir: &Path) -> Result<()> {
     fs::File::open(dir).and_then(|f| f.sync_all()).at(dir)
+}
+
+/// Atomically swaps two paths with Linux's `renameat2(RENAME_EXCHANGE)`. `Ok(false)` when the
+/// kernel or filesystem does not support it (the caller falls back to two renames).
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<bool> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let ca = CString::new(a.as_os_str().as_bytes())?;
+    let cb = CString::new(b.as_os_str().as_bytes())?;
+    // SAFETY: `ca` and `cb` are valid NUL-terminated strings that live across the call, which
+    // only reads them; AT_FDCWD makes relative paths resolve like `fs::rename`'s.
+    let r = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            ca.as_ptr(),
+            libc::AT_FDCWD,
+            cb.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if r == 0 {
+        return Ok(true);
+    }
+    let e = std::io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::EINVAL) | Some(libc::ENOSYS) | Some(libc::EOPNOTSUPP) => Ok(false),
+        _ => Err(e),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_a: &Path, _b: &Path) -> std::io::Result<bool> {
+    Ok(false)
 }
