@@ -36,6 +36,9 @@ for size in $sizes; do
   src=$dir/llama-$size
   [ -f "$src/config.json" ] || "$PY" bench/make_synthetic.py "$size" "$src"
   out=$dir/out-$size
+  # Warm the page cache once, untimed, so every tool (and cat) reads from memory: the ratios
+  # then compare converters, not the disk's cold-read speed.
+  cat "$src"/*.safetensors > /dev/null
   measure cat "$size" sh -c "cat $src/*.safetensors > /dev/null"
   measure "hf2mlx -q" "$size" "$bin" convert --hf-path "$src" --mlx-path "$out" -q --quiet
   measure "hf2mlx bf16" "$size" "$bin" convert --hf-path "$src" --mlx-path "$out" --quiet
