@@ -12,7 +12,7 @@ use crate::cast::{self, FloatType};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::plan::{Input, Op, ParamPlan, Plan};
-use crate::quant::{Mode, affine, fp};
+use crate::quant::{affine, fp};
 use crate::safetensors::{Checkpoint, ShardWriter, SourceTensor, TensorSlot};
 
 /// Target elements per block: 64 Ki elements = 128 KiB of bf16 input, 256 KiB as f32, so a
@@ -305,8 +305,8 @@ fn load_values(p: &ParamPlan, job: &Job, ckpt: &Checkpoint, s: &mut Scratch) -> 
                 *w = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
             }
             let groups = n / group_size;
-            match mode {
-                Mode::Affine => {
+            match mode.fp() {
+                None => {
                     let load =
                         |t: &SourceTensor, out: &mut Vec<f32>, buf: &mut Vec<u8>| -> Result<()> {
                             let ft = t
@@ -340,7 +340,7 @@ fn load_values(p: &ParamPlan, job: &Job, ckpt: &Checkpoint, s: &mut Scratch) -> 
                         &mut s.x,
                     );
                 }
-                fp_mode => {
+                Some(mode) => {
                     read_units(
                         ckpt,
                         scales,
@@ -349,7 +349,6 @@ fn load_values(p: &ParamPlan, job: &Job, ckpt: &Checkpoint, s: &mut Scratch) -> 
                         job.count,
                         &mut s.scale_codes,
                     )?;
-                    let mode = fp_of(*fp_mode);
                     match global_scale {
                         None => {
                             fp::dequantize(mode, *float, &s.words, &s.scale_codes, None, &mut s.x)
@@ -396,14 +395,6 @@ fn read_floats(ckpt: &Checkpoint, t: &SourceTensor) -> Result<Vec<f32>> {
     let mut out = vec![0f32; buf.len() / ft.size()];
     cast::decode_to_f32(ft, &buf, &mut out);
     Ok(out)
-}
-
-fn fp_of(m: Mode) -> fp::FpMode {
-    match m {
-        Mode::Mxfp4 => fp::FpMode::Mxfp4,
-        Mode::Nvfp4 => fp::FpMode::Nvfp4,
-        _ => fp::FpMode::Mxfp8,
-    }
 }
 
 fn run_job(
@@ -458,8 +449,8 @@ fn run_job(
             let row_words = (k * bits as usize / 32) as u64 * 4;
             let row_groups = (k / group_size) as u64;
             let row0 = job.first as u64;
-            match mode {
-                Mode::Affine => {
+            match mode.fp() {
+                None => {
                     s.scales.resize(ngroups, 0.0);
                     s.biases.resize(ngroups, 0.0);
                     affine::quantize(
@@ -487,16 +478,9 @@ fn run_job(
                         &mut s.out,
                     )
                 }
-                fp_mode => {
+                Some(fp_mode) => {
                     s.scale_codes.resize(ngroups, 0);
-                    fp::quantize(
-                        fp_of(fp_mode),
-                        float,
-                        &s.x,
-                        None,
-                        &mut s.words,
-                        &mut s.scale_codes,
-                    );
+                    fp::quantize(fp_mode, float, &s.x, None, &mut s.words, &mut s.scale_codes);
                     write_words(slot(0)?, row0 * row_words, &s.words, &mut s.out)?;
                     let (w, t) = slot(1)?;
                     check_bounds(t, row0 * row_groups, s.scale_codes.len())?;

@@ -576,13 +576,7 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
 
     // Per-parameter operation, and the flat list of outputs in module order.
     let mut quant_cfg: Option<Json> = match (&quant, &input_quant) {
-        (Some(q), _) => {
-            let mut m = Map::new();
-            m.insert("group_size".into(), Value::from(q.spec.group_size));
-            m.insert("bits".into(), Value::from(q.spec.bits));
-            m.insert("mode".into(), Value::from(q.spec.mode.as_str()));
-            Some(m)
-        }
+        (Some(q), _) => Some(q.spec.config_entry()),
         (None, Some(iq)) if !opts.dequantize => Some(iq.clone()),
         _ => None,
     };
@@ -711,7 +705,7 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
             if let (Some(q), Some(qc)) = (&quant, quant_cfg.as_mut())
                 && spec != q.spec
             {
-                qc.insert(layer.clone(), Value::Object(spec_entry(&spec)));
+                qc.insert(layer.clone(), Value::Object(spec.config_entry()));
             }
             for part in [Some(weight), Some(scales), biases, global_scale]
                 .into_iter()
@@ -872,14 +866,6 @@ fn plain_op(i: &Input, target: Option<FloatType>) -> (Op, DType) {
         (Some(f), Some(to)) if f != to => (Op::Float { to }, DType::from_float(to)),
         _ => (Op::Copy, i.storage_dtype().mlx_storage()),
     }
-}
-
-fn spec_entry(spec: &QuantSpec) -> Json {
-    let mut m = Map::new();
-    m.insert("group_size".into(), Value::from(spec.group_size));
-    m.insert("bits".into(), Value::from(spec.bits));
-    m.insert("mode".into(), Value::from(spec.mode.as_str()));
-    m
 }
 
 /// Groups `X.weight` (uint32) + `X.scales` [+ `X.biases`] of an MLX-quantized checkpoint into

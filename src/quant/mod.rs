@@ -35,6 +35,16 @@ impl Mode {
         Mode::ALL.into_iter().find(|m| m.as_str() == s)
     }
 
+    /// The fp kernel for this mode; `None` for affine.
+    pub fn fp(self) -> Option<fp::FpMode> {
+        match self {
+            Mode::Affine => None,
+            Mode::Mxfp4 => Some(fp::FpMode::Mxfp4),
+            Mode::Nvfp4 => Some(fp::FpMode::Nvfp4),
+            Mode::Mxfp8 => Some(fp::FpMode::Mxfp8),
+        }
+    }
+
     /// mlx-lm's per-mode defaults (`quantize_model`): (group_size, bits).
     pub fn defaults(self) -> (usize, u32) {
         match self {
@@ -115,11 +125,16 @@ impl QuantSpec {
     }
 
     pub fn fp_mode(&self) -> Option<fp::FpMode> {
-        match self.mode {
-            Mode::Affine => None,
-            Mode::Mxfp4 => Some(fp::FpMode::Mxfp4),
-            Mode::Nvfp4 => Some(fp::FpMode::Nvfp4),
-            Mode::Mxfp8 => Some(fp::FpMode::Mxfp8),
-        }
+        self.mode.fp()
+    }
+
+    /// The dict config.json records for a layer quantized this way (`quantization[layer]`),
+    /// and the global `quantization` entry itself.
+    pub fn config_entry(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut m = serde_json::Map::new();
+        m.insert("group_size".into(), self.group_size.into());
+        m.insert("bits".into(), self.bits.into());
+        m.insert("mode".into(), self.mode.as_str().into());
+        m
     }
 }

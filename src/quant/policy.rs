@@ -293,14 +293,6 @@ pub fn is_embedding_or_head(layer: &str) -> bool {
             .is_some_and(|last| EMBEDDING_NAMES.contains(&last))
 }
 
-fn full_entry(spec: &QuantSpec) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("group_size".into(), Value::from(spec.group_size));
-    m.insert("bits".into(), Value::from(spec.bits));
-    m.insert("mode".into(), Value::from(spec.mode.as_str()));
-    m
-}
-
 /// Decides whether parameter `name` (of shape `shape`) is quantized, mirroring `quantize_model`'s
 /// wrapped predicate — a quantizable layer class, the last axis divisible by the *global* group
 /// size, then the recipe (which replaces the model's own predicate, as in mlx-lm) or the model's
@@ -396,7 +388,7 @@ pub fn decide(
         decision = match w {
             None => None,
             Some(spec) if last.is_multiple_of(spec.group_size) => {
-                let entry = (spec != req.spec).then(|| full_entry(&spec));
+                let entry = (spec != req.spec).then(|| spec.config_entry());
                 Some(LayerDecision {
                     spec,
                     config_entry: entry,
