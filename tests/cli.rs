@@ -3,7 +3,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use common::{copy_dir, entries, llama, stderr};
+
+use std::path::Path;
 use std::process::{Command, Output};
 
 fn hf2mlx(args: &[&str], cwd: &Path) -> Output {
@@ -12,32 +14,6 @@ fn hf2mlx(args: &[&str], cwd: &Path) -> Output {
         .current_dir(cwd)
         .output()
         .unwrap()
-}
-
-fn llama() -> PathBuf {
-    common::fixtures().join("models/llama/hf")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Entries of `dir`, to check that nothing (not even a temporary folder) was left behind.
-fn entries(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    v.sort();
-    v
-}
-
-fn copy_dir(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).unwrap();
-    for e in std::fs::read_dir(src).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), dst.join(e.file_name())).unwrap();
-    }
 }
 
 #[test]

@@ -6,32 +6,14 @@
 //! Needs the oracle venv (`tools/mlx-oracle.sh`, run by scripts/test.sh) or `HF2MLX_ORACLE_PYTHON`.
 
 mod common;
+
+use common::oracle_python;
 mod hub_fake;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use hub_fake::FakeHub;
-
-fn oracle_python() -> PathBuf {
-    if let Some(p) = std::env::var_os("HF2MLX_ORACLE_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let venv = std::env::var_os("MLX_ORACLE_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-                .join(".cache/hf2mlx/mlx-oracle")
-        });
-    let py = venv.join("bin/python");
-    assert!(
-        py.exists(),
-        "the Hub interop tests need Python huggingface_hub from the oracle venv ({}). Run `bash \
-         tools/mlx-oracle.sh` once (or use scripts/test.sh, which does), or set HF2MLX_ORACLE_PYTHON.",
-        py.display()
-    );
-    py
-}
 
 fn env_for(c: &mut Command, hub: &FakeHub, home: &Path) {
     c.current_dir(home)

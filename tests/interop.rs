@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::oracle_python;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -15,26 +17,6 @@ use hf2mlx::cast::FloatType;
 use hf2mlx::plan::ConvertOptions;
 use hf2mlx::quant::Mode;
 
-fn oracle_python() -> PathBuf {
-    if let Some(p) = std::env::var_os("HF2MLX_ORACLE_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let venv = std::env::var_os("MLX_ORACLE_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-                .join(".cache/hf2mlx/mlx-oracle")
-        });
-    let py = venv.join("bin/python");
-    assert!(
-        py.exists(),
-        "the interop tests need the mlx-lm oracle venv ({}). Run `bash tools/mlx-oracle.sh` once \
-         (or use scripts/test.sh, which does), or set HF2MLX_ORACLE_PYTHON.",
-        py.display()
-    );
-    py
-}
-
 /// Copies a fixture checkpoint, optionally editing its config.
 fn fixture_copy(
     arch: &str,
@@ -42,11 +24,7 @@ fn fixture_copy(
     edit: impl Fn(&mut serde_json::Map<String, serde_json::Value>),
 ) -> PathBuf {
     let src = common::fixtures().join("models").join(arch).join("hf");
-    std::fs::create_dir_all(dst).unwrap();
-    for e in std::fs::read_dir(&src).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), dst.join(e.file_name())).unwrap();
-    }
+    common::copy_dir(&src, dst);
     let cfg_path = dst.join("config.json");
     let mut cfg: serde_json::Map<String, serde_json::Value> =
         serde_json::from_slice(&std::fs::read(&cfg_path).unwrap()).unwrap();

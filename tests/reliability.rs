@@ -8,39 +8,16 @@
 
 mod common;
 
+use common::{copy_dir, entries, llama, oracle_python, stderr};
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_hf2mlx"))
-}
-
-fn llama() -> PathBuf {
-    common::fixtures().join("models/llama/hf")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn entries(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    v.sort();
-    v
-}
-
-fn copy_dir(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).unwrap();
-    for e in std::fs::read_dir(src).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), dst.join(e.file_name())).unwrap();
-    }
 }
 
 /// Every file's bytes and mtime, to prove a source was not touched.
@@ -401,26 +378,6 @@ fn symlinks_do_not_lead_out_of_the_source() {
         std::fs::remove_file(src.join(name)).unwrap();
         std::fs::copy(outside.join(name), src.join(name)).unwrap();
     }
-}
-
-fn oracle_python() -> PathBuf {
-    if let Some(p) = std::env::var_os("HF2MLX_ORACLE_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let venv = std::env::var_os("MLX_ORACLE_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-                .join(".cache/hf2mlx/mlx-oracle")
-        });
-    let py = venv.join("bin/python");
-    assert!(
-        py.exists(),
-        "this test needs the mlx-lm oracle venv ({}): run `bash tools/mlx-oracle.sh` once, or set \
-         HF2MLX_ORACLE_PYTHON",
-        py.display()
-    );
-    py
 }
 
 /// The llama fixture with NaN, ±Inf, subnormals and huge values planted in a few weights:

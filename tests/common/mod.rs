@@ -14,6 +14,57 @@ pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
+/// The bundled tiny Llama checkpoint.
+pub fn llama() -> PathBuf {
+    fixtures().join("models/llama/hf")
+}
+
+pub fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Entries of `dir`, sorted: to check that nothing (not even a temporary folder) was left behind.
+pub fn entries(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Copies the files of `src` (flat) into `dst`.
+pub fn copy_dir(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for e in std::fs::read_dir(src).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dst.join(e.file_name())).unwrap();
+    }
+}
+
+/// The pinned mlx/mlx-lm oracle's python: `HF2MLX_ORACLE_PYTHON`, else the venv
+/// `tools/mlx-oracle.sh` makes (`MLX_ORACLE_VENV`, default `~/.cache/hf2mlx/mlx-oracle`).
+/// Missing is a failure with instructions, never a silent skip.
+pub fn oracle_python() -> PathBuf {
+    if let Some(p) = std::env::var_os("HF2MLX_ORACLE_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let venv = std::env::var_os("MLX_ORACLE_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".cache/hf2mlx/mlx-oracle")
+        });
+    let py = venv.join("bin/python");
+    assert!(
+        py.exists(),
+        "this test needs the mlx-lm oracle venv ({}): run `bash tools/mlx-oracle.sh` once (or \
+         use scripts/test.sh, which does), or set HF2MLX_ORACLE_PYTHON",
+        py.display()
+    );
+    py
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct TensorDesc {
     pub dtype: String,
