@@ -80,6 +80,10 @@ pub fn execute_plan_with_card(
             )));
         }
     }
+    // After the download (Hub sources) and before the output folder exists.
+    if opts.check_finite {
+        finite::check(&plan.weight_files)?;
+    }
     let tx = output::Transaction::begin(&opts.mlx_path, opts.force)?;
     let total = plan.input_bytes();
     let done = std::sync::atomic::AtomicU64::new(0);

@@ -317,6 +317,7 @@ fn run_convert(mut a: ConvertArgs) -> Result<(), hf2mlx::Error> {
     opts.max_shard_size = a.max_shard_size.unwrap_or(DEFAULT_MAX_SHARD_SIZE);
     opts.force = a.force;
     opts.trust_remote_code = a.trust_remote_code;
+    opts.check_finite = a.check_finite;
 
     // A Hub id (not an existing folder), an upload, or the shorthand (whose models `hf2mlx list`
     // shows with their source): preflight, download, provenance, upload.
@@ -341,7 +342,9 @@ fn run_convert(mut a: ConvertArgs) -> Result<(), hf2mlx::Error> {
         )));
     }
 
-    if a.check_finite {
+    // A dry run only scans; a conversion scans in `execute_plan` (so Hub sources are scanned
+    // after their download).
+    if a.check_finite && a.dry_run {
         let plan = hf2mlx::plan(&opts)?;
         hf2mlx::finite::check(&plan.weight_files)?;
         if !a.quiet {
@@ -380,6 +383,9 @@ fn run_convert(mut a: ConvertArgs) -> Result<(), hf2mlx::Error> {
     })?;
     bar.finish_and_clear();
     if !a.quiet {
+        if opts.check_finite {
+            eprintln!("--check-finite: every floating tensor is finite");
+        }
         if opts.quantize {
             eprintln!(
                 "Quantized model with {:.3} bits per weight.",

@@ -793,6 +793,58 @@ fn killed_download_resumes_without_refetching_finished_files() {
     }
 }
 
+/// `--check-finite` on a Hub source scans the downloaded shards before anything is written.
+#[test]
+fn check_finite_scans_hub_sources_after_download() {
+    let hub = FakeHub::start();
+    let mut files = llama_repo();
+    let (name, shard) = files
+        .iter_mut()
+        .find(|(n, _)| n == "model-00001-of-00003.safetensors")
+        .unwrap();
+    let n = u64::from_le_bytes(shard[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&shard[8..8 + n]).unwrap();
+    let (tensor, info) = header
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(k, _)| *k != "__metadata__")
+        .unwrap();
+    let tensor = tensor.clone();
+    let start = 8 + n + info["data_offsets"][0].as_u64().unwrap() as usize;
+    // All-ones bytes are NaN in f32, f16 and bf16 alike.
+    shard[start..start + 4].fill(0xff);
+    let name = name.clone();
+    push(&hub, "org/nan", &files);
+    let home = tempfile::tempdir().unwrap();
+    let o = run(cmd(
+        &hub,
+        home.path(),
+        &[
+            "convert",
+            "--hf-path",
+            "org/nan",
+            "--mlx-path",
+            "out",
+            "--check-finite",
+        ],
+    ));
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!("{tensor} ({name}): ")),
+        "{}",
+        text(&o)
+    );
+    assert!(!home.path().join("out").exists());
+    // Without the flag the same source converts, as with mlx-lm.
+    let o = run(cmd(
+        &hub,
+        home.path(),
+        &["convert", "--hf-path", "org/nan", "--mlx-path", "out"],
+    ));
+    assert!(o.status.success(), "{}", text(&o));
+}
+
 #[test]
 fn odd_file_names_are_refused() {
     let hub = FakeHub::start();

@@ -275,6 +275,9 @@ pub fn convert(opts: &mut ConvertOptions, run: &HubRun) -> Result<()> {
     })?;
     cb.finish_and_clear();
     if !run.quiet {
+        if opts.check_finite {
+            eprintln!("--check-finite: every floating tensor is finite");
+        }
         if plan.quantization.is_some() {
             eprintln!(
                 "Quantized model with {:.3} bits per weight.",
