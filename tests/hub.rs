@@ -668,6 +668,27 @@ fn interrupted_connections_and_bad_partial_files_are_recovered() {
     ));
     assert!(o.status.success(), "{}", text(&o));
 
+    // 2b. The same for a small (non-LFS) file, caught by its git blob id.
+    let home = tempfile::tempdir().unwrap();
+    let config = &files.iter().find(|f| f.0 == "config.json").unwrap().1;
+    let git_oid = hub_fake::git_oid(config);
+    let blobs = cache(home.path(), "org/llama").join("blobs");
+    std::fs::create_dir_all(&blobs).unwrap();
+    std::fs::write(blobs.join(format!("{git_oid}.incomplete")), b"{\"x\": 1}").unwrap();
+    let o = run(cmd(
+        &hub,
+        home.path(),
+        &["convert", "--hf-path", "org/llama", "--mlx-path", "b", "-q"],
+    ));
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("config.json of org/llama is corrupt: git blob id"),
+        "{}",
+        text(&o)
+    );
+    assert!(!blobs.join(format!("{git_oid}.incomplete")).exists());
+    assert!(!home.path().join("b").exists());
+
     // 3. A server that ignores Range: the partial file is restarted, not appended to.
     let home = tempfile::tempdir().unwrap();
     let blobs = cache(home.path(), "org/llama").join("blobs");

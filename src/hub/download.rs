@@ -1,7 +1,8 @@
 //! Fetches repo files into the cache: a few files at a time, each resumable (the partial blob is
 //! `blobs/<etag>.incomplete`, continued with `Range: bytes=N-`), LFS files verified against their
-//! sha256, and the snapshot's symlinks created only once every file is complete, so an interrupted
-//! run never leaves a snapshot that looks like a whole model.
+//! sha256 and small files against their git blob id, and the snapshot's symlinks created only
+//! once every file is complete, so an interrupted run never leaves a snapshot that looks like a
+//! whole model.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -293,9 +294,43 @@ fn fetch_one(
             )));
         }
     }
+    if file.lfs_sha256.is_none() && is_git_oid(&file.blob_id) {
+        let got = git_blob_id(&mut part, size).at(&part_path)?;
+        if !got.eq_ignore_ascii_case(&file.blob_id) {
+            drop(part);
+            let _ = fs::remove_file(&part_path);
+            return Err(Error::Hub(format!(
+                "{} of {repo} is corrupt: git blob id {got}, expected {}. The partial file was \
+                 removed; run again",
+                file.path, file.blob_id
+            )));
+        }
+    }
     drop(part);
     fs::rename(&part_path, &blob).at(&blob)?;
     Ok(transferred)
+}
+
+fn is_git_oid(id: &str) -> bool {
+    id.len() == 40 && id.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Git's blob id: sha1 of `blob <len>\0` followed by the contents. Non-LFS files are small
+/// (config, tokenizer, card), so hashing them again after the download costs nothing.
+fn git_blob_id(f: &mut File, len: u64) -> std::io::Result<String> {
+    use sha1::Digest as _;
+    let mut h = sha1::Sha1::new();
+    h.update(format!("blob {len}\0").as_bytes());
+    f.seek(SeekFrom::Start(0))?;
+    let mut r = f.take(len);
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let n = r.read(&mut buf)?;
+        if n == 0 {
+            return Ok(hex(&h.finalize()));
+        }
+        h.update(&buf[..n]);
+    }
 }
 
 fn hash_prefix(f: &mut File, len: u64, hasher: &mut Sha256) -> std::io::Result<()> {

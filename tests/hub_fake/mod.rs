@@ -18,8 +18,8 @@
 //!   `POST /{repo}.git/info/lfs/objects/batch` (basic, or multipart above a threshold; no
 //!   `actions` for objects already stored), verify, `POST /api/models/{repo}/commit/{rev}` (NDJSON).
 //!
-//! Git blob ids are not real git sha1s (they are derived from sha256); clients only use them as
-//! opaque cache names.
+//! Git blob ids are real git sha1s: clients name cache blobs after them and check small
+//! (non-LFS) files against them.
 
 #![allow(dead_code)]
 
@@ -41,11 +41,13 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-fn git_oid(data: &[u8]) -> String {
-    let mut h = Sha256::new();
+/// The git blob id, as the Hub reports for every file (and clients check for non-LFS ones).
+pub fn git_oid(data: &[u8]) -> String {
+    use sha1::Digest as _;
+    let mut h = sha1::Sha1::new();
     h.update(format!("blob {}\0", data.len()).as_bytes());
     h.update(data);
-    hex(&h.finalize())[..40].to_string()
+    hex(&h.finalize())
 }
 
 #[derive(Clone)]
