@@ -1,13 +1,93 @@
 //! Kernel throughput, in bytes of bf16 input per second on one core: the numbers that bound how
 //! fast a conversion can go (`cargo bench --bench kernels`).
+//!
+//! Inputs are one executor block ([`hf2mlx::exec::BLOCK_ELEMS`] elements), so they stay in L2 as
+//! they do in a conversion. Time is the benchmark thread's CPU time, not wall time: on a shared
+//! machine, time spent descheduled is not charged to the kernel (cache interference still is).
 
+use std::time::Duration;
+
+use criterion::measurement::{Measurement, ValueFormatter};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use hf2mlx::cast::{self, FloatType};
 use hf2mlx::quant::{affine, fp};
 
-/// 1 Mi elements of N(0, 0.02)-like bf16 values (deterministic, no rand dependency).
+/// CPU time of the calling thread (`CLOCK_THREAD_CPUTIME_ID`).
+struct ThreadCpuTime;
+
+fn thread_cpu_now() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec for the duration of the call, which is all
+    // clock_gettime requires; the clock id is a constant the kernel supports since Linux 2.6.12.
+    let r = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(r, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+impl Measurement for ThreadCpuTime {
+    type Intermediate = Duration;
+    type Value = Duration;
+    fn start(&self) -> Duration {
+        thread_cpu_now()
+    }
+    fn end(&self, start: Duration) -> Duration {
+        thread_cpu_now().saturating_sub(start)
+    }
+    fn add(&self, a: &Duration, b: &Duration) -> Duration {
+        *a + *b
+    }
+    fn zero(&self) -> Duration {
+        Duration::ZERO
+    }
+    fn to_f64(&self, v: &Duration) -> f64 {
+        v.as_nanos() as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        &CpuNanos
+    }
+}
+
+/// Formats CPU nanoseconds as times and byte throughputs (GiB/s of bf16 input).
+struct CpuNanos;
+
+impl ValueFormatter for CpuNanos {
+    fn scale_values(&self, typical: f64, values: &mut [f64]) -> &'static str {
+        let (div, unit) = if typical < 1e3 {
+            (1.0, "ns")
+        } else if typical < 1e6 {
+            (1e3, "µs")
+        } else {
+            (1e6, "ms")
+        };
+        values.iter_mut().for_each(|v| *v /= div);
+        unit
+    }
+    fn scale_throughputs(
+        &self,
+        _typical: f64,
+        throughput: &Throughput,
+        values: &mut [f64],
+    ) -> &'static str {
+        let bytes = match throughput {
+            Throughput::Bytes(b) | Throughput::BytesDecimal(b) => *b as f64,
+            Throughput::Elements(e) => *e as f64,
+        };
+        for v in values.iter_mut() {
+            *v = bytes / (*v * 1e-9) / (1u64 << 30) as f64;
+        }
+        "GiB/s"
+    }
+    fn scale_for_machines(&self, _values: &mut [f64]) -> &'static str {
+        "ns"
+    }
+}
+
+/// One block of N(0, 0.02)-like bf16 values (deterministic, no rand dependency).
 fn input() -> (Vec<u8>, Vec<f32>) {
-    let n = 1 << 20;
+    let n = hf2mlx::exec::BLOCK_ELEMS;
     let mut state = 0x2545_f491_4f6c_dd1du64;
     let mut x = Vec::with_capacity(n);
     for _ in 0..n {
@@ -27,7 +107,7 @@ fn input() -> (Vec<u8>, Vec<f32>) {
     (bytes, x)
 }
 
-fn kernels(c: &mut Criterion) {
+fn kernels(c: &mut Criterion<ThreadCpuTime>) {
     let (bytes, x) = input();
     let n = x.len();
     let mut g = c.benchmark_group("kernels");
@@ -36,7 +116,18 @@ fn kernels(c: &mut Criterion) {
     g.bench_function("decode bf16", |b| {
         b.iter(|| cast::decode_to_f32(FloatType::BF16, &bytes, &mut out))
     });
-    for (bits, gs) in [(4u32, 64usize), (3, 64), (8, 64), (4, 32)] {
+    let mut enc = vec![0u8; n * 2];
+    g.bench_function("encode bf16", |b| {
+        b.iter(|| cast::encode_from_f32(FloatType::BF16, &x, &mut enc))
+    });
+    for (bits, gs) in [
+        (4u32, 64usize),
+        (3, 64),
+        (6, 64),
+        (8, 64),
+        (4, 32),
+        (2, 128),
+    ] {
         let mut words = vec![0u32; n * bits as usize / 32];
         let (mut s, mut bi) = (vec![0f32; n / gs], vec![0f32; n / gs]);
         g.bench_function(format!("affine {bits}-bit g{gs}"), |b| {
@@ -53,5 +144,9 @@ fn kernels(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, kernels);
+criterion_group! {
+    name = benches;
+    config = Criterion::default().with_measurement(ThreadCpuTime);
+    targets = kernels
+}
 criterion_main!(benches);

@@ -25,7 +25,7 @@ pub enum FloatType {
 
 impl FloatType {
     /// Bytes per element.
-    #[inline]
+    #[inline(always)]
     pub fn size(self) -> usize {
         match self {
             FloatType::F32 => 4,
@@ -43,7 +43,7 @@ pub const F16_NAN: u16 = 0x7D00;
 /// pattern and truncate (round-to-nearest-even; overflow carries into the exponent and yields ±inf
 /// naturally). NaN is special-cased *before* rounding because the carry could otherwise turn a NaN
 /// payload into inf; mlx then stores a positive quiet NaN regardless of the input sign.
-#[inline]
+#[inline(always)]
 pub fn f32_to_bf16_bits(x: f32) -> u16 {
     let u = x.to_bits();
     let r = (u.wrapping_add(0x7FFF + ((u >> 16) & 1)) >> 16) as u16;
@@ -51,7 +51,7 @@ pub fn f32_to_bf16_bits(x: f32) -> u16 {
 }
 
 /// bf16 bits → f32 (exact; the bf16 is the upper half of an f32).
-#[inline]
+#[inline(always)]
 pub fn bf16_bits_to_f32(h: u16) -> f32 {
     f32::from_bits((h as u32) << 16)
 }
@@ -61,7 +61,7 @@ pub fn bf16_bits_to_f32(h: u16) -> f32 {
 /// off the end of an f32 addition with a "magic" power of two, which rounds to nearest even for
 /// normals, subnormals and overflow alike. Ported operation for operation (no FMA contraction in
 /// Rust), so results are identical to mlx's for every non-NaN input; NaN → `0x7D00 | sign`.
-#[inline]
+#[inline(always)]
 pub fn f32_to_f16_bits(x: f32) -> u16 {
     let u = x.to_bits();
     let sign16 = ((u & 0x8000_0000) >> 16) as u16;
@@ -86,7 +86,7 @@ pub fn f32_to_f16_bits(x: f32) -> u16 {
 /// signalling NaNs through a multiplication): NaNs keep sign and payload (`mant << 13`) and get the
 /// quiet bit. Written with integer selects instead of that multiplication so the NaN bits do not
 /// depend on the host FPU.
-#[inline]
+#[inline(always)]
 pub fn f16_bits_to_f32(h: u16) -> f32 {
     let h = h as u32;
     let sign = (h & 0x8000) << 16;
@@ -175,7 +175,7 @@ pub fn encode_from_f32(dst: FloatType, x: &[f32], out: &mut [u8]) {
 
 /// Round one value to `t` and back to f32 (what `T(x)` means throughout mlx's half arithmetic:
 /// compute in f32, store as T).
-#[inline]
+#[inline(always)]
 pub fn round_one(t: FloatType, x: f32) -> f32 {
     match t {
         FloatType::F32 => x,
@@ -246,12 +246,12 @@ pub(crate) mod x86 {
     /// x86's default NaN, produced by invalid operations.
     pub const DEFAULT_NAN: f32 = f32::from_bits(0xFFC0_0000);
 
-    #[inline]
+    #[inline(always)]
     pub fn quiet(a: f32) -> f32 {
         f32::from_bits(a.to_bits() | 0x0040_0000)
     }
 
-    #[inline]
+    #[inline(always)]
     fn binop(a: f32, b: f32, r: f32) -> f32 {
         if a.is_nan() {
             quiet(a)
@@ -264,24 +264,24 @@ pub(crate) mod x86 {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn add(a: f32, b: f32) -> f32 {
         binop(a, b, a + b)
     }
-    #[inline]
+    #[inline(always)]
     pub fn sub(a: f32, b: f32) -> f32 {
         binop(a, b, a - b)
     }
-    #[inline]
+    #[inline(always)]
     pub fn mul(a: f32, b: f32) -> f32 {
         binop(a, b, a * b)
     }
-    #[inline]
+    #[inline(always)]
     pub fn div(a: f32, b: f32) -> f32 {
         binop(a, b, a / b)
     }
     /// `std::rint` (round half to even); NaN passes through quieted like `roundss`.
-    #[inline]
+    #[inline(always)]
     pub fn rint(a: f32) -> f32 {
         if a.is_nan() {
             quiet(a)
@@ -290,7 +290,7 @@ pub(crate) mod x86 {
         }
     }
     /// `std::max(a, b)` = `(a < b) ? b : a` (returns `a` when either is NaN).
-    #[inline]
+    #[inline(always)]
     pub fn std_max(a: f32, b: f32) -> f32 {
         if a < b { b } else { a }
     }
