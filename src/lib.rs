@@ -12,6 +12,7 @@ pub mod dtype;
 pub mod error;
 pub mod exec;
 pub mod finite;
+pub mod gguf;
 pub mod hub;
 pub mod output;
 pub mod plan;
