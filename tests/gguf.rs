@@ -1,7 +1,12 @@
 //! GGUF import: dequantization kernels against vectors from the `gguf` Python package
-//! (tools/gen_gguf_vectors.py), the header parser on good and bad input.
+//! (tools/gen_gguf_vectors.py), the header parser on good and bad input, and whole conversions
+//! of the tiny GGUF fixtures (tools/gen_gguf_fixtures.py) against the recorded results of the
+//! Python reference (tools/gguf_to_hf.py) and of `mlx_lm.convert` on its output.
 
-use std::path::PathBuf;
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use hf2mlx::gguf::{GgmlType, dequantize, parse};
 use safetensors::SafeTensors;
@@ -161,4 +166,143 @@ fn corrupt_headers_are_explained() {
     let mut b = good;
     b[name_end + 24..name_end + 32].copy_from_slice(&4u64.to_le_bytes());
     assert!(parse_err(&b).contains("alignment"));
+}
+
+fn hf2mlx(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_hf2mlx"))
+        .args(args)
+        .output()
+        .expect("run hf2mlx")
+}
+
+fn expected(name: &str, file: &str) -> serde_json::Value {
+    let p = fixture(&format!("expected/{name}/{file}"));
+    serde_json::from_slice(&std::fs::read(&p).expect("expected file")).expect("json")
+}
+
+fn json_file(p: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(p).expect("written")).expect("json")
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+/// `import-gguf` writes what tools/gguf_to_hf.py writes: same tensors (bf16 bytes), config and
+/// tokenizer files.
+#[test]
+fn import_gguf_matches_the_python_reference() {
+    let tmp = tempfile::tempdir().unwrap();
+    for name in ["tiny-llama", "tiny-qwen2"] {
+        let out = tmp.path().join(name);
+        let o = hf2mlx(&["import-gguf", s(&fixture(&format!("{name}.gguf"))), s(&out)]);
+        assert!(o.status.success(), "{name}: {}", common::stderr(&o));
+        let bad = common::compare(&out, &expected(name, "hf.json"));
+        assert!(bad.is_empty(), "{name}: {bad:#?}");
+        for f in [
+            "tokenizer.json",
+            "tokenizer_config.json",
+            "generation_config.json",
+        ] {
+            assert_eq!(
+                json_file(&out.join(f)),
+                expected(name, f),
+                "{name}: {f} differs from tools/gguf_to_hf.py's"
+            );
+        }
+    }
+}
+
+/// `convert --hf-path x.gguf` equals `mlx_lm.convert` of the Python reference's checkpoint,
+/// plain and 4-bit.
+#[test]
+fn convert_from_gguf_matches_mlx_lm_on_the_reference_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    for name in ["tiny-llama", "tiny-qwen2"] {
+        for (variant, flags) in [("mlx_plain.json", &[][..]), ("mlx_q4.json", &["-q"][..])] {
+            let out = tmp.path().join(format!("{name}-{variant}"));
+            let src = fixture(&format!("{name}.gguf"));
+            let mut args = vec!["convert", "--hf-path", s(&src), "--mlx-path", s(&out)];
+            args.extend(flags);
+            let o = hf2mlx(&args);
+            assert!(
+                o.status.success(),
+                "{name} {variant}: {}",
+                common::stderr(&o)
+            );
+            let bad = common::compare(&out, &expected(name, variant));
+            assert!(bad.is_empty(), "{name} {variant}: {bad:#?}");
+            for f in ["tokenizer.json", "tokenizer_config.json"] {
+                assert_eq!(json_file(&out.join(f)), expected(name, f), "{name}: {f}");
+            }
+        }
+    }
+}
+
+#[test]
+fn import_gguf_dtype_and_refusals() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = fixture("tiny-llama.gguf");
+    let out = tmp.path().join("f32");
+    let o = hf2mlx(&["import-gguf", s(&src), s(&out), "--dtype", "float32"]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    let d = common::describe(&out);
+    assert!(d.tensors.values().all(|t| t.dtype == "F32"));
+    assert_eq!(d.config["torch_dtype"], "float32");
+    // Like convert, an existing output folder is refused without --force.
+    let again = hf2mlx(&["import-gguf", s(&src), s(&out)]);
+    assert!(!again.status.success());
+    assert!(common::stderr(&again).contains("already exists"));
+
+    // Not a GGUF; a truncated GGUF: clear errors, nothing written.
+    let not = tmp.path().join("x.gguf");
+    std::fs::write(&not, b"GGML....").unwrap();
+    let o = hf2mlx(&["import-gguf", s(&not), s(&tmp.path().join("o1"))]);
+    assert!(
+        common::stderr(&o).contains("not a GGUF file"),
+        "{}",
+        common::stderr(&o)
+    );
+    let bytes = std::fs::read(&src).unwrap();
+    let cut = tmp.path().join("cut.gguf");
+    std::fs::write(&cut, &bytes[..bytes.len() - 100]).unwrap();
+    for args in [
+        vec!["import-gguf", s(&cut), s(&tmp.path().join("o2"))],
+        vec![
+            "convert",
+            "--hf-path",
+            s(&cut),
+            "--mlx-path",
+            s(&tmp.path().join("o3")),
+        ],
+    ] {
+        let o = hf2mlx(&args);
+        let e = common::stderr(&o);
+        assert!(!o.status.success() && e.contains("truncated"), "{e}");
+    }
+    assert!(!tmp.path().join("o2").exists() && !tmp.path().join("o3").exists());
+}
+
+/// The SentencePiece vocabulary (no merges in the file) is rebuilt with merges derived from the
+/// scores, byte fallback and BOS, as transformers' converter does.
+#[test]
+fn sentencepiece_tokenizer_is_rebuilt() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("spm");
+    let o = hf2mlx(&["import-gguf", s(&fixture("tiny-llama-spm.gguf")), s(&out)]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    let t = json_file(&out.join("tokenizer.json"));
+    assert_eq!(t["model"]["byte_fallback"], true);
+    let merges = t["model"]["merges"].as_array().unwrap();
+    // Best-scored piece first: `▁a` (score -7) is made from `▁` + `a`.
+    assert_eq!(merges[0], serde_json::json!(["\u{2581}", "a"]));
+    let c = json_file(&out.join("tokenizer_config.json"));
+    assert_eq!(
+        (&c["bos_token"], &c["add_bos_token"], &c["tokenizer_class"]),
+        (
+            &serde_json::json!("<s>"),
+            &serde_json::json!(true),
+            &serde_json::json!("LlamaTokenizer")
+        )
+    );
 }

@@ -248,10 +248,10 @@ pub fn describe(f: &GgufFile) -> Result<GgufModel, String> {
         "max_position_embeddings".into(),
         json!(f.get_i64(&p("context_length")).unwrap_or(4096)),
     );
-    c.insert("rms_norm_eps".into(), json!(eps));
+    c.insert("rms_norm_eps".into(), py_float(eps));
     c.insert(
         "rope_theta".into(),
-        json!(f.get_f64(&p("rope.freq_base")).unwrap_or(10000.0)),
+        py_float(f.get_f64(&p("rope.freq_base")).unwrap_or(10000.0)),
     );
     c.insert("vocab_size".into(), json!(vocab));
     c.insert("tie_word_embeddings".into(), json!(tied));
@@ -289,6 +289,13 @@ pub fn describe(f: &GgufFile) -> Result<GgufModel, String> {
         config: c,
         tensors,
     })
+}
+
+/// A float as the JSON number Python writes for it (`9.999999747378752e-06`, `10000.0`): the
+/// number keeps that text (serde_json's `arbitrary_precision`), so written configs read the same
+/// as tools/gguf_to_hf.py's and mlx-lm's.
+fn py_float(x: f64) -> J {
+    serde_json::from_str(&crate::pyjson::py_float_repr(x)).unwrap_or_else(|_| json!(x))
 }
 
 #[cfg(test)]
