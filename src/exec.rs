@@ -150,6 +150,19 @@ fn read_rows(
             out.extend_from_slice(&src[first * row_bytes..(first + count) * row_bytes]);
             Ok(())
         }
+        Input::Gguf {
+            tensor,
+            ggml,
+            unpermute_heads,
+        } => crate::gguf::convert::read_rows(
+            ckpt,
+            tensor,
+            *ggml,
+            *unpermute_heads,
+            first,
+            count,
+            out,
+        ),
         Input::Quantized { .. } => Err(internal("quantized input inside a composite".into())),
     }
 }
@@ -281,7 +294,8 @@ fn load_values(p: &ParamPlan, job: &Job, ckpt: &Checkpoint, s: &mut Scratch) -> 
         | Input::Stack { .. }
         | Input::Rows { .. }
         | Input::MoveAxis { .. }
-        | Input::Reshape { .. } => {
+        | Input::Reshape { .. }
+        | Input::Gguf { .. } => {
             let Some(ft) = p.input.storage_dtype().float_type() else {
                 return Err(internal(format!("`{}` is not a float tensor", p.name)));
             };

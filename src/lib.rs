@@ -12,6 +12,7 @@ pub mod dtype;
 pub mod error;
 pub mod exec;
 pub mod finite;
+pub mod gguf;
 pub mod hub;
 pub mod output;
 pub mod plan;
@@ -68,6 +69,9 @@ pub fn execute_plan_with_card(
     provenance: Option<&output::Provenance>,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<Report> {
+    if gguf::convert::is_gguf_plan(plan) {
+        return gguf::convert::execute_plan(plan, opts, provenance, progress);
+    }
     let ckpt = safetensors::Checkpoint::open(&plan.weight_files)?;
     let on_disk: std::collections::HashMap<&str, &safetensors::SourceTensor> =
         ckpt.tensors.iter().map(|t| (t.name.as_str(), t)).collect();

@@ -52,6 +52,23 @@ enum Command {
         #[arg(long)]
         private: bool,
     },
+    /// Write a Hugging Face checkpoint (model.safetensors, config.json, tokenizer and generation
+    /// files) from a llama.cpp GGUF file: dequantized, q/k permutation undone, tokenizer rebuilt.
+    /// To go straight to MLX, give the .gguf file to `convert --hf-path` instead.
+    ImportGguf {
+        /// The .gguf file.
+        #[arg(value_name = "IN.gguf")]
+        input: PathBuf,
+        /// The checkpoint folder to create.
+        #[arg(value_name = "OUT_DIR")]
+        output: PathBuf,
+        /// Float type of the written weights.
+        #[arg(long, value_enum, default_value = "bfloat16")]
+        dtype: DtypeArg,
+        /// Replace OUT_DIR if it exists.
+        #[arg(long)]
+        force: bool,
+    },
     /// List converted models in the models folder (size, precision, source repo and commit).
     List {
         /// Folder of converted models [default: $HF2MLX_MODELS, else ./local-models].
@@ -243,6 +260,12 @@ fn main() -> ExitCode {
             token,
             private,
         } => hf2mlx::hub::upload_command(&path, &repo, token.as_deref(), private),
+        Command::ImportGguf {
+            input,
+            output,
+            dtype,
+            force,
+        } => run_import_gguf(&input, &output, dtype, force),
         Command::List { models_dir } => {
             let dir = hf2mlx::hub::models_dir(models_dir.as_deref());
             hf2mlx::hub::list_models(&dir).map(|m| print!("{}", hf2mlx::hub::format_list(&m)))
@@ -402,6 +425,36 @@ fn run_convert(mut a: ConvertArgs) -> Result<(), hf2mlx::Error> {
             start.elapsed().as_secs_f64()
         );
     }
+    Ok(())
+}
+
+fn run_import_gguf(
+    input: &std::path::Path,
+    output: &std::path::Path,
+    dtype: DtypeArg,
+    force: bool,
+) -> Result<(), hf2mlx::Error> {
+    if !hf2mlx::gguf::is_gguf(input) {
+        return Err(hf2mlx::Error::Usage(format!(
+            "{} is not a GGUF file (it must exist and start with the bytes `GGUF`)",
+            input.display()
+        )));
+    }
+    let dtype = match dtype {
+        DtypeArg::Float16 => FloatType::F16,
+        DtypeArg::Bfloat16 => FloatType::BF16,
+        DtypeArg::Float32 => FloatType::F32,
+    };
+    let start = Instant::now();
+    let r = hf2mlx::gguf::import(input, output, dtype, force)?;
+    eprintln!(
+        "Wrote {} ({} {} tensors, {}) in {:.1}s",
+        r.path.display(),
+        r.tensors,
+        r.model_type,
+        hf2mlx::report::human_bytes(r.bytes),
+        start.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 

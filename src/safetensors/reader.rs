@@ -56,6 +56,21 @@ impl Checkpoint {
         })
     }
 
+    /// Opens files for reading without parsing them as safetensors (GGUF sources: the planner
+    /// already validated their layout).
+    pub fn open_raw(files: &[PathBuf]) -> Result<Checkpoint> {
+        let handles = files
+            .iter()
+            .map(|p| File::open(p).at(p))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Checkpoint {
+            files: files.to_vec(),
+            handles,
+            headers: Vec::new(),
+            tensors: Vec::new(),
+        })
+    }
+
     /// Reads `buf.len()` bytes at absolute `offset` of file `file`.
     pub fn read_at(&self, file: usize, offset: u64, buf: &mut [u8]) -> Result<()> {
         crate::output::test_pause("read");
