@@ -43,6 +43,8 @@ pub struct ConvertOptions {
     pub max_shard_size: u64,
     pub force: bool,
     pub trust_remote_code: bool,
+    /// `convert --eval`: evaluate the output against the source before installing it.
+    pub eval: Option<crate::eval::EvalOptions>,
 }
 
 impl ConvertOptions {
@@ -62,6 +64,7 @@ impl ConvertOptions {
             max_shard_size: DEFAULT_MAX_SHARD_SIZE,
             force: false,
             trust_remote_code: false,
+            eval: None,
         }
     }
 
