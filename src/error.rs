@@ -73,6 +73,11 @@ pub enum Error {
     #[error("{0}")]
     UnsafePath(String),
 
+    /// `hf2mlx eval` cannot run a model or a text (unsupported family, missing tokenizer, a
+    /// tensor computation that failed).
+    #[error("{0}")]
+    Eval(String),
+
     /// SIGINT / SIGTERM / SIGHUP arrived; the temporary output was removed.
     #[error("interrupted by {0}; nothing was written")]
     Interrupted(&'static str),
@@ -113,6 +118,7 @@ impl Error {
             Error::NonFinite(_) => "non_finite",
             Error::UnsafePath(_) => "unsafe_path",
             Error::Interrupted(_) => "interrupted",
+            Error::Eval(_) => "eval",
         }
     }
 
@@ -129,7 +135,8 @@ impl Error {
             | Error::Index { .. }
             | Error::Mismatch { .. }
             | Error::NonFinite(_)
-            | Error::UnsafePath(_) => 3,
+            | Error::UnsafePath(_)
+            | Error::Eval(_) => 3,
             Error::UnsupportedModel { .. } => 4,
             Error::Io { .. } => 5,
             Error::Hub(_) => 6,

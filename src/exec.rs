@@ -11,6 +11,7 @@ use rayon::prelude::*;
 use crate::cast::{self, FloatType};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
+use crate::eval::weight_error::WeightErrors;
 use crate::plan::{Input, Op, ParamPlan, Plan};
 use crate::quant::{affine, fp};
 use crate::safetensors::{Checkpoint, ShardWriter, SourceTensor, TensorSlot};
@@ -214,6 +215,17 @@ pub fn execute(
     dir: &Path,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<()> {
+    execute_measured(plan, ckpt, dir, progress, None)
+}
+
+/// [`execute`], also measuring the weight error of quantized parameters into `errors`.
+pub fn execute_measured(
+    plan: &Plan,
+    ckpt: &Checkpoint,
+    dir: &Path,
+    progress: &(dyn Fn(u64) + Sync),
+    errors: Option<&WeightErrors>,
+) -> Result<()> {
     let writers = plan
         .shards
         .iter()
@@ -248,7 +260,7 @@ pub fn execute(
                 return Ok(());
             }
             let p = &plan.params[job.param];
-            let r = run_job(plan, p, job, ckpt, &writers, scratch);
+            let r = run_job(plan, p, job, ckpt, &writers, scratch, errors);
             match r {
                 Err(_) => failed.store(true, Ordering::Relaxed),
                 Ok(()) => {
@@ -398,6 +410,19 @@ fn load_values(p: &ParamPlan, job: &Job, ckpt: &Checkpoint, s: &mut Scratch) -> 
     Ok(())
 }
 
+/// All float values of one parameter as the model sees them (stored values decoded, MLX-quantized
+/// layers dequantized with our kernels), read whole: what `hf2mlx eval` feeds its forward pass.
+pub fn param_values(p: &ParamPlan, ckpt: &Checkpoint) -> Result<Vec<f32>> {
+    let job = Job {
+        param: 0,
+        first: 0,
+        count: units(p),
+    };
+    let mut s = Scratch::default();
+    load_values(p, &job, ckpt, &mut s)?;
+    Ok(s.x)
+}
+
 /// A small float tensor (e.g. a global scale) as f32 values.
 fn read_floats(ckpt: &Checkpoint, t: &SourceTensor) -> Result<Vec<f32>> {
     let ft = t
@@ -418,6 +443,7 @@ fn run_job(
     ckpt: &Checkpoint,
     writers: &[ShardWriter],
     s: &mut Scratch,
+    errors: Option<&WeightErrors>,
 ) -> Result<()> {
     let slot = |k: usize| -> Result<(&ShardWriter, &TensorSlot)> {
         let pl = p
@@ -475,6 +501,12 @@ fn run_job(
                         &mut s.scales,
                         &mut s.biases,
                     );
+                    if let Some(e) = errors {
+                        e.affine_block(
+                            job.param, job.first, k, &s.x, &s.words, &s.scales, &s.biases,
+                            group_size, bits, float,
+                        );
+                    }
                     write_words(slot(0)?, row0 * row_words, &s.words, &mut s.out)?;
                     let fs = float.size() as u64;
                     write_floats(
@@ -495,6 +527,18 @@ fn run_job(
                 Some(fp_mode) => {
                     s.scale_codes.resize(ngroups, 0);
                     fp::quantize(fp_mode, float, &s.x, None, &mut s.words, &mut s.scale_codes);
+                    if let Some(e) = errors {
+                        e.fp_block(
+                            job.param,
+                            job.first,
+                            k,
+                            &s.x,
+                            &s.words,
+                            &s.scale_codes,
+                            fp_mode,
+                            float,
+                        );
+                    }
                     write_words(slot(0)?, row0 * row_words, &s.words, &mut s.out)?;
                     let (w, t) = slot(1)?;
                     check_bounds(t, row0 * row_groups, s.scale_codes.len())?;

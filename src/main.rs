@@ -69,6 +69,10 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Measure how far converted models are from their source: perplexity, KL divergence of the
+    /// next-token distributions (KL(source ‖ model), nats/token, mean and p99) and top-1
+    /// agreement, on a built-in English text or --text FILE.
+    Eval(EvalArgs),
     /// List converted models in the models folder (size, precision, source repo and commit).
     List {
         /// Folder of converted models [default: $HF2MLX_MODELS, else ./local-models].
@@ -208,10 +212,67 @@ struct ConvertArgs {
     #[arg(long, short = 's')]
     quiet: bool,
 
+    /// After converting, evaluate the output against the source (as `hf2mlx eval`) before
+    /// installing it; the numbers go into README.md and hf2mlx-report.json.
+    #[arg(long)]
+    eval: bool,
+
+    #[command(flatten)]
+    eval_text: EvalTextArgs,
+
     /// First read every floating tensor and stop with a list of those holding NaN or Inf
     /// (name, counts); nothing is written if any does.
     #[arg(long = "check-finite")]
     check_finite: bool,
+}
+
+#[derive(clap::Args)]
+struct EvalArgs {
+    /// The source: a Hugging Face checkpoint folder (any float dtype) or an MLX folder.
+    #[arg(long, value_name = "SRC")]
+    reference: PathBuf,
+    /// Converted MLX model folders (ours or mlx-lm's) to compare with the reference.
+    #[arg(value_name = "MODEL", required = true)]
+    models: Vec<PathBuf>,
+    #[command(flatten)]
+    text: EvalTextArgs,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Which text `eval` and `convert --eval` run on.
+#[derive(clap::Args)]
+struct EvalTextArgs {
+    /// Evaluate on this UTF-8 text file instead of the built-in English corpus.
+    #[arg(long = "text", value_name = "FILE")]
+    text_file: Option<PathBuf>,
+    /// Tokens per forward pass; the text is cut into independent windows of this length.
+    #[arg(long, value_name = "N", default_value_t = hf2mlx::eval::DEFAULT_WINDOW)]
+    window: usize,
+    /// Evaluate at most this many tokens of the text.
+    #[arg(long = "max-tokens", value_name = "N")]
+    max_tokens: Option<usize>,
+}
+
+impl EvalTextArgs {
+    fn options(self) -> hf2mlx::eval::EvalOptions {
+        hf2mlx::eval::EvalOptions {
+            text_file: self.text_file,
+            window: self.window,
+            max_tokens: self.max_tokens,
+        }
+    }
+}
+
+fn run_eval(a: EvalArgs) -> Result<(), hf2mlx::Error> {
+    let r = hf2mlx::eval::evaluate(&a.reference, &a.models, &a.text.options())?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+    } else {
+        print!("{}", r.table());
+    }
+    Ok(())
 }
 
 /// Sizes as mlx-lm's `_parse_size` reads them (decimal units: 4.1MB = 4 100 000 bytes), plus
@@ -254,6 +315,7 @@ fn main() -> ExitCode {
     hf2mlx::output::install_signal_cleanup();
     let result = match cli.command {
         Command::Convert(args) => run_convert(*args),
+        Command::Eval(args) => run_eval(args),
         Command::Upload {
             path,
             repo,
@@ -341,6 +403,15 @@ fn run_convert(mut a: ConvertArgs) -> Result<(), hf2mlx::Error> {
     opts.force = a.force;
     opts.trust_remote_code = a.trust_remote_code;
     opts.check_finite = a.check_finite;
+    let eval_given = a.eval_text.text_file.is_some()
+        || a.eval_text.max_tokens.is_some()
+        || a.eval_text.window != hf2mlx::eval::DEFAULT_WINDOW;
+    if eval_given && !a.eval {
+        return Err(hf2mlx::Error::Usage(
+            "--text, --window and --max-tokens only apply with --eval".into(),
+        ));
+    }
+    opts.eval = a.eval.then(|| a.eval_text.options());
 
     // A Hub id (not an existing folder), an upload, or the shorthand (whose models `hf2mlx list`
     // shows with their source): preflight, download, provenance, upload.
@@ -424,6 +495,9 @@ fn run_convert(mut a: ConvertArgs) -> Result<(), hf2mlx::Error> {
             hf2mlx::report::human_bytes(report.total_size),
             start.elapsed().as_secs_f64()
         );
+    }
+    if let Some(q) = &report.quality {
+        print!("{}", q.table());
     }
     Ok(())
 }

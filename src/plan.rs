@@ -45,6 +45,8 @@ pub struct ConvertOptions {
     pub trust_remote_code: bool,
     /// `--check-finite`: scan every floating source tensor for NaN/Inf before writing anything.
     pub check_finite: bool,
+    /// `convert --eval`: evaluate the output against the source before installing it.
+    pub eval: Option<crate::eval::EvalOptions>,
 }
 
 impl ConvertOptions {
@@ -65,6 +67,7 @@ impl ConvertOptions {
             force: false,
             trust_remote_code: false,
             check_finite: false,
+            eval: None,
         }
     }
 

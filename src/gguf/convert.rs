@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::cast::{self, FloatType};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::plan::{ConvertOptions, Input, Plan};
+use crate::plan::{Input, Plan};
 use crate::safetensors::{Checkpoint, SourceTensor};
 use crate::source::Inventory;
 
@@ -145,45 +145,16 @@ pub fn is_gguf_plan(plan: &Plan) -> bool {
         .any(|p| matches!(p.input, Input::Gguf { .. }))
 }
 
-/// Writes the MLX model of a plan built from a GGUF inventory: shards, index, config, the
-/// rebuilt tokenizer files, model card — in a temporary folder renamed into place at the end.
-pub fn execute_plan(
-    plan: &Plan,
-    opts: &ConvertOptions,
-    provenance: Option<&crate::output::Provenance>,
-    progress: &(dyn Fn(u64, u64) + Sync),
-) -> Result<crate::Report> {
+/// Opens the GGUF of a plan for the executor, refusing a file that changed since planning, and
+/// returns the files its metadata stands in for (tokenizer.json, tokenizer_config.json,
+/// generation_config.json) as (name, text) pairs.
+pub fn open_source(plan: &Plan) -> Result<(Checkpoint, Vec<(String, String)>)> {
     check_unchanged(plan)?;
     let path = &plan.weight_files[0];
     let file = read_file(path)?;
     let side_files =
         tokenizer::files(&file).map_err(|m| Error::Source(format!("{}: {m}", path.display())))?;
-    let ckpt = Checkpoint::open_raw(&plan.weight_files)?;
-    let tx = crate::output::Transaction::begin(&opts.mlx_path, opts.force)?;
-    let total = plan.input_bytes();
-    let done = std::sync::atomic::AtomicU64::new(0);
-    crate::exec::execute(plan, &ckpt, tx.dir(), &|n| {
-        let d = done.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n;
-        progress(d, total);
-    })?;
-    tx.write_file("model.safetensors.index.json", plan.index_json().as_bytes())?;
-    tx.write_file("config.json", plan.config_text.as_bytes())?;
-    for (name, text) in &side_files {
-        tx.write_file(name, text.as_bytes())?;
-    }
-    tx.write_file(
-        "README.md",
-        crate::output::model_card_with(plan, provenance).as_bytes(),
-    )?;
-    let mlx_path = tx.commit()?;
-    Ok(crate::Report {
-        mlx_path,
-        bits_per_weight: plan.bits_per_weight(),
-        total_size: plan.total_size,
-        total_parameters: plan.total_parameters,
-        tensors: plan.shards.iter().map(|s| s.tensors.len()).sum(),
-        shards: plan.shards.len(),
-    })
+    Ok((Checkpoint::open_raw(&plan.weight_files)?, side_files))
 }
 
 /// What `import-gguf` wrote.

@@ -138,6 +138,28 @@ pub fn model_card_with(plan: &Plan, prov: Option<&Provenance>) -> String {
     s
 }
 
+/// The "Quality" section `convert --eval` appends to the card: how far the converted model's
+/// predictions are from the source's on the evaluation text.
+pub fn quality_section(r: &crate::eval::EvalReport) -> String {
+    let mut s = format!(
+        "\n## Quality\n\nMeasured by `hf2mlx eval` against the source checkpoint on the {} \
+         ({} tokens, windows of {}); KL is KL(source ‖ this model) in nats per token.\n\n\
+         | | perplexity | mean KL | p99 KL | top-1 agreement |\n|---|---|---|---|---|\n\
+         | source | {:.4} | 0 | 0 | 100% |\n",
+        r.text, r.tokens, r.window, r.reference_perplexity
+    );
+    for m in &r.models {
+        s.push_str(&format!(
+            "| this model | {:.4} | {:.5} | {:.5} | {:.1}% |\n",
+            m.perplexity,
+            m.mean_kl,
+            m.p99_kl,
+            m.top1_agreement * 100.0
+        ));
+    }
+    s
+}
+
 /// One top-level entry of a YAML front matter: its key (if the line is `key: …`) and its lines.
 struct Block {
     key: Option<String>,

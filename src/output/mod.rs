@@ -9,7 +9,9 @@
 
 mod card;
 
-pub use card::{CardInfo, Provenance, SourceRef, model_card, model_card_with, read_card_info};
+pub use card::{
+    CardInfo, Provenance, SourceRef, model_card, model_card_with, quality_section, read_card_info,
+};
 
 use std::fs;
 use std::path::{Path, PathBuf};
