@@ -138,57 +138,6 @@ fn encode<const G: usize>(xg: &[f32; G], scale: f32, bias: f32, n_bins: f32, cod
     }
 }
 
-/// Squeezes 8 codes of `B` bits, one per byte of `v` (code k in byte k), into the low `8·B` bits
-/// of the result, code k at bit `k·B`: three rounds of "merge neighbouring lanes", each halving
-/// the lane count. 8 codes of B bits are exactly B bytes of mlx's LSB-first bit stream.
-#[inline(always)]
-fn squeeze8<const B: u32>(v: u64) -> u64 {
-    const BYTES: u64 = 0x00FF_00FF_00FF_00FF;
-    const HALVES: u64 = 0x0000_FFFF_0000_FFFF;
-    let v = (v & BYTES) | ((v >> 8) & BYTES) << B;
-    let v = (v & HALVES) | ((v >> 16) & HALVES) << (2 * B);
-    (v & 0xFFFF_FFFF) | (v >> 32) << (4 * B)
-}
-
-/// Packs a group's codes into its `G·B/32` words (the bit stream of [`pack`]).
-#[inline(always)]
-fn pack_group<const G: usize, const B: u32>(codes: &[u8; G], wg: &mut [u32]) {
-    match B {
-        8 => {
-            for (w, c) in wg.iter_mut().zip(codes.chunks_exact(4)) {
-                *w = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-            }
-        }
-        4 => {
-            for (w, c) in wg.iter_mut().zip(codes.as_chunks::<8>().0) {
-                *w = squeeze8::<4>(u64::from_le_bytes(*c)) as u32;
-            }
-        }
-        2 => {
-            for (w, c) in wg.iter_mut().zip(codes.as_chunks::<16>().0) {
-                let (lo, hi) = c.split_at(8);
-                let lo = u64::from_le_bytes(lo.try_into().expect("8 bytes"));
-                let hi = u64::from_le_bytes(hi.try_into().expect("8 bytes"));
-                *w = (squeeze8::<2>(lo) | squeeze8::<2>(hi) << 16) as u32;
-            }
-        }
-        _ => {
-            // 1, 3, 5, 6 bits: every 8 codes are B whole bytes of the stream. Each step writes
-            // 8 bytes of which the top 8-B are zero and get overwritten by the next step.
-            let mut bytes = [0u8; 128 * 6 / 8 + 8];
-            for (i, c) in codes.as_chunks::<8>().0.iter().enumerate() {
-                let at = i * B as usize;
-                let v = squeeze8::<B>(u64::from_le_bytes(*c));
-                bytes[at..at + 8].copy_from_slice(&v.to_le_bytes());
-            }
-            for (w, b) in wg.iter_mut().zip(bytes.chunks_exact(4)) {
-                *w = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-            }
-        }
-    }
-}
-
-/// The whole kernel for one (group size, bits) pair, so every loop has constant bounds.
 /// Groups handled together: their parameters are computed one per SIMD lane.
 const BATCH: usize = 16;
 
@@ -272,7 +221,7 @@ fn quantize_groups<const G: usize, const B: u32>(
             let xg: &[f32; G] = xg.try_into().expect("chunks_exact(G) yields G elements");
             let mut codes = [0u8; G];
             encode(xg, scale, bias, n_bins, &mut codes);
-            pack_group::<G, B>(&codes, wg);
+            pack::pack_fixed::<G, B>(&codes, wg);
         }
     }
 }

@@ -67,7 +67,7 @@ pub const E2M1_LUT: [f32; 16] = [
 /// around `y` are exact (Sterbenz), the midpoints are representable, and every other distance is
 /// larger by at least 0.5, far more than its rounding error. Callers route everything else
 /// (non-finite or huge `y`, possible with nvfp4 global scales) to [`e2m1_argmin`].
-#[inline]
+#[inline(always)]
 pub fn e2m1_encode(y: f32) -> u8 {
     let m = y.abs();
     let idx = (m > 0.25) as u8
@@ -105,7 +105,7 @@ pub fn e2m1_argmin(y: f32, arith: FloatType) -> u8 {
 /// (464, 480) never round up into E4M3's NaN code 0x7F; the sign bit is always kept (−0 → 0x80,
 /// NaN keeps its sign bit). Subnormals (|x| < 2^-6) are rounded by an f32 addition of 2^14, whose
 /// ulp is the E4M3 subnormal step 2^-9.
-#[inline]
+#[inline(always)]
 pub fn to_fp8_e4m3(x: f32) -> u8 {
     let b0 = x.to_bits();
     let sign = b0 & 0x8000_0000;
@@ -126,7 +126,7 @@ pub fn to_fp8_e4m3(x: f32) -> u8 {
 /// an f16 with the same exponent bias offset by 8, so the value is that f16 × 256. 0x7F/0xFF (E4M3
 /// NaN) decode to NaN with the bits mlx produces (`0x7FF00000 | sign`: the f16 NaN `0x7F80`
 /// widened).
-#[inline]
+#[inline(always)]
 pub fn from_fp8_e4m3(c: u8) -> f32 {
     let v = (c & 0x7F) as u16;
     let sign = ((c as u32) & 0x80) << 24;
@@ -141,13 +141,13 @@ pub fn from_fp8_e4m3(c: u8) -> f32 {
 
 /// E8M0 code → `2^(c-127)` as f32 (exact; 2^-127 is an f32 subnormal; code 255 → +inf, as mlx's
 /// `power(2, 128)` overflows).
-#[inline]
+#[inline(always)]
 pub fn e8m0_to_f32(c: u8) -> f32 {
     pow2_f32(c as i32 - 127)
 }
 
 /// Exact `2^e` in f32 for any e (subnormal / 0 / inf outside the range).
-#[inline]
+#[inline(always)]
 fn pow2_f32(e: i32) -> f32 {
     if e > 127 {
         f32::INFINITY
@@ -164,7 +164,7 @@ fn pow2_f32(e: i32) -> f32 {
 /// E8M0 exponent this way (0.32.2 used `round(log2)`): the smallest power of two ≥ s, which
 /// guarantees `|x / 2^e| <= maxval` (up to the rounding of s itself). Bit arithmetic rather than
 /// `log2f`, which rounds: for `s = 1024·(1+2^-23)`, `log2f(s)` is exactly 10.0 but the answer is 11.
-#[inline]
+#[inline(always)]
 pub fn ceil_log2(s: f32) -> i32 {
     let b = s.to_bits() & 0x7FFF_FFFF;
     let exp = (b >> 23) as i32;
@@ -180,7 +180,7 @@ pub fn ceil_log2(s: f32) -> i32 {
 
 /// E8M0 scale code for a T-rounded group scale `s = T(amax/maxval)` (finite, ≥ 0): `s == 0` → 127
 /// (2^0), else `(ceil(log2 s) + 127) mod 256` — mlx does not clamp, so exponents below −127 wrap.
-#[inline]
+#[inline(always)]
 pub fn e8m0_encode_ceil(s: f32) -> (u8, i32) {
     let e = if s == 0.0 { 0 } else { ceil_log2(s) };
     ((e + 127) as u8, e)
@@ -188,54 +188,162 @@ pub fn e8m0_encode_ceil(s: f32) -> (u8, i32) {
 
 // ------------------------------------------------------------------------------------- kernels
 
-/// NaN-propagating `max |x|` of a group (mlx `max(abs(x))`). Lane accumulators vectorise; NaN is
-/// tracked separately and returned as a positive NaN (abs clears the sign).
-#[inline]
-fn amax(xg: &[f32]) -> f32 {
-    const L: usize = 8;
-    let mut m = [0f32; L];
-    let mut nan = [false; L];
-    for c in xg.chunks_exact(L) {
-        for l in 0..L {
-            let a = c[l].abs();
-            m[l] = if a > m[l] { a } else { m[l] };
-            nan[l] |= a.is_nan();
-        }
-    }
-    let mut r = 0f32;
-    let mut any_nan = false;
-    for l in 0..L {
-        r = if m[l] > r { m[l] } else { r };
-        any_nan |= nan[l];
-    }
-    if any_nan { f32::NAN } else { r }
+/// NaN-propagating `max |x|` of a group (mlx `max(abs(x))`), as bits. With the sign cleared, the
+/// order of f32 bit patterns as unsigned integers is the order of the values, and every NaN
+/// pattern is above +inf: an integer max both finds the maximum and propagates NaN (as some
+/// positive NaN; which one never matters, see the callers). Integer max is associative, so LLVM
+/// vectorises the reduction fully.
+///
+/// `inline(always)` here and below: these helpers must be compiled inside each `multiversion`
+/// clone of [`quantize`] to get its SIMD width (out-of-line copies run baseline SSE2 code).
+#[inline(always)]
+fn amax_bits<const G: usize>(xg: &[f32; G]) -> u32 {
+    xg.iter()
+        .map(|v| v.to_bits() & 0x7FFF_FFFF)
+        .fold(0, u32::max)
 }
 
-/// Pack one group's codes: fp4 through the shared bit packer, fp8 as 4 bytes per little-endian word.
-#[inline]
-fn pack_group(mode: FpMode, codes: &[u8], wg: &mut [u32]) {
-    match mode {
-        FpMode::Mxfp8 => {
-            for (w, c) in wg.iter_mut().zip(codes.chunks_exact(4)) {
-                *w = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-            }
-        }
-        _ => pack::pack(codes, 4, wg),
+/// `round_one` over a group, inlined (the public [`round_to`] is a dispatching entry point).
+#[inline(always)]
+fn round_group<const G: usize>(t: FloatType, y: &mut [f32; G]) {
+    match t {
+        FloatType::F32 => {}
+        FloatType::F16 => y
+            .iter_mut()
+            .for_each(|v| *v = round_one(FloatType::F16, *v)),
+        FloatType::BF16 => y
+            .iter_mut()
+            .for_each(|v| *v = round_one(FloatType::BF16, *v)),
     }
 }
 
-/// E2M1 codes of a group of `y`: thresholds when every `|y| <= 12` (the only case for finite mx
-/// groups), else the exact argmin for the whole group.
-#[inline]
-fn encode_fp4(y: &[f32], arith: FloatType, codes: &mut [u8]) {
-    let ok = y.iter().fold(true, |a, &v| a & (v.abs() <= 12.0));
-    if ok {
-        for (c, &v) in codes.iter_mut().zip(y) {
-            *c = e2m1_encode(v);
+/// E2M1 codes of a group by thresholds: exact while every `|y| <= 12` (the callers check).
+#[inline(always)]
+fn encode_fp4<const G: usize>(y: &[f32; G]) -> [u8; G] {
+    core::array::from_fn(|i| e2m1_encode(y[i]))
+}
+
+/// Whether [`encode_fp4`] is exact for the whole group.
+#[inline(always)]
+fn fp4_thresholds_ok<const G: usize>(y: &[f32; G]) -> bool {
+    y.iter().fold(true, |a, &v| a & (v.abs() <= 12.0))
+}
+
+/// The exact E2M1 argmin for a group [`encode_fp4`] cannot take (NaN, inf or huge `y`).
+#[cold]
+#[inline(never)]
+fn pack_fp4_argmin(y: &[f32], arith: FloatType, wg: &mut [u32]) {
+    let codes: Vec<u8> = y.iter().map(|&v| e2m1_argmin(v, arith)).collect();
+    pack::pack(&codes, 4, wg);
+}
+
+/// mxfp4 (`FP8 = false`, maxval 6) or mxfp8 (`FP8 = true`, maxval 448), groups of 32. The
+/// common group (finite, scale exponent ≥ −127) runs straight-line with everything in
+/// registers; the rare ones go to [`mx_group_slow`].
+#[inline(always)]
+fn quantize_mx<const FP8: bool>(t: FloatType, x: &[f32], words: &mut [u32], scales: &mut [u8]) {
+    const G: usize = 32;
+    let maxval = if FP8 { 448.0 } else { 6.0 };
+    let wpg = G * if FP8 { 8 } else { 4 } / 32;
+    let groups = x.chunks_exact(G).zip(words.chunks_exact_mut(wpg));
+    for ((xg, wg), sc) in groups.zip(scales.iter_mut()) {
+        let xg: &[f32; G] = xg.try_into().expect("chunks_exact(G) yields G elements");
+        let a = f32::from_bits(amax_bits(xg));
+        // For a finite a: s and e as mlx computes them.
+        let s = round_one(t, a / maxval);
+        let (code, e) = e8m0_encode_ceil(s);
+        if !a.is_finite() || e < -127 {
+            *sc = mx_group_slow::<FP8>(t, xg, wg);
+            continue;
         }
+        *sc = code;
+        // x / 2^e and x · 2^-e are the same real number, correctly rounded: identical bits
+        // (2^-e is exact for e >= -127), and a multiply is several times cheaper than a divide.
+        // (mlx divides by T(2^e), which is 2^e: exact in T for every T-valued s.)
+        let r = pow2_f32(-e);
+        let mut y: [f32; G] = core::array::from_fn(|i| xg[i] * r);
+        round_group(t, &mut y);
+        if FP8 {
+            let codes: [u8; G] = core::array::from_fn(|i| to_fp8_e4m3(y[i]));
+            pack::pack_fixed::<G, 8>(&codes, wg);
+        } else if fp4_thresholds_ok(&y) {
+            pack::pack_fixed::<G, 4>(&encode_fp4(&y), wg);
+        } else {
+            pack_fp4_argmin(&y, t, wg);
+        }
+    }
+}
+
+/// An mx group off the fast path: non-finite (see [`mx_nonfinite_group`]) or with a scale below
+/// 2^-127 (divided by the subnormal 2^e as mlx does). Returns the scale code.
+#[cold]
+#[inline(never)]
+fn mx_group_slow<const FP8: bool>(t: FloatType, xg: &[f32], wg: &mut [u32]) -> u8 {
+    let mode = if FP8 { FpMode::Mxfp8 } else { FpMode::Mxfp4 };
+    let maxval = if FP8 { 448.0 } else { 6.0 };
+    let mut codes = [0u8; 32];
+    let a = f32::from_bits(
+        xg.iter()
+            .map(|v| v.to_bits() & 0x7FFF_FFFF)
+            .fold(0, u32::max),
+    );
+    let code = if !a.is_finite() {
+        mx_nonfinite_group(mode, t, xg, &mut codes);
+        mx_nonfinite_scale_code(t)
     } else {
-        for (c, &v) in codes.iter_mut().zip(y) {
-            *c = e2m1_argmin(v, arith);
+        let s = round_one(t, a / maxval);
+        let (code, e) = e8m0_encode_ceil(s);
+        let p = round_one(t, pow2_f32(e));
+        let mut y = [0f32; 32];
+        for (v, &xv) in y.iter_mut().zip(xg) {
+            *v = xv / p;
+        }
+        round_to(t, &mut y);
+        for (c, &v) in codes.iter_mut().zip(y.iter()) {
+            *c = if FP8 {
+                to_fp8_e4m3(v)
+            } else {
+                e2m1_argmin(v, t)
+            };
+        }
+        code
+    };
+    pack::pack(&codes, if FP8 { 8 } else { 4 }, wg);
+    code
+}
+
+/// nvfp4, groups of 16: an E4M3 scale (times the global scale's `enc`), E2M1 elements.
+#[inline(always)]
+fn quantize_nv(
+    t: FloatType,
+    x: &[f32],
+    global_scale: Option<f32>,
+    words: &mut [u32],
+    scales: &mut [u8],
+) {
+    const G: usize = 16;
+    // scale_encode = 448*6 / global_scale (f32), or 1
+    let enc = match global_scale {
+        Some(g) => x86::div(2688.0, g),
+        None => 1.0,
+    };
+    let groups = x.chunks_exact(G).zip(words.chunks_exact_mut(G * 4 / 32));
+    for ((xg, wg), sc) in groups.zip(scales.iter_mut()) {
+        let xg: &[f32; G] = xg.try_into().expect("chunks_exact(G) yields G elements");
+        // A NaN max: any positive NaN gives the same results below (x86::div keeps it NaN,
+        // to_fp8_e4m3 of a positive NaN is 0x7E).
+        let a = f32::from_bits(amax_bits(xg));
+        let s = round_one(t, x86::div(a, 6.0));
+        let code = to_fp8_e4m3(x86::mul(s, enc));
+        *sc = code;
+        let d = round_one(t, from_fp8_e4m3(code));
+        let mut y: [f32; G] = core::array::from_fn(|i| xg[i] / d);
+        round_group(t, &mut y);
+        let y: [f32; G] = core::array::from_fn(|i| y[i] * enc);
+        if fp4_thresholds_ok(&y) {
+            pack::pack_fixed::<G, 4>(&encode_fp4(&y), wg);
+        } else {
+            pack_fp4_argmin(&y, FloatType::F32, wg);
         }
     }
 }
@@ -269,64 +377,10 @@ pub fn quantize(
     let wpg = gs * bits / 32;
     assert_eq!(words.len(), n_groups * wpg, "fp::quantize: words length");
     assert_eq!(scales.len(), n_groups, "fp::quantize: scales length");
-
-    let mut y = [0f32; 32];
-    let mut codes = [0u8; 32];
-    let y = &mut y[..gs];
-    let codes = &mut codes[..gs];
-    let groups = x.chunks_exact(gs).zip(words.chunks_exact_mut(wpg));
     match mode {
-        FpMode::Mxfp4 | FpMode::Mxfp8 => {
-            let maxval = if mode == FpMode::Mxfp4 { 6.0 } else { 448.0 };
-            for ((xg, wg), sc) in groups.zip(scales.iter_mut()) {
-                let a = amax(xg);
-                if !a.is_finite() {
-                    mx_nonfinite_group(mode, t, xg, codes);
-                    *sc = mx_nonfinite_scale_code(t);
-                } else {
-                    let s = round_one(t, a / maxval);
-                    let (code, e) = e8m0_encode_ceil(s);
-                    *sc = code;
-                    // 2^e is exactly representable in T for every T-valued s (round_one is a no-op)
-                    let p = round_one(t, pow2_f32(e));
-                    for (v, &xv) in y.iter_mut().zip(xg) {
-                        *v = xv / p;
-                    }
-                    round_to(t, y);
-                    if mode == FpMode::Mxfp4 {
-                        encode_fp4(y, t, codes);
-                    } else {
-                        for (c, &v) in codes.iter_mut().zip(y.iter()) {
-                            *c = to_fp8_e4m3(v);
-                        }
-                    }
-                }
-                pack_group(mode, codes, wg);
-            }
-        }
-        FpMode::Nvfp4 => {
-            // scale_encode = 448*6 / global_scale (f32), or 1
-            let enc = match global_scale {
-                Some(g) => x86::div(2688.0, g),
-                None => 1.0,
-            };
-            for ((xg, wg), sc) in groups.zip(scales.iter_mut()) {
-                let a = amax(xg);
-                let s = round_one(t, x86::div(a, 6.0));
-                let code = to_fp8_e4m3(x86::mul(s, enc));
-                *sc = code;
-                let d = round_one(t, from_fp8_e4m3(code));
-                for (v, &xv) in y.iter_mut().zip(xg) {
-                    *v = xv / d;
-                }
-                round_to(t, y);
-                for v in y.iter_mut() {
-                    *v *= enc;
-                }
-                encode_fp4(y, FloatType::F32, codes);
-                pack_group(mode, codes, wg);
-            }
-        }
+        FpMode::Mxfp4 => quantize_mx::<false>(t, x, words, scales),
+        FpMode::Mxfp8 => quantize_mx::<true>(t, x, words, scales),
+        FpMode::Nvfp4 => quantize_nv(t, x, global_scale, words, scales),
     }
 }
 
