@@ -95,7 +95,7 @@ fn mlx_reference_and_text_file_work() {
         max_tokens: Some(1),
         ..o
     };
-    let e = evaluate(&q4, &[q4.clone()], &too_short).unwrap_err();
+    let e = evaluate(&q4, std::slice::from_ref(&q4), &too_short).unwrap_err();
     assert!(e.to_string().contains("fewer than 2 tokens"), "{e}");
 }
 
