@@ -141,6 +141,13 @@ fn unsupported_family_is_a_clear_error() {
         e.to_string().contains("cannot run model type `starcoder2`"),
         "{e}"
     );
+    // `convert --eval` refuses before converting: nothing is written.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut o = ConvertOptions::new(&src, tmp.path().join("out"));
+    o.eval = Some(EvalOptions::default());
+    let e = hf2mlx::convert(&o, &|_, _| {}).unwrap_err();
+    assert_eq!(e.kind(), "eval");
+    assert!(std::fs::read_dir(tmp.path()).unwrap().next().is_none());
 }
 
 #[test]
