@@ -96,6 +96,10 @@ pub fn execute_plan_with_card(
     if opts.check_finite {
         finite::check(&plan.weight_files)?;
     }
+    if opts.eval.is_some() {
+        // Fail before converting, not after.
+        eval::model::check_config(&plan.inventory.config)?;
+    }
     let tx = output::Transaction::begin(&opts.mlx_path, opts.force)?;
     let total = plan.input_bytes();
     let done = std::sync::atomic::AtomicU64::new(0);

@@ -95,7 +95,7 @@ fn mlx_reference_and_text_file_work() {
         max_tokens: Some(1),
         ..o
     };
-    let e = evaluate(&q4, &[q4.clone()], &too_short).unwrap_err();
+    let e = evaluate(&q4, std::slice::from_ref(&q4), &too_short).unwrap_err();
     assert!(e.to_string().contains("fewer than 2 tokens"), "{e}");
 }
 
@@ -141,6 +141,13 @@ fn unsupported_family_is_a_clear_error() {
         e.to_string().contains("cannot run model type `starcoder2`"),
         "{e}"
     );
+    // `convert --eval` refuses before converting: nothing is written.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut o = ConvertOptions::new(&src, tmp.path().join("out"));
+    o.eval = Some(EvalOptions::default());
+    let e = hf2mlx::convert(&o, &|_, _| {}).unwrap_err();
+    assert_eq!(e.kind(), "eval");
+    assert!(std::fs::read_dir(tmp.path()).unwrap().next().is_none());
 }
 
 #[test]

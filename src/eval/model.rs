@@ -203,6 +203,12 @@ impl Spec {
     }
 }
 
+/// Whether `hf2mlx eval` can run a model with this config.json (family, rope type), checked
+/// before `convert --eval` spends time converting.
+pub fn check_config(cfg: &Json) -> Result<()> {
+    Spec::from_config(cfg).map(|_| ())
+}
+
 struct Layer {
     input_norm: Tensor,
     post_attn_norm: Tensor,
