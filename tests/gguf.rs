@@ -193,7 +193,7 @@ fn s(p: &Path) -> &str {
 #[test]
 fn import_gguf_matches_the_python_reference() {
     let tmp = tempfile::tempdir().unwrap();
-    for name in ["tiny-llama", "tiny-qwen2"] {
+    for name in ["tiny-llama", "tiny-qwen2", "tiny-qwen3"] {
         let out = tmp.path().join(name);
         let o = hf2mlx(&["import-gguf", s(&fixture(&format!("{name}.gguf"))), s(&out)]);
         assert!(o.status.success(), "{name}: {}", common::stderr(&o));
@@ -218,7 +218,7 @@ fn import_gguf_matches_the_python_reference() {
 #[test]
 fn convert_from_gguf_matches_mlx_lm_on_the_reference_checkpoint() {
     let tmp = tempfile::tempdir().unwrap();
-    for name in ["tiny-llama", "tiny-qwen2"] {
+    for name in ["tiny-llama", "tiny-qwen2", "tiny-qwen3"] {
         for (variant, flags) in [("mlx_plain.json", &[][..]), ("mlx_q4.json", &["-q"][..])] {
             let out = tmp.path().join(format!("{name}-{variant}"));
             let src = fixture(&format!("{name}.gguf"));
