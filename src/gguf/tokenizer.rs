@@ -180,11 +180,53 @@ fn merge_pairs(merges: &[&str]) -> Result<Vec<J>, String> {
         .collect()
 }
 
-/// Byte-level BPE, as tools/gguf_to_hf.py writes it.
+/// The split regexes of llama.cpp pre-tokenizer names, as transformers' GGUF converter has them
+/// (`GGUF_PRE_TOKENIZER_SPLITS`).
+const LLAMA3_SPLIT: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+const QWEN2_SPLIT: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+const QWEN35_SPLIT: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+|\p{N}| ?[^\s\p{L}\p{M}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+const TEKKEN_SPLIT: &str = r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+const GPT4O_SPLIT: &str = r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+
+const PRE_SPLITS: &[(&str, &str)] = &[
+    ("llama3", LLAMA3_SPLIT),
+    ("llama-v3", LLAMA3_SPLIT),
+    ("llama-bpe", LLAMA3_SPLIT),
+    ("falcon3", LLAMA3_SPLIT),
+    ("falcon-h1", LLAMA3_SPLIT),
+    ("pixtral", LLAMA3_SPLIT),
+    ("midm-2.0", LLAMA3_SPLIT),
+    ("lfm2", LLAMA3_SPLIT),
+    ("jina-v5-nano", LLAMA3_SPLIT),
+    ("dbrx", LLAMA3_SPLIT),
+    ("smaug-bpe", LLAMA3_SPLIT),
+    ("tekken", TEKKEN_SPLIT),
+    ("qwen2", QWEN2_SPLIT),
+    ("deepseek-r1-qwen", QWEN2_SPLIT),
+    ("kormo", QWEN2_SPLIT),
+    ("f2llmv2", QWEN2_SPLIT),
+    ("megrez", QWEN2_SPLIT),
+    ("qwen35", QWEN35_SPLIT),
+    ("gpt-4o", GPT4O_SPLIT),
+    ("llama4", GPT4O_SPLIT),
+    ("kanana2", GPT4O_SPLIT),
+    ("talkie", GPT4O_SPLIT),
+    ("minimax-m2", GPT4O_SPLIT),
+];
+
+/// Byte-level BPE, as tools/gguf_to_hf.py writes it. The pre-tokenizer follows
+/// `tokenizer.ggml.pre`: the model's split regex where transformers knows it, digits one by one
+/// for the starcoder-style names, else GPT-2's regex.
 fn byte_level(f: &GgufFile, tokens: &[&str], types: &[i64], merges: &[&str]) -> Result<J, String> {
     let pre = f.get_str("tokenizer.ggml.pre").unwrap_or("default");
     let byte_level = json!({"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true});
-    let pre_tokenizer = if DIGIT_SPLIT_PRE.contains(&pre) {
+    let split = PRE_SPLITS.iter().find(|(n, _)| *n == pre).map(|(_, r)| *r);
+    let pre_tokenizer = if let Some(regex) = split {
+        json!({"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": {"Regex": regex}, "behavior": "Isolated", "invert": false},
+            {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": false},
+        ]})
+    } else if DIGIT_SPLIT_PRE.contains(&pre) {
         json!({"type": "Sequence", "pretokenizers": [{"type": "Digits", "individual_digits": true}, byte_level]})
     } else {
         byte_level
