@@ -74,13 +74,6 @@ pub fn execute_plan_with_card(
 ) -> Result<Report> {
     // A GGUF's tokenizer and generation files are generated from its metadata.
     let (ckpt, generated) = if gguf::convert::is_gguf_plan(plan) {
-        if opts.check_finite {
-            return Err(Error::Usage(
-                "--check-finite scans safetensors sources; a GGUF's values are dequantized from \
-                 its blocks, so convert without it"
-                    .into(),
-            ));
-        }
         if opts.eval.is_some() {
             return Err(Error::Usage(
                 "--eval needs a Hugging Face or MLX source folder; for a GGUF, run `hf2mlx \
