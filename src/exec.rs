@@ -140,6 +140,15 @@ fn read_rows(
             move_axis_bytes(&src, &src_shape, *from, *to, elem, &mut out[at..]);
             Ok(())
         }
+        Input::Reshape { of, .. } if of.shape().last() == shape.last() => {
+            // Only leading axes change: rows are the source's rows.
+            read_rows(ckpt, of, first, count, out)
+        }
+        Input::Fp8Blocks {
+            weight,
+            scale_inv,
+            block,
+        } => read_fp8_rows(ckpt, weight, scale_inv, *block, first, count, out),
         Input::Reshape { of, .. } => {
             // Same bytes, other rows: read the source whole, keep the requested rows.
             let s = of.shape();
@@ -152,6 +161,58 @@ fn read_rows(
         }
         Input::Quantized { .. } => Err(internal("quantized input inside a composite".into())),
     }
+}
+
+/// Appends rows `[first, first+count)` of an fp8 block-scaled weight as bfloat16 bytes, reading
+/// only those rows and the scale rows covering them.
+fn read_fp8_rows(
+    ckpt: &Checkpoint,
+    weight: &Input,
+    scale_inv: &Input,
+    block: usize,
+    first: usize,
+    count: usize,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    if count == 0 {
+        return Ok(());
+    }
+    let cols = weight.shape().last().copied().unwrap_or(1).max(1);
+    if !matches!(weight.storage_dtype(), DType::F8E4M3 | DType::U8) {
+        let name = weight.sources().first().map_or("?", |t| t.name.as_str());
+        return Err(Error::Plan(format!(
+            "`{name}` has block scales (`weight_scale_inv`) but is stored as {}, not F8_E4M3;              mlx-lm's `from_fp8` cannot read it either",
+            weight.storage_dtype().as_str()
+        )));
+    }
+    let sshape = scale_inv.shape();
+    let (srows, scols) = (sshape[0], sshape.get(1).copied().unwrap_or(1));
+    let srow = |r: usize| if srows == 1 { 0 } else { r / block };
+    let (s0, s1) = (srow(first), srow(first + count - 1) + 1);
+    let mut sbytes = Vec::new();
+    read_rows(ckpt, scale_inv, s0, s1 - s0, &mut sbytes)?;
+    let ft = scale_inv.storage_dtype().float_type().ok_or_else(|| {
+        internal(format!(
+            "fp8 scales are {}, not a float type",
+            scale_inv.storage_dtype().as_str()
+        ))
+    })?;
+    let mut scales = vec![0f32; sbytes.len() / ft.size()];
+    cast::decode_to_f32(ft, &sbytes, &mut scales);
+    let mut codes = Vec::with_capacity(count * cols);
+    read_rows(ckpt, weight, first, count, &mut codes)?;
+    let at = out.len();
+    out.resize(at + count * cols * 2, 0);
+    for (i, (row, dst)) in codes
+        .chunks_exact(cols)
+        .zip(out[at..].chunks_exact_mut(cols * 2))
+        .enumerate()
+    {
+        let sr = srow(first + i) - s0;
+        let s = &scales[sr * scols..(sr + 1) * scols];
+        crate::source_quant::fp8::dequantize_row(row, s, block, dst);
+    }
+    Ok(())
 }
 
 /// `np.moveaxis` on raw row-major bytes with `elem`-byte elements.
@@ -281,7 +342,8 @@ fn load_values(p: &ParamPlan, job: &Job, ckpt: &Checkpoint, s: &mut Scratch) -> 
         | Input::Stack { .. }
         | Input::Rows { .. }
         | Input::MoveAxis { .. }
-        | Input::Reshape { .. } => {
+        | Input::Reshape { .. }
+        | Input::Fp8Blocks { .. } => {
             let Some(ft) = p.input.storage_dtype().float_type() else {
                 return Err(internal(format!("`{}` is not a float tensor", p.name)));
             };

@@ -809,6 +809,64 @@ case("deepseek_v2", moe("deepseek_v2", **DS_MOE, kv_lora_rank=16, q_lora_rank=32
 case("deepseek_v2-lite", moe("deepseek_v2", **DS_MOE, kv_lora_rank=16, q_lora_rank=None,
                              qk_rope_head_dim=8, v_head_dim=16, qk_nope_head_dim=16,
                              n_group=1, topk_group=1, rope_scaling=DS_ROPE), unstack())
+
+
+# ---- the MLA family (kv_b_proj absorption, fp8 block scales) --------------------------------
+
+
+def mla_hf(build, attn="self_attn"):
+    """Input builder: MLX's per-head `embed_q` `[H, rank, nope]` and `unembed_out` `[H, v, rank]`
+    back into the `kv_b_proj` `[H * (nope + v), rank]` they are cut from."""
+
+    def b(params, config):
+        out = build(params, config)
+        shapes = dict(out)
+        res = []
+        for n, s in out:
+            if n.endswith(".embed_q.weight"):
+                p = n[: -len("embed_q.weight")]
+                h, rank, nope = s
+                v = shapes[p + "unembed_out.weight"][1]
+                res.append((p + "kv_b_proj.weight", [h * (nope + v), rank]))
+            elif not n.endswith(".unembed_out.weight"):
+                res.append((n, s))
+        return res
+
+    return b
+
+
+FP8_LINEARS = ("_proj.weight",)
+
+
+def fp8_scales(build, block=128, skip=("embed_tokens", "lm_head", "mlp.gate.weight")):
+    """Input builder: an fp8 checkpoint's `X.weight_scale_inv` (one per `block`x`block` tile) next to
+    every 2-D projection weight, as DeepSeek-V3's release has them."""
+
+    def b(params, config):
+        out = build(params, config)
+        extra = []
+        for n, s in out:
+            if len(s) == 2 and n.endswith(FP8_LINEARS) and not any(k in n for k in skip):
+                extra.append((n + "_scale_inv", [-(-s[0] // block), -(-s[1] // block)]))
+        return out + extra
+
+    return b
+
+
+DS_FP8 = dict(activation_scheme="dynamic", fmt="e4m3", quant_method="fp8",
+              weight_block_size=[128, 128])
+DS_V3 = dict(DS_MOE, kv_lora_rank=16, q_lora_rank=32, qk_rope_head_dim=8, v_head_dim=16,
+             qk_nope_head_dim=16, n_group=1, topk_group=1, rope_scaling=DS_ROPE,
+             routed_scaling_factor=2.5, norm_topk_prob=True)
+case("deepseek_v3", moe("deepseek_v3", **DS_V3), then(mla_hf(unstack()), inv_freq()))
+case("deepseek_v3-lite", moe("deepseek_v3", **dict(DS_V3, q_lora_rank=None, v_head_dim=8)),
+     mla_hf(unstack()))
+# Wider than one 128-column tile: padded and several tiles per weight.
+case("deepseek_v3-fp8", moe("deepseek_v3", **dict(DS_V3, hidden_size=192, intermediate_size=320,
+                                                  moe_intermediate_size=160, q_lora_rank=136,
+                                                  quantization_config=DS_FP8)),
+     fp8_scales(mla_hf(unstack())))
+
 case("phimoe", moe("phimoe", num_local_experts=4, num_experts_per_tok=2,
                    rope_scaling=dict(short_mscale=1.0, long_mscale=1.0, type="longrope",
                                      short_factor=[1.0] * 8, long_factor=[1.0] * 8),
@@ -1113,7 +1171,12 @@ def run_case(c) -> dict:
     inputs = c["inputs"](before, config)
     names = [n for n, _ in inputs]
     assert len(names) == len(set(names)), f"{c['name']}: duplicate input names"
-    weights = {n: mx.zeros(s, dtype=dtypes.get(n, mx.float32)) for n, s in inputs}
+    # fp8 weights (those with a `_scale_inv` partner) load as raw uint8, as mx.load gives F8_E4M3.
+    fp8 = {n[: -len("_scale_inv")] for n in names if n.endswith("_scale_inv")}
+    weights = {
+        n: mx.zeros(s, dtype=mx.uint8 if n in fp8 else dtypes.get(n, mx.float32))
+        for n, s in inputs
+    }
     if hasattr(model, "sanitize"):
         weights = model.sanitize(weights)
     flat = tree_flatten(model.parameters())

@@ -205,6 +205,10 @@ fn apply_rules<T: Payload>(
                     })
                     .collect(),
             },
+            Rule::DequantFp8Blocks { block } => super::mla::dequant_fp8_blocks(out, block)?,
+            Rule::AbsorbMla { heads, nope, v } => {
+                super::mla::absorb_kv_b(config, out, [heads, nope, v])?
+            }
             Rule::MoveAxis {
                 pat,
                 rank,
@@ -417,6 +421,10 @@ impl Payload for Traced {
             shape,
             from: self.from,
         }
+    }
+    fn fp8_blocks(mut self, scale_inv: Self, _block: usize) -> Self {
+        self.from.extend(scale_inv.from);
+        self
     }
 }
 

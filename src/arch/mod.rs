@@ -14,6 +14,7 @@ mod cohere;
 mod cohere2;
 mod deepseek;
 mod deepseek_v2;
+mod deepseek_v3;
 mod dots1;
 mod ernie4_5;
 mod ernie4_5_moe;
@@ -57,6 +58,7 @@ mod minicpm3;
 mod minimax;
 mod mistral3;
 mod mixtral;
+mod mla;
 mod muse_glimmer;
 mod nanbeige;
 mod nanochat;
@@ -98,6 +100,7 @@ mod talkie;
 mod telechat3;
 mod youtu_llm;
 
+pub use mla::dequantizes_fp8;
 pub use registry::{REGISTRY, find, markdown_table, supported_model_types};
 pub use rules::{Category, LayerQuant, Pat, Payload, Rule, ShapeCond, Tied, Unsupported};
 

@@ -1,6 +1,8 @@
 //! model_type → [`Arch`]. Keep the list sorted by module name.
 
 use super::Arch;
+// The MLA family (kv_b_proj absorption, fp8 block dequantization).
+use super::deepseek_v3;
 use super::{
     afm7, afmoe, bitnet, cohere, cohere2, deepseek, deepseek_v2, dots1, ernie4_5, ernie4_5_moe,
     exaone, exaone_moe, exaone4, gear, gemma, gemma2, gemma3, gemma3_text, gemma3n, glm, glm4,
@@ -23,6 +25,7 @@ pub static REGISTRY: &[&Arch] = &[
     &cohere2::ARCH,
     &deepseek::ARCH,
     &deepseek_v2::ARCH,
+    &deepseek_v3::ARCH,
     &dots1::ARCH,
     &ernie4_5::ARCH,
     &ernie4_5_moe::ARCH,
