@@ -861,6 +861,33 @@ DS_V3 = dict(DS_MOE, kv_lora_rank=16, q_lora_rank=32, qk_rope_head_dim=8, v_head
 case("deepseek_v3", moe("deepseek_v3", **DS_V3), then(mla_hf(unstack()), inv_freq()))
 case("deepseek_v3-lite", moe("deepseek_v3", **dict(DS_V3, q_lora_rank=None, v_head_dim=8)),
      mla_hf(unstack()))
+DS_V32 = dict(DS_V3, index_head_dim=16, index_n_heads=2, index_topk=8)
+case("deepseek_v32", moe("deepseek_v32", **DS_V32),
+     then(mla_hf(unstack()), layer_extra([("model.layers.{n}.eh_proj.weight", [64, 128]),
+                                          ("model.layers.{n}.enorm.weight", [64])])))
+case("deepseek_v32-fp8", moe("deepseek_v32", **dict(DS_V32, quantization_config=DS_FP8)),
+     fp8_scales(mla_hf(unstack())))
+case("glm_moe_dsa", moe("glm_moe_dsa", **dict(DS_V32, rope_scaling=None, topk_method="noaux_tc",
+                                              scoring_func="sigmoid", attention_bias=False,
+                                              rope_parameters=dict(rope_theta=10000.0,
+                                                                   rope_type="default"))),
+     then(mla_hf(unstack()), layer_extra([("model.layers.{n}.eh_proj.weight", [64, 128])])))
+case("glm4_moe_lite", moe("glm4_moe_lite", **DS_V3),
+     then(mla_hf(unstack()), layer_extra([("model.layers.{n}.eh_proj.weight", [64, 128])])))
+case("glm4_moe_lite-qproj", moe("glm4_moe_lite", **dict(DS_V3, q_lora_rank=None)),
+     mla_hf(unstack()))
+KIMI_VISION = [
+    ("vision_tower.patch_embed.proj.weight", [32, 3, 4, 4]),
+    ("vision_tower.encoder.blocks.0.wqkv.weight", [96, 32]),
+    ("mm_projector.proj.0.weight", [64, 128]),
+    ("multi_modal_projector.linear_1.weight", [64, 32]),
+]
+case("kimi_k25", dict(model_type="kimi_k25", text_config=moe("deepseek_v3", **DS_V3)),
+     then(mla_hf(unstack()), fixed(*KIMI_VISION),
+          inv_freq(leaf="rotary_emb.inv_freq", marker="self_attn")))
+case("kimi_k25-fp8", dict(model_type="kimi_k25", text_config=moe("deepseek_v3", **DS_V3),
+                          quantization_config=DS_FP8),
+     fp8_scales(mla_hf(unstack())))
 # Wider than one 128-column tile: padded and several tiles per weight.
 case("deepseek_v3-fp8", moe("deepseek_v3", **dict(DS_V3, hidden_size=192, intermediate_size=320,
                                                   moe_intermediate_size=160, q_lora_rank=136,

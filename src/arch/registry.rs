@@ -2,7 +2,6 @@
 
 use super::Arch;
 // The MLA family (kv_b_proj absorption, fp8 block dequantization).
-use super::deepseek_v3;
 use super::{
     afm7, afmoe, bitnet, cohere, cohere2, deepseek, deepseek_v2, dots1, ernie4_5, ernie4_5_moe,
     exaone, exaone_moe, exaone4, gear, gemma, gemma2, gemma3, gemma3_text, gemma3n, glm, glm4,
@@ -15,6 +14,7 @@ use super::{
     recurrent_gemma, rwkv7, seed_oss, smollm3, spark2_5, stablelm, starcoder2, talkie, telechat3,
     youtu_llm,
 };
+use super::{deepseek_v3, deepseek_v32, glm_moe_dsa, glm4_moe_lite, kimi_k25};
 
 /// Every supported mlx-lm model module.
 pub static REGISTRY: &[&Arch] = &[
@@ -26,6 +26,7 @@ pub static REGISTRY: &[&Arch] = &[
     &deepseek::ARCH,
     &deepseek_v2::ARCH,
     &deepseek_v3::ARCH,
+    &deepseek_v32::ARCH,
     &dots1::ARCH,
     &ernie4_5::ARCH,
     &ernie4_5_moe::ARCH,
@@ -41,6 +42,8 @@ pub static REGISTRY: &[&Arch] = &[
     &glm::ARCH,
     &glm4::ARCH,
     &glm4_moe::ARCH,
+    &glm4_moe_lite::ARCH,
+    &glm_moe_dsa::ARCH,
     &gpt_bigcode::ARCH,
     &gpt_neox::ARCH,
     &gptj::ARCH,
@@ -53,6 +56,7 @@ pub static REGISTRY: &[&Arch] = &[
     &internlm3::ARCH,
     &iquestloopcoder::ARCH,
     &jamba::ARCH,
+    &kimi_k25::ARCH,
     &klear::ARCH,
     &laguna::ARCH,
     &lfm2::ARCH,
