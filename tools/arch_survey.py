@@ -838,7 +838,8 @@ def mla_hf(build, attn="self_attn"):
 FP8_LINEARS = ("_proj.weight",)
 
 
-def fp8_scales(build, block=128, skip=("embed_tokens", "lm_head", "mlp.gate.weight")):
+def fp8_scales(build, block=128, skip=("embed_tokens", "lm_head", "mlp.gate.weight"),
+               linears=FP8_LINEARS):
     """Input builder: an fp8 checkpoint's `X.weight_scale_inv` (one per `block`x`block` tile) next to
     every 2-D projection weight, as DeepSeek-V3's release has them."""
 
@@ -846,7 +847,7 @@ def fp8_scales(build, block=128, skip=("embed_tokens", "lm_head", "mlp.gate.weig
         out = build(params, config)
         extra = []
         for n, s in out:
-            if len(s) == 2 and n.endswith(FP8_LINEARS) and not any(k in n for k in skip):
+            if len(s) == 2 and n.endswith(linears) and not any(k in n for k in skip):
                 extra.append((n + "_scale_inv", [-(-s[0] // block), -(-s[1] // block)]))
         return out + extra
 
@@ -958,6 +959,87 @@ for tie in (True, False):
          moe("minimax", num_local_experts=4, num_experts_per_tok=2, shared_intermediate_size=0,
              rotary_dim=8, head_dim=16, tie_word_embeddings=tie, use_qk_norm=tie),
          unstack(rename=W123))
+for tie in (True, False):
+    case(f"ministral3-{'tied' if tie else 'untied'}",
+         dict(MINISTRAL3_TEXT, tie_word_embeddings=tie),
+         with_extra(inv_freq(), *([lm_head()] if tie else [])))
+LONGCAT = dict(model_type="longcat_flash", attention_method="MLA", zero_expert_type="identity",
+               hidden_size=64, ffn_hidden_size=128, moe_topk=2, expert_ffn_hidden_size=32,
+               n_routed_experts=4, zero_expert_num=2, num_layers=2, vocab_size=256,
+               max_position_embeddings=512, num_attention_heads=4, kv_lora_rank=16,
+               q_lora_rank=32, qk_rope_head_dim=8, qk_nope_head_dim=16, v_head_dim=16,
+               routed_scaling_factor=1.0, rms_norm_eps=1e-5, rope_theta=10000.0,
+               mla_scale_q_lora=True, mla_scale_kv_lora=True, attention_bias=False)
+case("longcat_flash", LONGCAT,
+     then(mla_hf(unstack()), fixed(("model.mtp.layers.0.self_attn.q_a_proj.weight", [32, 64]),
+                                   ("model.mtp.norm.weight", [64]))))
+case("longcat_flash_ngram",
+     dict(LONGCAT, model_type="longcat_flash_ngram", ngram_vocab_size_ratio=2,
+          emb_neighbor_num=2, emb_split_num=2),
+     renamed_keys(lambda n: n.replace("ngram_embeddings.word_embeddings", "embed_tokens"))(
+         then(mla_hf(unstack()), fixed(("model.mtp.norm.weight", [64])))))
+
+
+def kimi_linear_hf(params, config):
+    """Kimi Linear's checkpoint names: MoE layers under `block_sparse_moe` (experts `w1/w2/w3`,
+    the router's bias inside `gate`), KDA convolutions `{q,k,v}_conv1d` as `[C, 1, K]`, `dt_bias`
+    per head, MLA's `kv_b_proj`."""
+    moe_layers = {n.split(".mlp.")[0] for n, _ in params if ".mlp.switch_mlp." in n}
+    out = []
+    for n, s in mla_hf(unstack(rename=W123))(params, config):
+        layer = n.split(".mlp.")[0]
+        if layer in moe_layers and ".mlp." in n:
+            n = n.replace(".mlp.e_score_correction_bias", ".mlp.gate.e_score_correction_bias")
+            n = n.replace(".mlp.", ".block_sparse_moe.")
+        for c in "qkv":
+            if n.endswith(f".{c}_conv.conv.weight"):
+                n = n.replace(f".{c}_conv.conv.weight", f".{c}_conv1d.weight")
+                s = [s[0], s[2], s[1]]
+        if n.endswith(".dt_bias"):
+            h = config["linear_attn_config"]["num_heads"]
+            s = [h, s[0] // h]
+        out.append((n, s))
+    return out + [("model.mtp.0.norm.weight", [64])]
+
+
+case("kimi_linear",
+     dict(model_type="kimi_linear", vocab_size=256, hidden_size=64, num_hidden_layers=3,
+          num_attention_heads=4, num_key_value_heads=4, intermediate_size=128, head_dim=16,
+          rope_theta=10000.0, rms_norm_eps=1e-5, model_max_length=512, num_experts=4,
+          moe_intermediate_size=32, kv_lora_rank=16, qk_nope_head_dim=16, qk_rope_head_dim=8,
+          v_head_dim=16, num_experts_per_token=2, num_shared_experts=1, first_k_dense_replace=1,
+          linear_attn_config=dict(kda_layers=[1, 3], num_heads=4, head_dim=16,
+                                  short_conv_kernel_size=4)),
+     kimi_linear_hf)
+case("kimi_linear-tied",
+     dict(model_type="kimi_linear", vocab_size=256, hidden_size=64, num_hidden_layers=2,
+          num_attention_heads=4, num_key_value_heads=4, intermediate_size=128, head_dim=16,
+          rope_theta=10000.0, rms_norm_eps=1e-5, model_max_length=512, num_experts=4,
+          moe_intermediate_size=32, kv_lora_rank=16, qk_rope_head_dim=8,
+          num_experts_per_token=2, tie_word_embeddings=True,
+          linear_attn_config=dict(kda_layers=[2], num_heads=4, head_dim=16)),
+     then(kimi_linear_hf, lm_head()))
+MINIMAX_FP8 = dict(quant_method="fp8", fmt="float8_e4m3fn", activation_scheme="dynamic",
+                   weight_block_size=[128, 128])
+case("minimax-fp8",
+     moe("minimax", num_local_experts=4, num_experts_per_tok=2, shared_intermediate_size=0,
+         rotary_dim=8, head_dim=16, tie_word_embeddings=False, use_qk_norm=True,
+         hidden_size=192, quantization_config=MINIMAX_FP8),
+     fp8_scales(unstack(rename=W123), linears=("_proj.weight", ".w1.weight", ".w2.weight",
+                                               ".w3.weight")))
+MIMO = dict(num_experts_per_tok=2, hybrid_layer_pattern=[0, 1, 1], moe_layer_freq=[0, 1, 1],
+            add_swa_attention_sink_bias=True, add_full_attention_sink_bias=False,
+            sliding_window_size=32, n_shared_experts=None, n_routed_experts=4,
+            routed_scaling_factor=None, topk_method="noaux_tc", scoring_func="sigmoid",
+            norm_topk_prob=True, n_group=1, topk_group=1, layernorm_epsilon=1e-5,
+            swa_rope_theta=10000.0, swa_num_attention_heads=4, swa_num_key_value_heads=2,
+            head_dim=16, v_head_dim=8, swa_head_dim=16, swa_v_head_dim=8,
+            partial_rotary_factor=0.5)
+case("mimo_v2_flash", moe("mimo_v2_flash", **MIMO),
+     then(unstack(), fixed(("model.mtp.layers.0.eh_proj.weight", [64, 128]))))
+case("mimo_v2_flash-fp8", moe("mimo_v2_flash", **dict(MIMO, quantization_config=MINIMAX_FP8,
+                                                      hidden_size=160)),
+     fp8_scales(unstack()))
 LFM2_MOE = dict(model_type="lfm2_moe", vocab_size=256, hidden_size=64, intermediate_size=128,
                 moe_intermediate_size=32, num_hidden_layers=3, num_experts=4,
                 num_experts_per_tok=2, norm_topk_prob=True, num_attention_heads=4,

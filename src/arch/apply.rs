@@ -207,8 +207,20 @@ fn apply_rules<T: Payload>(
             },
             Rule::DequantFp8Blocks { block } => super::mla::dequant_fp8_blocks(out, block)?,
             Rule::AbsorbMla { heads, nope, v } => {
-                super::mla::absorb_kv_b(config, out, [heads, nope, v])?
+                super::mla::absorb_kv_b(config, out, &[heads], nope, v)?
             }
+            Rule::Flatten(pat) => out
+                .into_iter()
+                .map(|(k, v)| {
+                    let shape = v.shape();
+                    if pat.matches(&k) && shape.len() > 1 {
+                        let n = shape.iter().product();
+                        (k, v.reshape(vec![n]))
+                    } else {
+                        (k, v)
+                    }
+                })
+                .collect(),
             Rule::MoveAxis {
                 pat,
                 rank,

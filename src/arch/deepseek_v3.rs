@@ -17,8 +17,8 @@ pub const SANITIZE: &[Rule] = &[
     },
     Rule::AbsorbMla {
         heads: "num_attention_heads",
-        nope: "qk_nope_head_dim",
-        v: "v_head_dim",
+        nope: &["qk_nope_head_dim"],
+        v: &["v_head_dim"],
     },
     Rule::Drop(Pat::Prefix("model.layers.61")),
     Rule::Drop(Pat::Contains("rotary_emb.inv_freq")),

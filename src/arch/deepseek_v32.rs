@@ -18,8 +18,8 @@ pub const SANITIZE: &[Rule] = &[
     },
     Rule::AbsorbMla {
         heads: "num_attention_heads",
-        nope: "qk_nope_head_dim",
-        v: "v_head_dim",
+        nope: &["qk_nope_head_dim"],
+        v: &["v_head_dim"],
     },
 ];
 

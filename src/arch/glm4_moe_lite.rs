@@ -21,8 +21,8 @@ pub const ARCH: Arch = Arch {
         },
         Rule::AbsorbMla {
             heads: "num_attention_heads",
-            nope: "qk_nope_head_dim",
-            v: "v_head_dim",
+            nope: &["qk_nope_head_dim"],
+            v: &["v_head_dim"],
         },
     ],
     order: deepseek_v3::ORDER,

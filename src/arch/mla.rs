@@ -95,7 +95,9 @@ fn config_dim(config: &Map<String, Value>, key: &str) -> Option<usize> {
 pub fn absorb_kv_b<T: Payload>(
     config: &Map<String, Value>,
     tensors: Vec<(String, T)>,
-    [heads, nope, v]: [&str; 3],
+    heads: &[&str],
+    nope: &[&str],
+    v: &[&str],
 ) -> Result<Vec<(String, T)>, String> {
     const KV_B: &str = "kv_b_proj.weight";
     let is_kv_b = |k: &str| k == KV_B || k.ends_with(&format!(".{KV_B}"));
@@ -112,10 +114,15 @@ pub fn absorb_kv_b<T: Payload>(
              Face checkpoint instead"
         ));
     }
-    let dim = |key: &str| {
-        config_dim(config, key).ok_or_else(|| {
-            format!("config.json has no positive `{key}`, needed to split `kv_b_proj`")
-        })
+    let dim = |keys: &[&str]| {
+        keys.iter()
+            .find_map(|k| config_dim(config, k))
+            .ok_or_else(|| {
+                format!(
+                    "config.json has no positive `{}`, needed to split `kv_b_proj`",
+                    keys.join("` or `")
+                )
+            })
     };
     let (h, n, vd) = (dim(heads)?, dim(nope)?, dim(v)?);
     let mut out = Vec::with_capacity(tensors.len() + 8);
@@ -127,7 +134,7 @@ pub fn absorb_kv_b<T: Payload>(
         let shape = w.shape();
         if shape.len() != 2 || shape[0] != h * (n + vd) {
             return Err(format!(
-                "`{k}` {shape:?} is not [{heads} · ({nope} + {v}), rank] = [{h} · {}, rank]",
+                "`{k}` {shape:?} is not [heads · (nope + v), rank] = [{h} · {}, rank]",
                 n + vd
             ));
         }

@@ -14,7 +14,11 @@ use super::{
     recurrent_gemma, rwkv7, seed_oss, smollm3, spark2_5, stablelm, starcoder2, talkie, telechat3,
     youtu_llm,
 };
-use super::{deepseek_v3, deepseek_v32, glm_moe_dsa, glm4_moe_lite, kimi_k25};
+// The MLA family and other fp8 block-scaled models.
+use super::{
+    deepseek_v3, deepseek_v32, glm_moe_dsa, glm4_moe_lite, kimi_k25, kimi_linear, longcat_flash,
+    longcat_flash_ngram, mimo_v2_flash, ministral3,
+};
 
 /// Every supported mlx-lm model module.
 pub static REGISTRY: &[&Arch] = &[
@@ -57,6 +61,7 @@ pub static REGISTRY: &[&Arch] = &[
     &iquestloopcoder::ARCH,
     &jamba::ARCH,
     &kimi_k25::ARCH,
+    &kimi_linear::ARCH,
     &klear::ARCH,
     &laguna::ARCH,
     &lfm2::ARCH,
@@ -65,12 +70,16 @@ pub static REGISTRY: &[&Arch] = &[
     &lille_130m::ARCH,
     &llama::ARCH,
     &llama4_text::ARCH,
+    &longcat_flash::ARCH,
+    &longcat_flash_ngram::ARCH,
     &mamba::ARCH,
     &mamba2::ARCH,
     &mellum::ARCH,
     &mimo::ARCH,
+    &mimo_v2_flash::ARCH,
     &minicpm3::ARCH,
     &minimax::ARCH,
+    &ministral3::ARCH,
     &mistral3::ARCH,
     &mixtral::ARCH,
     &muse_glimmer::ARCH,

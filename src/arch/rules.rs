@@ -155,13 +155,16 @@ pub enum Rule {
     /// MLA absorption: every `P.kv_b_proj.weight` (`[heads·(nope+v), rank]`) becomes
     /// `P.embed_q.weight` = `w.reshape(heads, nope+v, rank)[:, :nope, :].swapaxes(-1, -2)` and
     /// `P.unembed_out.weight` = `…[:, nope:, :]` (mlx_lm's `MultiLinear` layers), with heads,
-    /// nope and v from the config keys named here. An MLX-quantized `kv_b_proj` (with
+    /// nope and v from the config (each the first of its keys with a positive value, like
+    /// kimi_linear's `qk_nope_head_dim or head_dim`). An MLX-quantized `kv_b_proj` (with
     /// `.scales`) is refused: the plan does not dequantize and re-quantize inside sanitize.
     AbsorbMla {
         heads: &'static str,
-        nope: &'static str,
-        v: &'static str,
+        nope: &'static [&'static str],
+        v: &'static [&'static str],
     },
+    /// Matching tensors of rank > 1 reshaped to one axis (`x.reshape(-1)`).
+    Flatten(Pat),
 }
 
 /// A condition on a tensor's shape, for rules that must not apply twice (idempotent
