@@ -148,7 +148,15 @@ fn read_rows(
             weight,
             scale_inv,
             block,
-        } => read_fp8_rows(ckpt, weight, scale_inv, *block, first, count, out),
+            broadcast,
+        } => {
+            let (ws, ss) = (weight.shape(), scale_inv.shape());
+            if *broadcast && crate::arch::mla_broadcasts(&ss, &ws) {
+                read_fp8_broadcast_rows(ckpt, weight, scale_inv, first, count, out)
+            } else {
+                read_fp8_rows(ckpt, weight, scale_inv, *block, first, count, out)
+            }
+        }
         Input::Reshape { of, .. } => {
             // Same bytes, other rows: read the source whole, keep the requested rows.
             let s = of.shape();
@@ -178,29 +186,12 @@ fn read_fp8_rows(
         return Ok(());
     }
     let cols = weight.shape().last().copied().unwrap_or(1).max(1);
-    if !matches!(weight.storage_dtype(), DType::F8E4M3 | DType::U8) {
-        let name = weight.sources().first().map_or("?", |t| t.name.as_str());
-        return Err(Error::Plan(format!(
-            "`{name}` has block scales (`weight_scale_inv`) but is stored as {}, not F8_E4M3;              mlx-lm's `from_fp8` cannot read it either",
-            weight.storage_dtype().as_str()
-        )));
-    }
     let sshape = scale_inv.shape();
     let (srows, scols) = (sshape[0], sshape.get(1).copied().unwrap_or(1));
     let srow = |r: usize| if srows == 1 { 0 } else { r / block };
     let (s0, s1) = (srow(first), srow(first + count - 1) + 1);
-    let mut sbytes = Vec::new();
-    read_rows(ckpt, scale_inv, s0, s1 - s0, &mut sbytes)?;
-    let ft = scale_inv.storage_dtype().float_type().ok_or_else(|| {
-        internal(format!(
-            "fp8 scales are {}, not a float type",
-            scale_inv.storage_dtype().as_str()
-        ))
-    })?;
-    let mut scales = vec![0f32; sbytes.len() / ft.size()];
-    cast::decode_to_f32(ft, &sbytes, &mut scales);
-    let mut codes = Vec::with_capacity(count * cols);
-    read_rows(ckpt, weight, first, count, &mut codes)?;
+    let scales = read_scale_rows(ckpt, scale_inv, s0, s1 - s0)?;
+    let codes = read_fp8_codes(ckpt, weight, first, count)?;
     let at = out.len();
     out.resize(at + count * cols * 2, 0);
     for (i, (row, dst)) in codes
@@ -211,6 +202,92 @@ fn read_fp8_rows(
         let sr = srow(first + i) - s0;
         let s = &scales[sr * scols..(sr + 1) * scols];
         crate::source_quant::fp8::dequantize_row(row, s, block, dst);
+    }
+    Ok(())
+}
+
+/// The fp8 weight's codes of rows `[first, first+count)`, checked to be E4M3.
+fn read_fp8_codes(
+    ckpt: &Checkpoint,
+    weight: &Input,
+    first: usize,
+    count: usize,
+) -> Result<Vec<u8>> {
+    if !matches!(weight.storage_dtype(), DType::F8E4M3 | DType::U8) {
+        let name = weight.sources().first().map_or("?", |t| t.name.as_str());
+        return Err(Error::Plan(format!(
+            "`{name}` has fp8 scales (`*_scale_inv`) but is stored as {}, not F8_E4M3; \
+             mlx-lm's `from_fp8` cannot read it either",
+            weight.storage_dtype().as_str()
+        )));
+    }
+    let mut codes = Vec::new();
+    read_rows(ckpt, weight, first, count, &mut codes)?;
+    Ok(codes)
+}
+
+/// All values of a (small) float scale tensor as f32.
+fn read_scale_rows(
+    ckpt: &Checkpoint,
+    scale: &Input,
+    first: usize,
+    count: usize,
+) -> Result<Vec<f32>> {
+    let mut bytes = Vec::new();
+    read_rows(ckpt, scale, first, count, &mut bytes)?;
+    let ft = scale.storage_dtype().float_type().ok_or_else(|| {
+        internal(format!(
+            "fp8 scales are {}, not a float type",
+            scale.storage_dtype().as_str()
+        ))
+    })?;
+    let mut values = vec![0f32; bytes.len() / ft.size()];
+    cast::decode_to_f32(ft, &bytes, &mut values);
+    Ok(values)
+}
+
+/// Like [`read_fp8_rows`] for a scale that broadcasts against the weight (per tensor, per
+/// expert, per row...): each weight row takes the scale row its index maps to.
+fn read_fp8_broadcast_rows(
+    ckpt: &Checkpoint,
+    weight: &Input,
+    scale_inv: &Input,
+    first: usize,
+    count: usize,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    if count == 0 {
+        return Ok(());
+    }
+    let ws = weight.shape();
+    let cols = ws.last().copied().unwrap_or(1).max(1);
+    // The scale's shape right-aligned against the weight's.
+    let ss = scale_inv.shape();
+    let mut sp = vec![1usize; ws.len().saturating_sub(ss.len())];
+    sp.extend(&ss);
+    let srows: usize = sp[..sp.len().saturating_sub(1)].iter().product();
+    let scols = sp.last().copied().unwrap_or(1);
+    let scales = read_scale_rows(ckpt, scale_inv, 0, srows.max(1))?;
+    let codes = read_fp8_codes(ckpt, weight, first, count)?;
+    let lead = &ws[..ws.len().saturating_sub(1)];
+    let at = out.len();
+    out.resize(at + count * cols * 2, 0);
+    for (i, (row, dst)) in codes
+        .chunks_exact(cols)
+        .zip(out[at..].chunks_exact_mut(cols * 2))
+        .enumerate()
+    {
+        // Row index → per-axis index → the scale row (broadcast axes pinned to 0).
+        let (mut r, mut srow, mut stride) = (first + i, 0, 1);
+        for (d, &n) in lead.iter().enumerate().rev() {
+            let idx = r % n;
+            r /= n;
+            let sn = sp[d];
+            srow += if sn == 1 { 0 } else { idx * stride };
+            stride *= sn;
+        }
+        let s = &scales[srow * scols..(srow + 1) * scols];
+        crate::source_quant::fp8::dequantize_row(row, s, 1, dst);
     }
     Ok(())
 }

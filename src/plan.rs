@@ -173,6 +173,8 @@ pub enum Input {
         weight: Box<Input>,
         scale_inv: Box<Input>,
         block: usize,
+        /// A scale that broadcasts against the weight multiplies it elementwise (mistral4).
+        broadcast: bool,
     },
 }
 
@@ -204,11 +206,12 @@ impl crate::arch::Payload for Input {
             shape,
         }
     }
-    fn fp8_blocks(self, scale_inv: Self, block: usize) -> Self {
+    fn fp8_blocks(self, scale_inv: Self, block: usize, broadcast: bool) -> Self {
         Input::Fp8Blocks {
             weight: Box::new(self),
             scale_inv: Box::new(scale_inv),
             block,
+            broadcast,
         }
     }
 }

@@ -1019,6 +1019,60 @@ case("kimi_linear-tied",
           num_experts_per_token=2, tie_word_embeddings=True,
           linear_attn_config=dict(kda_layers=[2], num_heads=4, head_dim=16)),
      then(kimi_linear_hf, lm_head()))
+
+
+def mistral4_hf(fp8=False):
+    """Mistral 4's checkpoint names: MoE experts fused (`mlp.experts.gate_up_proj` `[E, 2I, H]`,
+    `mlp.experts.down_proj`), `kv_b_proj`; with `fp8`, per-expert `[E, 1, 1]` scales on the fused
+    experts, per-tensor scales on `o_proj`, 128x128 tiles elsewhere, and activation scales."""
+
+    def build(params, config):
+        shapes = dict(params)
+        out = []
+        for n, s in mla_hf(lambda p, c: list(p))(params, config):
+            if ".mlp.switch_mlp.gate_proj.weight" in n:
+                base = n.split(".mlp.switch_mlp.")[0]
+                out.append((f"{base}.mlp.experts.gate_up_proj", [s[0], 2 * s[1], s[2]]))
+            elif ".mlp.switch_mlp.up_proj.weight" in n:
+                continue
+            elif ".mlp.switch_mlp.down_proj.weight" in n:
+                base = n.split(".mlp.switch_mlp.")[0]
+                out.append((f"{base}.mlp.experts.down_proj", s))
+            else:
+                out.append((n, s))
+        if not fp8:
+            return out
+        extra = []
+        for n, s in out:
+            if n.endswith((".gate_up_proj", ".experts.down_proj")):
+                extra.append((n + "_scale_inv", [s[0], 1, 1]))
+            elif n.endswith("o_proj.weight"):
+                extra.append((n + "_scale_inv", []))
+                extra.append((n.replace(".weight", ".activation_scale"), []))
+            elif n.endswith("_proj.weight") and len(s) == 2:
+                extra.append((n + "_scale_inv", [-(-s[0] // 128), -(-s[1] // 128)]))
+        return out + extra
+
+    return build
+
+
+MISTRAL4 = dict(model_type="mistral4", vocab_size=256, hidden_size=160, intermediate_size=320,
+                moe_intermediate_size=64, num_hidden_layers=3, num_attention_heads=4,
+                num_key_value_heads=4, n_shared_experts=1, n_routed_experts=4,
+                routed_scaling_factor=1.0, kv_lora_rank=16, q_lora_rank=32, norm_topk_prob=True,
+                max_position_embeddings=512, rms_norm_eps=1e-6, topk_group=1,
+                num_experts_per_tok=2, first_k_dense_replace=1, n_group=1, qk_rope_head_dim=8,
+                qk_nope_head_dim=16, v_head_dim=16,
+                rope_parameters=dict(rope_type="yarn", rope_theta=10000.0, factor=4.0,
+                                     original_max_position_embeddings=128, beta_fast=32.0,
+                                     beta_slow=1.0, mscale=1.0, mscale_all_dim=1.0,
+                                     llama_4_scaling_beta=0.1))
+case("mistral4", MISTRAL4, then(mistral4_hf(), inv_freq()))
+case("mistral4-fp8", dict(MISTRAL4, quantization_config=dict(quant_method="fp8",
+                                                           activation_scheme="static")),
+     mistral4_hf(fp8=True))
+case("mistral4-experts", dict(MISTRAL4, q_lora_rank=None, tie_word_embeddings=True),
+     mla_hf(unstack()))
 MINIMAX_FP8 = dict(quant_method="fp8", fmt="float8_e4m3fn", activation_scheme="dynamic",
                    weight_block_size=[128, 128])
 case("minimax-fp8",

@@ -205,7 +205,9 @@ fn apply_rules<T: Payload>(
                     })
                     .collect(),
             },
-            Rule::DequantFp8Blocks { block } => super::mla::dequant_fp8_blocks(out, block)?,
+            Rule::DequantFp8Blocks { block, broadcast } => {
+                super::mla::dequant_fp8_blocks(out, block, broadcast)?
+            }
             Rule::AbsorbMla { heads, nope, v } => {
                 super::mla::absorb_kv_b(config, out, &[heads], nope, v)?
             }
@@ -434,7 +436,7 @@ impl Payload for Traced {
             from: self.from,
         }
     }
-    fn fp8_blocks(mut self, scale_inv: Self, _block: usize) -> Self {
+    fn fp8_blocks(mut self, scale_inv: Self, _block: usize, _broadcast: bool) -> Self {
         self.from.extend(scale_inv.from);
         self
     }

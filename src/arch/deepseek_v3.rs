@@ -9,7 +9,10 @@ use super::{Arch, Category, Pat, Rule, Tied};
 /// deepseek_v3's sanitize after its compressed-tensors remap; shared by the modules that reuse
 /// `DeepseekV3Model` (kimi_k25, kimi_vl) after their own renames.
 pub const SANITIZE: &[Rule] = &[
-    Rule::DequantFp8Blocks { block: 128 },
+    Rule::DequantFp8Blocks {
+        block: 128,
+        broadcast: false,
+    },
     Rule::StackExperts {
         experts: "experts",
         into: "switch_mlp",

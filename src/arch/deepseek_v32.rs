@@ -10,7 +10,10 @@ pub const SANITIZE: &[Rule] = &[
         prefix: "model.layers.",
         key: "num_hidden_layers",
     },
-    Rule::DequantFp8Blocks { block: 128 },
+    Rule::DequantFp8Blocks {
+        block: 128,
+        broadcast: false,
+    },
     Rule::StackExperts {
         experts: "experts",
         into: "switch_mlp",

@@ -17,7 +17,7 @@ pub const ARCH: Arch = Arch {
         Rule::Drop(Pat::Prefix("mm_projector.")),
         // deepseek_v3's sanitize sees the language model's own names.
         Rule::RenamePrefix { from: "language_model.", to: "" },
-        Rule::DequantFp8Blocks { block: 128 },
+        Rule::DequantFp8Blocks { block: 128, broadcast: false },
         Rule::StackExperts { experts: "experts", into: "switch_mlp", rename: &[] },
         Rule::AbsorbMla {
             heads: "num_attention_heads",

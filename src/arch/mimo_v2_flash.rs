@@ -12,7 +12,7 @@ pub const ARCH: Arch = Arch {
     category: Category::Complex,
     tied: Tied::Never,
     sanitize: &[
-        Rule::DequantFp8Blocks { block: 128 },
+        Rule::DequantFp8Blocks { block: 128, broadcast: false },
         Rule::StackExperts { experts: "experts", into: "switch_mlp", rename: &[] },
         Rule::Drop(Pat::Prefix("model.mtp")),
     ],

@@ -12,7 +12,7 @@ pub const ARCH: Arch = Arch {
     category: Category::Moe,
     tied: Tied::Config { default: false },
     sanitize: &[
-        Rule::DequantFp8Blocks { block: 128 },
+        Rule::DequantFp8Blocks { block: 128, broadcast: false },
         Rule::StackExperts {
             experts: "experts",
             into: "switch_mlp",

@@ -31,6 +31,17 @@ pub fn dequantizes_fp8(arch: &Arch, config: &Map<String, Value>) -> bool {
         && has_rule(arch.sanitize)
 }
 
+/// Whether a scale of shape `scale` broadcasts against `weight` (mistral4's `broadcasts`: right
+/// aligned, every dimension 1 or equal).
+pub fn broadcasts(scale: &[usize], weight: &[usize]) -> bool {
+    scale.len() <= weight.len()
+        && scale
+            .iter()
+            .rev()
+            .zip(weight.iter().rev())
+            .all(|(&s, &w)| s == 1 || s == w)
+}
+
 /// `ceil(a / b)`.
 fn blocks(a: usize, b: usize) -> usize {
     a.div_ceil(b)
@@ -40,9 +51,17 @@ fn blocks(a: usize, b: usize) -> usize {
 pub fn dequant_fp8_blocks<T: Payload>(
     tensors: Vec<(String, T)>,
     block: usize,
+    broadcast: bool,
 ) -> Result<Vec<(String, T)>, String> {
-    // mlx-lm: `if "weight_scale_inv" in k: wk = k.replace("_scale_inv", "")`.
-    let is_scale = |k: &str| k.contains("weight_scale_inv");
+    // mlx-lm: `if "weight_scale_inv" in k: wk = k.replace("_scale_inv", "")` (mistral4:
+    // `k.endswith("_scale_inv")`).
+    let is_scale = |k: &str| {
+        if broadcast {
+            k.ends_with("_scale_inv")
+        } else {
+            k.contains("weight_scale_inv")
+        }
+    };
     let mut scales: std::collections::HashMap<String, T> = std::collections::HashMap::new();
     let mut rest = Vec::with_capacity(tensors.len());
     for (k, v) in tensors {
@@ -60,13 +79,14 @@ pub fn dequant_fp8_blocks<T: Payload>(
         };
         let (ws, ss) = (v.shape(), s.shape());
         let fits = |dim: usize, sdim: usize| sdim == blocks(dim, block) || sdim == 1;
-        if ws.len() != 2 || ss.len() != 2 || !fits(ws[0], ss[0]) || !fits(ws[1], ss[1]) {
+        let tiles = ws.len() == 2 && ss.len() == 2 && fits(ws[0], ss[0]) && fits(ws[1], ss[1]);
+        if !tiles && !(broadcast && broadcasts(&ss, &ws)) {
             return Err(format!(
                 "`{k}` {ws:?} cannot be dequantized with its block scales {ss:?}: expected \
                  a 2-D weight and scales of shape [ceil(rows/{block}), ceil(cols/{block})]"
             ));
         }
-        out.push((k, v.fp8_blocks(s, block)));
+        out.push((k, v.fp8_blocks(s, block, broadcast)));
     }
     if let Some(k) = scales.keys().next() {
         return Err(format!(
@@ -183,15 +203,22 @@ mod tests {
             ("x.weight_scale_inv".to_string(), vec![3, 2]),
         ];
         assert_eq!(
-            dequant_fp8_blocks(ok, 128).unwrap(),
+            dequant_fp8_blocks(ok, 128, false).unwrap(),
             vec![("x.weight".to_string(), vec![300, 130])]
         );
         let bad = vec![
             ("x.weight".to_string(), vec![300usize, 130]),
             ("x.weight_scale_inv".to_string(), vec![2, 2]),
         ];
-        assert!(dequant_fp8_blocks(bad, 128).is_err());
+        assert!(dequant_fp8_blocks(bad.clone(), 128, false).is_err());
+        assert!(dequant_fp8_blocks(bad, 128, true).is_err());
+        let per_expert = vec![
+            ("e.down_proj".to_string(), vec![4usize, 64, 32]),
+            ("e.down_proj_scale_inv".to_string(), vec![4, 1, 1]),
+        ];
+        assert!(dequant_fp8_blocks(per_expert.clone(), 128, false).is_ok_and(|o| o.len() == 2));
+        assert_eq!(dequant_fp8_blocks(per_expert, 128, true).unwrap().len(), 1);
         let orphan = vec![("x.weight_scale_inv".to_string(), vec![2usize, 2])];
-        assert!(dequant_fp8_blocks(orphan, 128).is_err());
+        assert!(dequant_fp8_blocks(orphan, 128, false).is_err());
     }
 }

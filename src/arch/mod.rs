@@ -66,6 +66,7 @@ mod minicpm3;
 mod minimax;
 mod ministral3;
 mod mistral3;
+mod mistral4;
 mod mixtral;
 mod mla;
 mod muse_glimmer;
@@ -109,7 +110,7 @@ mod talkie;
 mod telechat3;
 mod youtu_llm;
 
-pub use mla::dequantizes_fp8;
+pub use mla::{broadcasts as mla_broadcasts, dequantizes_fp8};
 pub use registry::{REGISTRY, find, markdown_table, supported_model_types};
 pub use rules::{Category, LayerQuant, Pat, Payload, Rule, ShapeCond, Tied, Unsupported};
 

@@ -17,7 +17,7 @@ use super::{
 // The MLA family and other fp8 block-scaled models.
 use super::{
     deepseek_v3, deepseek_v32, glm_moe_dsa, glm4_moe_lite, kimi_k25, kimi_linear, longcat_flash,
-    longcat_flash_ngram, mimo_v2_flash, ministral3,
+    longcat_flash_ngram, mimo_v2_flash, ministral3, mistral4,
 };
 
 /// Every supported mlx-lm model module.
@@ -81,6 +81,7 @@ pub static REGISTRY: &[&Arch] = &[
     &minimax::ARCH,
     &ministral3::ARCH,
     &mistral3::ARCH,
+    &mistral4::ARCH,
     &mixtral::ARCH,
     &muse_glimmer::ARCH,
     &nanbeige::ARCH,

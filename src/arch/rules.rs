@@ -150,8 +150,10 @@ pub enum Rule {
     /// fp8 block dequantization (deepseek_v3's `dequant`): every `K.weight_scale_inv` (a 2-D
     /// inverse scale per `block`×`block` tile of the E4M3 weight `K.weight`) is folded into
     /// `K.weight`, which becomes bfloat16, and removed. A scale without its weight is an error,
-    /// as in mlx-lm (`KeyError`).
-    DequantFp8Blocks { block: usize },
+    /// as in mlx-lm (`KeyError`). With `broadcast` (mistral4), every `K_scale_inv` counts
+    /// (fused experts: `experts.down_proj_scale_inv`) and a scale that broadcasts against the
+    /// weight (per tensor, per expert `[E, 1, 1]`) multiplies it elementwise.
+    DequantFp8Blocks { block: usize, broadcast: bool },
     /// MLA absorption: every `P.kv_b_proj.weight` (`[heads·(nope+v), rank]`) becomes
     /// `P.embed_q.weight` = `w.reshape(heads, nope+v, rank)[:, :nope, :].swapaxes(-1, -2)` and
     /// `P.unembed_out.weight` = `…[:, nope:, :]` (mlx_lm's `MultiLinear` layers), with heads,
@@ -243,7 +245,7 @@ pub trait Payload: Sized + Clone {
     fn reshape(self, shape: Vec<usize>) -> Self;
     /// An E4M3 weight dequantized with its per-tile inverse scales (bfloat16 values of the
     /// weight's shape); see [`Rule::DequantFp8Blocks`].
-    fn fp8_blocks(self, scale_inv: Self, block: usize) -> Self;
+    fn fp8_blocks(self, scale_inv: Self, block: usize, broadcast: bool) -> Self;
 }
 
 impl Payload for Vec<usize> {
@@ -270,7 +272,7 @@ impl Payload for Vec<usize> {
     fn reshape(self, shape: Vec<usize>) -> Self {
         shape
     }
-    fn fp8_blocks(self, _scale_inv: Self, _block: usize) -> Self {
+    fn fp8_blocks(self, _scale_inv: Self, _block: usize, _broadcast: bool) -> Self {
         self
     }
 }
