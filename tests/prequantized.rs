@@ -37,7 +37,10 @@ fn fp8_is_refused_where_the_model_does_not_dequantize_it() {
         c["quantization_config"] = json!({"quant_method": "fp8", "weight_block_size": [128, 128]});
     });
     let err = convert_error(&src, tmp.path());
-    assert!(err.contains("pre-quantized") && err.contains("fp8"), "{err}");
+    assert!(
+        err.contains("pre-quantized") && err.contains("fp8"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -80,7 +80,7 @@ pub fn dequant_fp8_blocks<T: Payload>(
         let (ws, ss) = (v.shape(), s.shape());
         let fits = |dim: usize, sdim: usize| sdim == blocks(dim, block) || sdim == 1;
         let tiles = ws.len() == 2 && ss.len() == 2 && fits(ws[0], ss[0]) && fits(ws[1], ss[1]);
-        if !tiles && !(broadcast && broadcasts(&ss, &ws)) {
+        if !(tiles || broadcast && broadcasts(&ss, &ws)) {
             return Err(format!(
                 "`{k}` {ws:?} cannot be dequantized with its block scales {ss:?}: expected \
                  a 2-D weight and scales of shape [ceil(rows/{block}), ceil(cols/{block})]"
@@ -184,7 +184,9 @@ mod tests {
         let out = absorb_kv_b(
             &cfg,
             t,
-            ["num_attention_heads", "qk_nope_head_dim", "v_head_dim"],
+            &["num_attention_heads"],
+            &["qk_nope_head_dim"],
+            &["v_head_dim"],
         )
         .unwrap();
         assert_eq!(
