@@ -507,7 +507,9 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
     refuse_prequantized(&cfg, dir, arch)?;
     let tensors = inv.tensors()?;
     let input_quant = cfg.get("quantization").and_then(Value::as_object).cloned();
-    if opts.dequantize && input_quant.is_none() {
+    // fp8 sources the model dequantizes are float after sanitize: `-d` then only drops their
+    // `quantization_config`, as mlx-lm does.
+    if opts.dequantize && input_quant.is_none() && !arch::dequantizes_fp8(arch, &cfg) {
         return Err(Error::Usage(format!(
             "-d/--dequantize needs an MLX-quantized model, but {} has no `quantization` in config.json",
             dir.join("config.json").display()

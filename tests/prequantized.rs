@@ -66,3 +66,21 @@ fn compressed_tensors_are_refused() {
     let err = convert_error(&src, tmp.path());
     assert!(err.contains("compressed-tensors"), "{err}");
 }
+
+#[test]
+fn dequantize_flag_on_fp8_gives_the_float_model_without_its_quantization_config() {
+    // mlx_lm.convert -d: sanitize already dequantized; only `quantization_config` goes.
+    let root = common::fixtures().join("models").join("deepseek_v3-fp8");
+    let mut expected: Value =
+        serde_json::from_slice(&std::fs::read(root.join("expected/plain.json")).unwrap()).unwrap();
+    expected["config"]
+        .as_object_mut()
+        .unwrap()
+        .remove("quantization_config");
+    let tmp = tempfile::tempdir().unwrap();
+    let mut opts = ConvertOptions::new(root.join("hf"), tmp.path().join("out"));
+    opts.dequantize = true;
+    hf2mlx::convert(&opts, &|_, _| {}).unwrap();
+    let diffs = common::compare(&tmp.path().join("out"), &expected);
+    assert!(diffs.is_empty(), "{diffs:#?}");
+}
