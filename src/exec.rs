@@ -141,6 +141,23 @@ fn read_rows(
             move_axis_bytes(&src, &src_shape, *from, *to, elem, &mut out[at..]);
             Ok(())
         }
+        Input::Reshape { of, .. } if of.shape().last() == shape.last() => {
+            // Only leading axes change: rows are the source's rows.
+            read_rows(ckpt, of, first, count, out)
+        }
+        Input::Fp8Blocks {
+            weight,
+            scale_inv,
+            block,
+            broadcast,
+        } => {
+            let (ws, ss) = (weight.shape(), scale_inv.shape());
+            if *broadcast && crate::arch::mla_broadcasts(&ss, &ws) {
+                read_fp8_broadcast_rows(ckpt, weight, scale_inv, first, count, out)
+            } else {
+                read_fp8_rows(ckpt, weight, scale_inv, *block, first, count, out)
+            }
+        }
         Input::Reshape { of, .. } => {
             // Same bytes, other rows: read the source whole, keep the requested rows.
             let s = of.shape();
@@ -166,6 +183,127 @@ fn read_rows(
         ),
         Input::Quantized { .. } => Err(internal("quantized input inside a composite".into())),
     }
+}
+
+/// Appends rows `[first, first+count)` of an fp8 block-scaled weight as bfloat16 bytes, reading
+/// only those rows and the scale rows covering them.
+fn read_fp8_rows(
+    ckpt: &Checkpoint,
+    weight: &Input,
+    scale_inv: &Input,
+    block: usize,
+    first: usize,
+    count: usize,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    if count == 0 {
+        return Ok(());
+    }
+    let cols = weight.shape().last().copied().unwrap_or(1).max(1);
+    let sshape = scale_inv.shape();
+    let (srows, scols) = (sshape[0], sshape.get(1).copied().unwrap_or(1));
+    let srow = |r: usize| if srows == 1 { 0 } else { r / block };
+    let (s0, s1) = (srow(first), srow(first + count - 1) + 1);
+    let scales = read_scale_rows(ckpt, scale_inv, s0, s1 - s0)?;
+    let codes = read_fp8_codes(ckpt, weight, first, count)?;
+    let at = out.len();
+    out.resize(at + count * cols * 2, 0);
+    for (i, (row, dst)) in codes
+        .chunks_exact(cols)
+        .zip(out[at..].chunks_exact_mut(cols * 2))
+        .enumerate()
+    {
+        let sr = srow(first + i) - s0;
+        let s = &scales[sr * scols..(sr + 1) * scols];
+        crate::source_quant::fp8::dequantize_row(row, s, block, dst);
+    }
+    Ok(())
+}
+
+/// The fp8 weight's codes of rows `[first, first+count)`, checked to be E4M3.
+fn read_fp8_codes(
+    ckpt: &Checkpoint,
+    weight: &Input,
+    first: usize,
+    count: usize,
+) -> Result<Vec<u8>> {
+    if !matches!(weight.storage_dtype(), DType::F8E4M3 | DType::U8) {
+        let name = weight.sources().first().map_or("?", |t| t.name.as_str());
+        return Err(Error::Plan(format!(
+            "`{name}` has fp8 scales (`*_scale_inv`) but is stored as {}, not F8_E4M3; \
+             mlx-lm's `from_fp8` cannot read it either",
+            weight.storage_dtype().as_str()
+        )));
+    }
+    let mut codes = Vec::new();
+    read_rows(ckpt, weight, first, count, &mut codes)?;
+    Ok(codes)
+}
+
+/// All values of a (small) float scale tensor as f32.
+fn read_scale_rows(
+    ckpt: &Checkpoint,
+    scale: &Input,
+    first: usize,
+    count: usize,
+) -> Result<Vec<f32>> {
+    let mut bytes = Vec::new();
+    read_rows(ckpt, scale, first, count, &mut bytes)?;
+    let ft = scale.storage_dtype().float_type().ok_or_else(|| {
+        internal(format!(
+            "fp8 scales are {}, not a float type",
+            scale.storage_dtype().as_str()
+        ))
+    })?;
+    let mut values = vec![0f32; bytes.len() / ft.size()];
+    cast::decode_to_f32(ft, &bytes, &mut values);
+    Ok(values)
+}
+
+/// Like [`read_fp8_rows`] for a scale that broadcasts against the weight (per tensor, per
+/// expert, per row...): each weight row takes the scale row its index maps to.
+fn read_fp8_broadcast_rows(
+    ckpt: &Checkpoint,
+    weight: &Input,
+    scale_inv: &Input,
+    first: usize,
+    count: usize,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    if count == 0 {
+        return Ok(());
+    }
+    let ws = weight.shape();
+    let cols = ws.last().copied().unwrap_or(1).max(1);
+    // The scale's shape right-aligned against the weight's.
+    let ss = scale_inv.shape();
+    let mut sp = vec![1usize; ws.len().saturating_sub(ss.len())];
+    sp.extend(&ss);
+    let srows: usize = sp[..sp.len().saturating_sub(1)].iter().product();
+    let scols = sp.last().copied().unwrap_or(1);
+    let scales = read_scale_rows(ckpt, scale_inv, 0, srows.max(1))?;
+    let codes = read_fp8_codes(ckpt, weight, first, count)?;
+    let lead = &ws[..ws.len().saturating_sub(1)];
+    let at = out.len();
+    out.resize(at + count * cols * 2, 0);
+    for (i, (row, dst)) in codes
+        .chunks_exact(cols)
+        .zip(out[at..].chunks_exact_mut(cols * 2))
+        .enumerate()
+    {
+        // Row index → per-axis index → the scale row (broadcast axes pinned to 0).
+        let (mut r, mut srow, mut stride) = (first + i, 0, 1);
+        for (d, &n) in lead.iter().enumerate().rev() {
+            let idx = r % n;
+            r /= n;
+            let sn = sp[d];
+            srow += if sn == 1 { 0 } else { idx * stride };
+            stride *= sn;
+        }
+        let s = &scales[srow * scols..(srow + 1) * scols];
+        crate::source_quant::fp8::dequantize_row(row, s, 1, dst);
+    }
+    Ok(())
 }
 
 /// `np.moveaxis` on raw row-major bytes with `elem`-byte elements.
@@ -307,7 +445,8 @@ fn load_values(p: &ParamPlan, job: &Job, ckpt: &Checkpoint, s: &mut Scratch) -> 
         | Input::Rows { .. }
         | Input::MoveAxis { .. }
         | Input::Reshape { .. }
-        | Input::Gguf { .. } => {
+        | Input::Gguf { .. }
+        | Input::Fp8Blocks { .. } => {
             let Some(ft) = p.input.storage_dtype().float_type() else {
                 return Err(internal(format!("`{}` is not a float tensor", p.name)));
             };

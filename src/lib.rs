@@ -22,6 +22,7 @@ pub mod quant;
 pub mod report;
 pub mod safetensors;
 pub mod source;
+pub mod source_quant;
 pub mod validate;
 
 use std::path::PathBuf;

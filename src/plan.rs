@@ -169,7 +169,8 @@ pub enum Input {
         from: usize,
         to: usize,
     },
-    /// `of.reshape(shape)`: the same bytes under another shape; read whole, for small tensors.
+    /// `of.reshape(shape)`: the same bytes under another shape; read whole, for small tensors
+    /// (streamed row by row when the last axis is unchanged).
     Reshape { of: Box<Input>, shape: Vec<usize> },
     /// A tensor of a GGUF file (`tensor` has its Hugging Face name and shape, dtype F32): GGML
     /// blocks dequantized to f32 rows, with llama.cpp's q/k row interleave undone over
@@ -178,6 +179,16 @@ pub enum Input {
         tensor: SourceTensor,
         ggml: crate::gguf::GgmlType,
         unpermute_heads: Option<usize>,
+    },
+    /// An fp8 (E4M3) weight with one inverse scale per `block`×`block` tile, dequantized to
+    /// bfloat16 as the deepseek_v3 family's `sanitize` does (`from_fp8(w) * scale_inv`, then
+    /// `astype(bfloat16)`); streamed row by row.
+    Fp8Blocks {
+        weight: Box<Input>,
+        scale_inv: Box<Input>,
+        block: usize,
+        /// A scale that broadcasts against the weight multiplies it elementwise (mistral4).
+        broadcast: bool,
     },
 }
 
@@ -209,6 +220,14 @@ impl crate::arch::Payload for Input {
             shape,
         }
     }
+    fn fp8_blocks(self, scale_inv: Self, block: usize, broadcast: bool) -> Self {
+        Input::Fp8Blocks {
+            weight: Box::new(self),
+            scale_inv: Box::new(scale_inv),
+            block,
+            broadcast,
+        }
+    }
 }
 
 impl Input {
@@ -222,6 +241,7 @@ impl Input {
             Input::Rows { of, .. } | Input::MoveAxis { of, .. } | Input::Reshape { of, .. } => {
                 of.storage_dtype()
             }
+            Input::Fp8Blocks { .. } => DType::BF16,
         }
     }
 
@@ -256,6 +276,7 @@ impl Input {
                 s
             }
             Input::Reshape { shape, .. } => shape.clone(),
+            Input::Fp8Blocks { weight, .. } => weight.shape(),
         }
     }
 
@@ -278,6 +299,13 @@ impl Input {
             Input::Stack { parts } => parts.iter().flat_map(Input::sources).collect(),
             Input::Rows { of, .. } | Input::MoveAxis { of, .. } | Input::Reshape { of, .. } => {
                 of.sources()
+            }
+            Input::Fp8Blocks {
+                weight, scale_inv, ..
+            } => {
+                let mut v = weight.sources();
+                v.extend(scale_inv.sources());
+                v
             }
         }
     }
@@ -494,7 +522,7 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
     let dir = inv.dir.as_path();
     let cfg = inv.config.clone();
     let arch = resolve_arch(&cfg, dir, opts.trust_remote_code)?;
-    refuse_prequantized(&cfg, dir)?;
+    refuse_prequantized(&cfg, dir, arch)?;
     // A GGUF inventory brings its own inputs (dequantized GGML tensors under HF names).
     let (tensors, named) = match crate::gguf::convert::named_inputs(inv)? {
         Some(gguf) => gguf,
@@ -508,7 +536,9 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
         }
     };
     let input_quant = cfg.get("quantization").and_then(Value::as_object).cloned();
-    if opts.dequantize && input_quant.is_none() {
+    // fp8 sources the model dequantizes are float after sanitize: `-d` then only drops their
+    // `quantization_config`, as mlx-lm does.
+    if opts.dequantize && input_quant.is_none() && !arch::dequantizes_fp8(arch, &cfg) {
         return Err(Error::Usage(format!(
             "-d/--dequantize needs an MLX-quantized model, but {} has no `quantization` in config.json",
             dir.join("config.json").display()
@@ -1129,9 +1159,13 @@ pub fn resolve_arch(cfg: &Json, dir: &Path, trust_remote_code: bool) -> Result<&
 
 /// Checkpoints that are already quantized need loader transforms this version doesn't do yet;
 /// converting them as floats would silently produce garbage.
-fn refuse_prequantized(cfg: &Json, dir: &Path) -> Result<()> {
+fn refuse_prequantized(cfg: &Json, dir: &Path, arch: &Arch) -> Result<()> {
     // MLX checkpoints carry `quantization` (and a copy in `quantization_config`): supported.
     if cfg.contains_key("quantization") {
+        return Ok(());
+    }
+    // fp8 block-scaled checkpoints whose model dequantizes them in sanitize.
+    if crate::arch::dequantizes_fp8(arch, cfg) {
         return Ok(());
     }
     let qc = cfg.get("quantization_config").or_else(|| {

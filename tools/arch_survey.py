@@ -809,6 +809,92 @@ case("deepseek_v2", moe("deepseek_v2", **DS_MOE, kv_lora_rank=16, q_lora_rank=32
 case("deepseek_v2-lite", moe("deepseek_v2", **DS_MOE, kv_lora_rank=16, q_lora_rank=None,
                              qk_rope_head_dim=8, v_head_dim=16, qk_nope_head_dim=16,
                              n_group=1, topk_group=1, rope_scaling=DS_ROPE), unstack())
+
+
+# ---- the MLA family (kv_b_proj absorption, fp8 block scales) --------------------------------
+
+
+def mla_hf(build, attn="self_attn"):
+    """Input builder: MLX's per-head `embed_q` `[H, rank, nope]` and `unembed_out` `[H, v, rank]`
+    back into the `kv_b_proj` `[H * (nope + v), rank]` they are cut from."""
+
+    def b(params, config):
+        out = build(params, config)
+        shapes = dict(out)
+        res = []
+        for n, s in out:
+            if n.endswith(".embed_q.weight"):
+                p = n[: -len("embed_q.weight")]
+                h, rank, nope = s
+                v = shapes[p + "unembed_out.weight"][1]
+                res.append((p + "kv_b_proj.weight", [h * (nope + v), rank]))
+            elif not n.endswith(".unembed_out.weight"):
+                res.append((n, s))
+        return res
+
+    return b
+
+
+FP8_LINEARS = ("_proj.weight",)
+
+
+def fp8_scales(build, block=128, skip=("embed_tokens", "lm_head", "mlp.gate.weight"),
+               linears=FP8_LINEARS):
+    """Input builder: an fp8 checkpoint's `X.weight_scale_inv` (one per `block`x`block` tile) next to
+    every 2-D projection weight, as DeepSeek-V3's release has them."""
+
+    def b(params, config):
+        out = build(params, config)
+        extra = []
+        for n, s in out:
+            if len(s) == 2 and n.endswith(linears) and not any(k in n for k in skip):
+                extra.append((n + "_scale_inv", [-(-s[0] // block), -(-s[1] // block)]))
+        return out + extra
+
+    return b
+
+
+DS_FP8 = dict(activation_scheme="dynamic", fmt="e4m3", quant_method="fp8",
+              weight_block_size=[128, 128])
+DS_V3 = dict(DS_MOE, kv_lora_rank=16, q_lora_rank=32, qk_rope_head_dim=8, v_head_dim=16,
+             qk_nope_head_dim=16, n_group=1, topk_group=1, rope_scaling=DS_ROPE,
+             routed_scaling_factor=2.5, norm_topk_prob=True)
+case("deepseek_v3", moe("deepseek_v3", **DS_V3), then(mla_hf(unstack()), inv_freq()))
+case("deepseek_v3-lite", moe("deepseek_v3", **dict(DS_V3, q_lora_rank=None, v_head_dim=8)),
+     mla_hf(unstack()))
+DS_V32 = dict(DS_V3, index_head_dim=16, index_n_heads=2, index_topk=8)
+case("deepseek_v32", moe("deepseek_v32", **DS_V32),
+     then(mla_hf(unstack()), layer_extra([("model.layers.{n}.eh_proj.weight", [64, 128]),
+                                          ("model.layers.{n}.enorm.weight", [64])])))
+case("deepseek_v32-fp8", moe("deepseek_v32", **dict(DS_V32, quantization_config=DS_FP8)),
+     fp8_scales(mla_hf(unstack())))
+case("glm_moe_dsa", moe("glm_moe_dsa", **dict(DS_V32, rope_scaling=None, topk_method="noaux_tc",
+                                              scoring_func="sigmoid", attention_bias=False,
+                                              rope_parameters=dict(rope_theta=10000.0,
+                                                                   rope_type="default"))),
+     then(mla_hf(unstack()), layer_extra([("model.layers.{n}.eh_proj.weight", [64, 128])])))
+case("glm4_moe_lite", moe("glm4_moe_lite", **DS_V3),
+     then(mla_hf(unstack()), layer_extra([("model.layers.{n}.eh_proj.weight", [64, 128])])))
+case("glm4_moe_lite-qproj", moe("glm4_moe_lite", **dict(DS_V3, q_lora_rank=None)),
+     mla_hf(unstack()))
+KIMI_VISION = [
+    ("vision_tower.patch_embed.proj.weight", [32, 3, 4, 4]),
+    ("vision_tower.encoder.blocks.0.wqkv.weight", [96, 32]),
+    ("mm_projector.proj.0.weight", [64, 128]),
+    ("multi_modal_projector.linear_1.weight", [64, 32]),
+]
+case("kimi_k25", dict(model_type="kimi_k25", text_config=moe("deepseek_v3", **DS_V3)),
+     then(mla_hf(unstack()), fixed(*KIMI_VISION),
+          inv_freq(leaf="rotary_emb.inv_freq", marker="self_attn")))
+case("kimi_k25-fp8", dict(model_type="kimi_k25", text_config=moe("deepseek_v3", **DS_V3),
+                          quantization_config=DS_FP8),
+     fp8_scales(mla_hf(unstack())))
+# Wider than one 128-column tile: padded and several tiles per weight.
+case("deepseek_v3-fp8", moe("deepseek_v3", **dict(DS_V3, hidden_size=192, intermediate_size=320,
+                                                  moe_intermediate_size=160, q_lora_rank=136,
+                                                  quantization_config=DS_FP8)),
+     fp8_scales(mla_hf(unstack())))
+
 case("phimoe", moe("phimoe", num_local_experts=4, num_experts_per_tok=2,
                    rope_scaling=dict(short_mscale=1.0, long_mscale=1.0, type="longrope",
                                      short_factor=[1.0] * 8, long_factor=[1.0] * 8),
@@ -873,6 +959,141 @@ for tie in (True, False):
          moe("minimax", num_local_experts=4, num_experts_per_tok=2, shared_intermediate_size=0,
              rotary_dim=8, head_dim=16, tie_word_embeddings=tie, use_qk_norm=tie),
          unstack(rename=W123))
+for tie in (True, False):
+    case(f"ministral3-{'tied' if tie else 'untied'}",
+         dict(MINISTRAL3_TEXT, tie_word_embeddings=tie),
+         with_extra(inv_freq(), *([lm_head()] if tie else [])))
+LONGCAT = dict(model_type="longcat_flash", attention_method="MLA", zero_expert_type="identity",
+               hidden_size=64, ffn_hidden_size=128, moe_topk=2, expert_ffn_hidden_size=32,
+               n_routed_experts=4, zero_expert_num=2, num_layers=2, vocab_size=256,
+               max_position_embeddings=512, num_attention_heads=4, kv_lora_rank=16,
+               q_lora_rank=32, qk_rope_head_dim=8, qk_nope_head_dim=16, v_head_dim=16,
+               routed_scaling_factor=1.0, rms_norm_eps=1e-5, rope_theta=10000.0,
+               mla_scale_q_lora=True, mla_scale_kv_lora=True, attention_bias=False)
+case("longcat_flash", LONGCAT,
+     then(mla_hf(unstack()), fixed(("model.mtp.layers.0.self_attn.q_a_proj.weight", [32, 64]),
+                                   ("model.mtp.norm.weight", [64]))))
+case("longcat_flash_ngram",
+     dict(LONGCAT, model_type="longcat_flash_ngram", ngram_vocab_size_ratio=2,
+          emb_neighbor_num=2, emb_split_num=2),
+     renamed_keys(lambda n: n.replace("ngram_embeddings.word_embeddings", "embed_tokens"))(
+         then(mla_hf(unstack()), fixed(("model.mtp.norm.weight", [64])))))
+
+
+def kimi_linear_hf(params, config):
+    """Kimi Linear's checkpoint names: MoE layers under `block_sparse_moe` (experts `w1/w2/w3`,
+    the router's bias inside `gate`), KDA convolutions `{q,k,v}_conv1d` as `[C, 1, K]`, `dt_bias`
+    per head, MLA's `kv_b_proj`."""
+    moe_layers = {n.split(".mlp.")[0] for n, _ in params if ".mlp.switch_mlp." in n}
+    out = []
+    for n, s in mla_hf(unstack(rename=W123))(params, config):
+        layer = n.split(".mlp.")[0]
+        if layer in moe_layers and ".mlp." in n:
+            n = n.replace(".mlp.e_score_correction_bias", ".mlp.gate.e_score_correction_bias")
+            n = n.replace(".mlp.", ".block_sparse_moe.")
+        for c in "qkv":
+            if n.endswith(f".{c}_conv.conv.weight"):
+                n = n.replace(f".{c}_conv.conv.weight", f".{c}_conv1d.weight")
+                s = [s[0], s[2], s[1]]
+        if n.endswith(".dt_bias"):
+            h = config["linear_attn_config"]["num_heads"]
+            s = [h, s[0] // h]
+        out.append((n, s))
+    return out + [("model.mtp.0.norm.weight", [64])]
+
+
+case("kimi_linear",
+     dict(model_type="kimi_linear", vocab_size=256, hidden_size=64, num_hidden_layers=3,
+          num_attention_heads=4, num_key_value_heads=4, intermediate_size=128, head_dim=16,
+          rope_theta=10000.0, rms_norm_eps=1e-5, model_max_length=512, num_experts=4,
+          moe_intermediate_size=32, kv_lora_rank=16, qk_nope_head_dim=16, qk_rope_head_dim=8,
+          v_head_dim=16, num_experts_per_token=2, num_shared_experts=1, first_k_dense_replace=1,
+          linear_attn_config=dict(kda_layers=[1, 3], num_heads=4, head_dim=16,
+                                  short_conv_kernel_size=4)),
+     kimi_linear_hf)
+case("kimi_linear-tied",
+     dict(model_type="kimi_linear", vocab_size=256, hidden_size=64, num_hidden_layers=2,
+          num_attention_heads=4, num_key_value_heads=4, intermediate_size=128, head_dim=16,
+          rope_theta=10000.0, rms_norm_eps=1e-5, model_max_length=512, num_experts=4,
+          moe_intermediate_size=32, kv_lora_rank=16, qk_rope_head_dim=8,
+          num_experts_per_token=2, tie_word_embeddings=True,
+          linear_attn_config=dict(kda_layers=[2], num_heads=4, head_dim=16)),
+     then(kimi_linear_hf, lm_head()))
+
+
+def mistral4_hf(fp8=False):
+    """Mistral 4's checkpoint names: MoE experts fused (`mlp.experts.gate_up_proj` `[E, 2I, H]`,
+    `mlp.experts.down_proj`), `kv_b_proj`; with `fp8`, per-expert `[E, 1, 1]` scales on the fused
+    experts, per-tensor scales on `o_proj`, 128x128 tiles elsewhere, and activation scales."""
+
+    def build(params, config):
+        shapes = dict(params)
+        out = []
+        for n, s in mla_hf(lambda p, c: list(p))(params, config):
+            if ".mlp.switch_mlp.gate_proj.weight" in n:
+                base = n.split(".mlp.switch_mlp.")[0]
+                out.append((f"{base}.mlp.experts.gate_up_proj", [s[0], 2 * s[1], s[2]]))
+            elif ".mlp.switch_mlp.up_proj.weight" in n:
+                continue
+            elif ".mlp.switch_mlp.down_proj.weight" in n:
+                base = n.split(".mlp.switch_mlp.")[0]
+                out.append((f"{base}.mlp.experts.down_proj", s))
+            else:
+                out.append((n, s))
+        if not fp8:
+            return out
+        extra = []
+        for n, s in out:
+            if n.endswith((".gate_up_proj", ".experts.down_proj")):
+                extra.append((n + "_scale_inv", [s[0], 1, 1]))
+            elif n.endswith("o_proj.weight"):
+                extra.append((n + "_scale_inv", []))
+                extra.append((n.replace(".weight", ".activation_scale"), []))
+            elif n.endswith("_proj.weight") and len(s) == 2:
+                extra.append((n + "_scale_inv", [-(-s[0] // 128), -(-s[1] // 128)]))
+        return out + extra
+
+    return build
+
+
+MISTRAL4 = dict(model_type="mistral4", vocab_size=256, hidden_size=160, intermediate_size=320,
+                moe_intermediate_size=64, num_hidden_layers=3, num_attention_heads=4,
+                num_key_value_heads=4, n_shared_experts=1, n_routed_experts=4,
+                routed_scaling_factor=1.0, kv_lora_rank=16, q_lora_rank=32, norm_topk_prob=True,
+                max_position_embeddings=512, rms_norm_eps=1e-6, topk_group=1,
+                num_experts_per_tok=2, first_k_dense_replace=1, n_group=1, qk_rope_head_dim=8,
+                qk_nope_head_dim=16, v_head_dim=16,
+                rope_parameters=dict(rope_type="yarn", rope_theta=10000.0, factor=4.0,
+                                     original_max_position_embeddings=128, beta_fast=32.0,
+                                     beta_slow=1.0, mscale=1.0, mscale_all_dim=1.0,
+                                     llama_4_scaling_beta=0.1))
+case("mistral4", MISTRAL4, then(mistral4_hf(), inv_freq()))
+case("mistral4-fp8", dict(MISTRAL4, quantization_config=dict(quant_method="fp8",
+                                                           activation_scheme="static")),
+     mistral4_hf(fp8=True))
+case("mistral4-experts", dict(MISTRAL4, q_lora_rank=None, tie_word_embeddings=True),
+     mla_hf(unstack()))
+MINIMAX_FP8 = dict(quant_method="fp8", fmt="float8_e4m3fn", activation_scheme="dynamic",
+                   weight_block_size=[128, 128])
+case("minimax-fp8",
+     moe("minimax", num_local_experts=4, num_experts_per_tok=2, shared_intermediate_size=0,
+         rotary_dim=8, head_dim=16, tie_word_embeddings=False, use_qk_norm=True,
+         hidden_size=192, quantization_config=MINIMAX_FP8),
+     fp8_scales(unstack(rename=W123), linears=("_proj.weight", ".w1.weight", ".w2.weight",
+                                               ".w3.weight")))
+MIMO = dict(num_experts_per_tok=2, hybrid_layer_pattern=[0, 1, 1], moe_layer_freq=[0, 1, 1],
+            add_swa_attention_sink_bias=True, add_full_attention_sink_bias=False,
+            sliding_window_size=32, n_shared_experts=None, n_routed_experts=4,
+            routed_scaling_factor=None, topk_method="noaux_tc", scoring_func="sigmoid",
+            norm_topk_prob=True, n_group=1, topk_group=1, layernorm_epsilon=1e-5,
+            swa_rope_theta=10000.0, swa_num_attention_heads=4, swa_num_key_value_heads=2,
+            head_dim=16, v_head_dim=8, swa_head_dim=16, swa_v_head_dim=8,
+            partial_rotary_factor=0.5)
+case("mimo_v2_flash", moe("mimo_v2_flash", **MIMO),
+     then(unstack(), fixed(("model.mtp.layers.0.eh_proj.weight", [64, 128]))))
+case("mimo_v2_flash-fp8", moe("mimo_v2_flash", **dict(MIMO, quantization_config=MINIMAX_FP8,
+                                                      hidden_size=160)),
+     fp8_scales(unstack()))
 LFM2_MOE = dict(model_type="lfm2_moe", vocab_size=256, hidden_size=64, intermediate_size=128,
                 moe_intermediate_size=32, num_hidden_layers=3, num_experts=4,
                 num_experts_per_tok=2, norm_topk_prob=True, num_attention_heads=4,
@@ -1113,7 +1334,12 @@ def run_case(c) -> dict:
     inputs = c["inputs"](before, config)
     names = [n for n, _ in inputs]
     assert len(names) == len(set(names)), f"{c['name']}: duplicate input names"
-    weights = {n: mx.zeros(s, dtype=dtypes.get(n, mx.float32)) for n, s in inputs}
+    # fp8 weights (those with a `_scale_inv` partner) load as raw uint8, as mx.load gives F8_E4M3.
+    fp8 = {n[: -len("_scale_inv")] for n in names if n.endswith("_scale_inv")}
+    weights = {
+        n: mx.zeros(s, dtype=mx.uint8 if n in fp8 else dtypes.get(n, mx.float32))
+        for n, s in inputs
+    }
     if hasattr(model, "sanitize"):
         weights = model.sanitize(weights)
     flat = tree_flatten(model.parameters())

@@ -48,13 +48,28 @@ def bf16_bytes(x: np.ndarray) -> bytes:
     return r.astype("<u2").tobytes()
 
 
+def fp8_codes(rng, n: int) -> bytes:
+    """Random E4M3 codes, NaN codes (0x7F, 0xFF) replaced by zero."""
+    c = rng.integers(0, 256, n, dtype=np.uint8)
+    c[(c & 0x7F) == 0x7F] = 0
+    return c.tobytes()
+
+
 def write_safetensors(path: Path, tensors: list[tuple[str, list[int]]], seed: int) -> None:
+    """bfloat16 N(0, 0.02) tensors; an fp8 checkpoint's `X.weight_scale_inv` are float32 inverse
+    scales (~1e-4) and their `X.weight` random F8_E4M3 codes."""
     rng = np.random.default_rng(seed)
+    names = {n for n, _ in tensors}
     header, blobs, off = {}, [], 0
     for name, shape in sorted(tensors):
         n = int(np.prod(shape)) if shape else 1
-        data = bf16_bytes(rng.normal(0.0, 0.02, n))
-        header[name] = {"dtype": "BF16", "shape": shape, "data_offsets": [off, off + len(data)]}
+        if name.endswith("_scale_inv"):
+            dtype, data = "F32", rng.uniform(0.5e-4, 2e-4, n).astype("<f4").tobytes()
+        elif name + "_scale_inv" in names:
+            dtype, data = "F8_E4M3", fp8_codes(rng, n)
+        else:
+            dtype, data = "BF16", bf16_bytes(rng.normal(0.0, 0.02, n))
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [off, off + len(data)]}
         blobs.append(data)
         off += len(data)
     header["__metadata__"] = {"format": "pt"}

@@ -205,6 +205,24 @@ fn apply_rules<T: Payload>(
                     })
                     .collect(),
             },
+            Rule::DequantFp8Blocks { block, broadcast } => {
+                super::mla::dequant_fp8_blocks(out, block, broadcast)?
+            }
+            Rule::AbsorbMla { heads, nope, v } => {
+                super::mla::absorb_kv_b(config, out, &[heads], nope, v)?
+            }
+            Rule::Flatten(pat) => out
+                .into_iter()
+                .map(|(k, v)| {
+                    let shape = v.shape();
+                    if pat.matches(&k) && shape.len() > 1 {
+                        let n = shape.iter().product();
+                        (k, v.reshape(vec![n]))
+                    } else {
+                        (k, v)
+                    }
+                })
+                .collect(),
             Rule::MoveAxis {
                 pat,
                 rank,
@@ -417,6 +435,10 @@ impl Payload for Traced {
             shape,
             from: self.from,
         }
+    }
+    fn fp8_blocks(mut self, scale_inv: Self, _block: usize, _broadcast: bool) -> Self {
+        self.from.extend(scale_inv.from);
+        self
     }
 }
 

@@ -1,6 +1,7 @@
 //! model_type → [`Arch`]. Keep the list sorted by module name.
 
 use super::Arch;
+// The MLA family (kv_b_proj absorption, fp8 block dequantization).
 use super::{
     afm7, afmoe, bitnet, cohere, cohere2, deepseek, deepseek_v2, dots1, ernie4_5, ernie4_5_moe,
     exaone, exaone_moe, exaone4, gear, gemma, gemma2, gemma3, gemma3_text, gemma3n, glm, glm4,
@@ -13,6 +14,11 @@ use super::{
     recurrent_gemma, rwkv7, seed_oss, smollm3, spark2_5, stablelm, starcoder2, talkie, telechat3,
     youtu_llm,
 };
+// The MLA family and other fp8 block-scaled models.
+use super::{
+    deepseek_v3, deepseek_v32, glm_moe_dsa, glm4_moe_lite, kimi_k25, kimi_linear, longcat_flash,
+    longcat_flash_ngram, mimo_v2_flash, ministral3, mistral4,
+};
 
 /// Every supported mlx-lm model module.
 pub static REGISTRY: &[&Arch] = &[
@@ -23,6 +29,8 @@ pub static REGISTRY: &[&Arch] = &[
     &cohere2::ARCH,
     &deepseek::ARCH,
     &deepseek_v2::ARCH,
+    &deepseek_v3::ARCH,
+    &deepseek_v32::ARCH,
     &dots1::ARCH,
     &ernie4_5::ARCH,
     &ernie4_5_moe::ARCH,
@@ -38,6 +46,8 @@ pub static REGISTRY: &[&Arch] = &[
     &glm::ARCH,
     &glm4::ARCH,
     &glm4_moe::ARCH,
+    &glm4_moe_lite::ARCH,
+    &glm_moe_dsa::ARCH,
     &gpt_bigcode::ARCH,
     &gpt_neox::ARCH,
     &gptj::ARCH,
@@ -50,6 +60,8 @@ pub static REGISTRY: &[&Arch] = &[
     &internlm3::ARCH,
     &iquestloopcoder::ARCH,
     &jamba::ARCH,
+    &kimi_k25::ARCH,
+    &kimi_linear::ARCH,
     &klear::ARCH,
     &laguna::ARCH,
     &lfm2::ARCH,
@@ -58,13 +70,18 @@ pub static REGISTRY: &[&Arch] = &[
     &lille_130m::ARCH,
     &llama::ARCH,
     &llama4_text::ARCH,
+    &longcat_flash::ARCH,
+    &longcat_flash_ngram::ARCH,
     &mamba::ARCH,
     &mamba2::ARCH,
     &mellum::ARCH,
     &mimo::ARCH,
+    &mimo_v2_flash::ARCH,
     &minicpm3::ARCH,
     &minimax::ARCH,
+    &ministral3::ARCH,
     &mistral3::ARCH,
+    &mistral4::ARCH,
     &mixtral::ARCH,
     &muse_glimmer::ARCH,
     &nanbeige::ARCH,

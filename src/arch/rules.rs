@@ -147,6 +147,26 @@ pub enum Rule {
     /// per-head layout, e.g. rwkv7's `reshape(hidden_size // head_dim, head_dim)` of `[hidden]`
     /// vectors. Bytes are unchanged; only the shape is.
     SplitHeads { pat: Pat, key: &'static str },
+    /// fp8 block dequantization (deepseek_v3's `dequant`): every `K.weight_scale_inv` (a 2-D
+    /// inverse scale per `block`×`block` tile of the E4M3 weight `K.weight`) is folded into
+    /// `K.weight`, which becomes bfloat16, and removed. A scale without its weight is an error,
+    /// as in mlx-lm (`KeyError`). With `broadcast` (mistral4), every `K_scale_inv` counts
+    /// (fused experts: `experts.down_proj_scale_inv`) and a scale that broadcasts against the
+    /// weight (per tensor, per expert `[E, 1, 1]`) multiplies it elementwise.
+    DequantFp8Blocks { block: usize, broadcast: bool },
+    /// MLA absorption: every `P.kv_b_proj.weight` (`[heads·(nope+v), rank]`) becomes
+    /// `P.embed_q.weight` = `w.reshape(heads, nope+v, rank)[:, :nope, :].swapaxes(-1, -2)` and
+    /// `P.unembed_out.weight` = `…[:, nope:, :]` (mlx_lm's `MultiLinear` layers), with heads,
+    /// nope and v from the config (each the first of its keys with a positive value, like
+    /// kimi_linear's `qk_nope_head_dim or head_dim`). An MLX-quantized `kv_b_proj` (with
+    /// `.scales`) is refused: the plan does not dequantize and re-quantize inside sanitize.
+    AbsorbMla {
+        heads: &'static str,
+        nope: &'static [&'static str],
+        v: &'static [&'static str],
+    },
+    /// Matching tensors of rank > 1 reshaped to one axis (`x.reshape(-1)`).
+    Flatten(Pat),
 }
 
 /// A condition on a tensor's shape, for rules that must not apply twice (idempotent
@@ -223,6 +243,9 @@ pub trait Payload: Sized + Clone {
     fn move_axis(self, from: usize, to: usize) -> Self;
     /// `x.reshape(shape)` (same element count, row-major).
     fn reshape(self, shape: Vec<usize>) -> Self;
+    /// An E4M3 weight dequantized with its per-tile inverse scales (bfloat16 values of the
+    /// weight's shape); see [`Rule::DequantFp8Blocks`].
+    fn fp8_blocks(self, scale_inv: Self, block: usize, broadcast: bool) -> Self;
 }
 
 impl Payload for Vec<usize> {
@@ -248,5 +271,8 @@ impl Payload for Vec<usize> {
     }
     fn reshape(self, shape: Vec<usize>) -> Self {
         shape
+    }
+    fn fp8_blocks(self, _scale_inv: Self, _block: usize, _broadcast: bool) -> Self {
+        self
     }
 }
