@@ -48,13 +48,21 @@ def bf16_bytes(x: np.ndarray) -> bytes:
     return r.astype("<u2").tobytes()
 
 
-def write_safetensors(path: Path, tensors: list[tuple[str, list[int]]], seed: int) -> None:
+STORED = {  # safetensors dtype -> float32 values to bytes
+    "BF16": bf16_bytes,
+    "F16": lambda x: x.astype("<f2").tobytes(),
+    "F32": lambda x: x.astype("<f4").tobytes(),
+}
+
+
+def write_safetensors(path: Path, tensors: list[tuple[str, list[int]]], seed: int,
+                      dtype: str = "BF16") -> None:
     rng = np.random.default_rng(seed)
     header, blobs, off = {}, [], 0
     for name, shape in sorted(tensors):
         n = int(np.prod(shape)) if shape else 1
-        data = bf16_bytes(rng.normal(0.0, 0.02, n))
-        header[name] = {"dtype": "BF16", "shape": shape, "data_offsets": [off, off + len(data)]}
+        data = STORED[dtype](rng.normal(0.0, 0.02, n))
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [off, off + len(data)]}
         blobs.append(data)
         off += len(data)
     header["__metadata__"] = {"format": "pt"}
@@ -68,8 +76,13 @@ def write_safetensors(path: Path, tensors: list[tuple[str, list[int]]], seed: in
 
 
 def make(case: str) -> None:
+    """`CASE` (bfloat16 tensors) or `CASE@F16` / `CASE@F32`: tensors stored in that dtype while
+    config.json still says bfloat16 (value transforms then run in the stored dtype, then the
+    cast), written to `models/CASE-f16` / `models/CASE-f32`."""
+    case, _, dtype = case.partition("@")
+    dtype = dtype or "BF16"
     survey = json.loads((SURVEY / f"{case}.json").read_text())
-    out = MODELS / case
+    out = MODELS / (case if dtype == "BF16" else f"{case}-{dtype.lower()}")
     if out.exists():
         shutil.rmtree(out)
     hf = out / "hf"
@@ -77,7 +90,8 @@ def make(case: str) -> None:
     config = dict(survey["config"], torch_dtype="bfloat16")
     (hf / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     seed = int.from_bytes(hashlib.sha256(case.encode()).digest()[:4], "little")
-    write_safetensors(hf / "model.safetensors", [(n, s) for n, s in survey["inputs"]], seed)
+    write_safetensors(hf / "model.safetensors", [(n, s) for n, s in survey["inputs"]], seed,
+                      dtype)
     for f in ("tokenizer.json", "tokenizer_config.json"):
         shutil.copy(TOKENIZER / f, hf / f)
     expected = out / "expected"
@@ -101,7 +115,7 @@ def make(case: str) -> None:
                 )
                 manifest = dict(command=command, **json.loads(d.stdout))
         (expected / f"{variant}.json").write_text(json.dumps(manifest, indent=1) + "\n")
-        print(f"{case}: {variant}: {'error ' + str(manifest['error']) if 'error' in manifest else 'ok'}")
+        print(f"{out.name}: {variant}: {'error ' + str(manifest['error']) if 'error' in manifest else 'ok'}")
 
 
 if __name__ == "__main__":
