@@ -263,6 +263,17 @@ fn apply_value_op(op: &ValueOp, ft: FloatType, first: usize, row_len: usize, x: 
             let c = round(*c as f32);
             x.iter_mut().for_each(|v| *v += c);
         }
+        ValueOp::NormalizeRows { eps } => {
+            let eps = *eps as f32;
+            for row in x.chunks_mut(row_len.max(1)) {
+                let mut sum = 0f32;
+                for v in row.iter() {
+                    sum += v * v;
+                }
+                let d = sum.sqrt() + eps;
+                row.iter_mut().for_each(|v| *v /= d);
+            }
+        }
         ValueOp::Mul { segments } => {
             let factor = |chain: &[f64]| {
                 let mut f = round(chain.first().copied().unwrap_or(1.0) as f32);

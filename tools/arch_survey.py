@@ -1350,6 +1350,10 @@ case("bailing_moe_linear", dict(BAILING, model_type="bailing_moe_linear", num_hi
                                 moe_router_enable_expert_bias=True),
      renamed_keys(lambda n: n.replace("mlp.gate.gate_proj.", "mlp.gate."))(unstack()))
 
+BAICHUAN_M1 = cfg("baichuan_m1", sliding_window=32, sliding_window_layers=[1], conv_window=2,
+                  num_swa_attention_heads=4, num_swa_key_value_heads=2)
+case("baichuan_m1", BAICHUAN_M1)
+
 # ---- configs without the tie flag: the ModelArgs default decides ---------------------------
 
 

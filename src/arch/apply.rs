@@ -488,6 +488,7 @@ fn value_op(
                 segments: vec![(usize::MAX, vec![f])],
             }
         }
+        ValueRule::NormalizeRows { eps } => ValueOp::NormalizeRows { eps },
         ValueRule::FalconMupRows => {
             // FalconH1 `ModelArgs` defaults for absent keys.
             let int = |key: &str, default: usize| match config.get(key).filter(|v| !v.is_null()) {

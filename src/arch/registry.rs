@@ -2,17 +2,18 @@
 
 use super::Arch;
 use super::{
-    afm7, afmoe, apertus, bailing_moe, bailing_moe_linear, bitnet, cohere, cohere2, dbrx, deepseek,
-    deepseek_v2, dots1, ernie4_5, ernie4_5_moe, exaone, exaone_moe, exaone4, falcon_h1, gear,
-    gemma, gemma2, gemma3, gemma3_text, gemma3n, gemma4, gemma4_text, glm, glm4, glm4_moe,
-    gpt_bigcode, gpt_neox, gpt2, gptj, granite, granitemoe, granitemoehybrid, helium, hunyuan,
-    hunyuan_v1_dense, internlm2, internlm3, iquestloopcoder, jamba, klear, laguna, lfm2, lfm2_moe,
-    lfm2_vl, lille_130m, llama, llama4, llama4_text, mamba, mamba2, mellum, mimo, minicpm,
-    minicpm3, minimax, mistral3, mixtral, muse_glimmer, nanbeige, nanochat, nemotron, nemotron_h,
-    nemotron_nas, olmo, olmo_hybrid, olmo2, olmo3, olmoe, openelm, phi, phi3, phi3small, phimoe,
-    phixtral, pixtral, plamo, plamo2, plamo3, qwen, qwen2, qwen2_moe, qwen2_vl, qwen3, qwen3_5,
-    qwen3_5_moe, qwen3_moe, qwen3_next, qwen3_vl, qwen3_vl_moe, recurrent_gemma, rwkv7, seed_oss,
-    smollm3, spark2_5, stablelm, starcoder2, step3p5, talkie, telechat3, youtu_llm,
+    afm7, afmoe, apertus, baichuan_m1, bailing_moe, bailing_moe_linear, bitnet, cohere, cohere2,
+    dbrx, deepseek, deepseek_v2, dots1, ernie4_5, ernie4_5_moe, exaone, exaone_moe, exaone4,
+    falcon_h1, gear, gemma, gemma2, gemma3, gemma3_text, gemma3n, gemma4, gemma4_text, glm, glm4,
+    glm4_moe, gpt_bigcode, gpt_neox, gpt2, gptj, granite, granitemoe, granitemoehybrid, helium,
+    hunyuan, hunyuan_v1_dense, internlm2, internlm3, iquestloopcoder, jamba, klear, laguna, lfm2,
+    lfm2_moe, lfm2_vl, lille_130m, llama, llama4, llama4_text, mamba, mamba2, mellum, mimo,
+    minicpm, minicpm3, minimax, mistral3, mixtral, muse_glimmer, nanbeige, nanochat, nemotron,
+    nemotron_h, nemotron_nas, olmo, olmo_hybrid, olmo2, olmo3, olmoe, openelm, phi, phi3,
+    phi3small, phimoe, phixtral, pixtral, plamo, plamo2, plamo3, qwen, qwen2, qwen2_moe, qwen2_vl,
+    qwen3, qwen3_5, qwen3_5_moe, qwen3_moe, qwen3_next, qwen3_vl, qwen3_vl_moe, recurrent_gemma,
+    rwkv7, seed_oss, smollm3, spark2_5, stablelm, starcoder2, step3p5, talkie, telechat3,
+    youtu_llm,
 };
 
 /// Every supported mlx-lm model module.
@@ -20,6 +21,7 @@ pub static REGISTRY: &[&Arch] = &[
     &afm7::ARCH,
     &afmoe::ARCH,
     &apertus::ARCH,
+    &baichuan_m1::ARCH,
     &bailing_moe::ARCH,
     &bailing_moe_linear::ARCH,
     &bitnet::ARCH,

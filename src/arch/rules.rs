@@ -256,6 +256,8 @@ pub enum ValueRule {
     /// `ssm_multipliers[i]` over row segments of sizes `mamba_d_ssm`, `mamba_d_ssm`,
     /// `mamba_n_groups·mamba_d_state` (twice) and `mamba_n_heads`; `m` is `ssm_in_multiplier`.
     FalconMupRows,
+    /// `w / (‖w‖₂ over the last axis + eps)`, computed in f32 (baichuan_m1's head).
+    NormalizeRows { eps: f64 },
 }
 
 /// A value transform resolved against the configuration, applied by the executor to every block
@@ -271,6 +273,9 @@ pub enum ValueOp {
     /// segment, each operand in the array's dtype (`(m * vec.astype(dtype))` then `v * that`).
     /// Segments are `(rows, chain)`, consecutive; one segment of `usize::MAX` rows for a scalar.
     Mul { segments: Vec<(usize, Vec<f64>)> },
+    /// `(w.astype(f32) / (norm(w, axis=-1) + eps)).astype(dtype)`: the norm is mlx's CPU
+    /// reduction, a sequential f32 sum of squares along the row, then `sqrt`.
+    NormalizeRows { eps: f64 },
 }
 
 /// A condition on a tensor's shape, for rules that must not apply twice (idempotent
