@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
 
+use crate::arch::ValueOp;
 use crate::cast::{self, FloatType};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
@@ -20,6 +21,10 @@ use crate::safetensors::{Checkpoint, ShardWriter, SourceTensor, TensorSlot};
 /// block stays in L2 between the page-cache copy, the decode and the kernel (4 MiB blocks
 /// measured 4x more system time: the copy and decode spilled to RAM).
 pub const BLOCK_ELEMS: usize = 64 << 10;
+
+/// Output rows per block, at least, for inputs that transpose: each block reads one run of this
+/// many elements from every source row, so runs must not be tiny.
+pub const TRANSPOSE_ROWS: usize = 256;
 
 /// A contiguous run of units (rows, or single elements for element-wise work) of one parameter.
 struct Job {
@@ -181,6 +186,68 @@ fn read_rows(
             count,
             out,
         ),
+        Input::Transpose { of } => {
+            // Output `[.., B, A]` from source `[.., A, B]`: output row (batch, j) is column j of
+            // the source's batch; a run of output rows is a run of columns of every source row.
+            let s = of.shape();
+            let n = s.len();
+            if n < 2 {
+                return Err(internal("transpose of a tensor of rank < 2".into()));
+            }
+            let (a, b) = (s[n - 2], s[n - 1]);
+            let elem = input.storage_dtype().size();
+            let mut piece = Vec::new();
+            let mut r = first;
+            while r < first + count {
+                let (batch, j0) = (r / b, r % b);
+                let run = (b - j0).min(first + count - r);
+                let at = out.len();
+                out.resize(at + run * a * elem, 0);
+                let dst = &mut out[at..];
+                match row_location(of, batch * a) {
+                    Some(_) => {
+                        piece.resize(run * elem, 0);
+                        for i in 0..a {
+                            let Some((file, at)) = row_location(of, batch * a + i) else {
+                                return Err(internal("transpose source row out of range".into()));
+                            };
+                            ckpt.read_at(file, at + (j0 * elem) as u64, &mut piece)?;
+                            for j in 0..run {
+                                dst[(j * a + i) * elem..(j * a + i + 1) * elem]
+                                    .copy_from_slice(&piece[j * elem..(j + 1) * elem]);
+                            }
+                        }
+                    }
+                    None => {
+                        piece.clear();
+                        read_rows(ckpt, of, batch * a, a, &mut piece)?;
+                        for i in 0..a {
+                            for j in 0..run {
+                                let s = (i * b + j0 + j) * elem;
+                                dst[(j * a + i) * elem..(j * a + i + 1) * elem]
+                                    .copy_from_slice(&piece[s..s + elem]);
+                            }
+                        }
+                    }
+                }
+                r += run;
+            }
+            Ok(())
+        }
+        Input::Map { of, op } => {
+            let Some(ft) = input.storage_dtype().float_type() else {
+                return Err(internal("value transform of a non-float tensor".into()));
+            };
+            let mut raw = Vec::new();
+            read_rows(ckpt, of, first, count, &mut raw)?;
+            let mut x = vec![0f32; raw.len() / ft.size()];
+            cast::decode_to_f32(ft, &raw, &mut x);
+            apply_value_op(op, ft, first, row_len, &mut x);
+            let at = out.len();
+            out.resize(at + raw.len(), 0);
+            cast::encode_from_f32(ft, &x, &mut out[at..]);
+            Ok(())
+        }
         Input::Quantized { .. } => Err(internal("quantized input inside a composite".into())),
     }
 }
@@ -306,6 +373,88 @@ fn read_fp8_broadcast_rows(
     Ok(())
 }
 
+/// Where row `row` of `input` starts in the checkpoint (file index, byte offset), for inputs
+/// whose rows are rows of one stored tensor (stored, stacked, or row-selected); `None` for
+/// anything else.
+fn row_location(input: &Input, row: usize) -> Option<(usize, u64)> {
+    let shape = input.shape();
+    let rows = shape.iter().product::<usize>() / shape.last().copied().unwrap_or(1).max(1);
+    if row >= rows {
+        return None;
+    }
+    match input {
+        Input::Tensor { tensor } => {
+            let row_bytes = tensor.nbytes / rows.max(1) as u64;
+            Some((tensor.file, tensor.offset + row_bytes * row as u64))
+        }
+        Input::Stack { parts } => {
+            let per = rows / parts.len().max(1);
+            row_location(parts.get(row / per)?, row % per)
+        }
+        Input::Rows {
+            of,
+            block,
+            start,
+            len,
+        } => row_location(of, (row / len) * block + start + row % len),
+        _ => None,
+    }
+}
+
+/// `x` (rows `first..` of `row_len` values of float type `ft`) transformed as mlx computes
+/// `array op python_float` in the array's dtype: the scalar is rounded to `ft`, the operation is
+/// done in f32 and the caller's encode rounds the result to `ft` once.
+fn apply_value_op(op: &ValueOp, ft: FloatType, first: usize, row_len: usize, x: &mut [f32]) {
+    let round = |v: f32| {
+        let mut a = [v];
+        cast::round_to(ft, &mut a);
+        a[0]
+    };
+    match op {
+        ValueOp::Add { x: c } => {
+            let c = round(*c as f32);
+            x.iter_mut().for_each(|v| *v += c);
+        }
+        ValueOp::NormalizeRows { eps } => {
+            let eps = *eps as f32;
+            for row in x.chunks_mut(row_len.max(1)) {
+                let mut sum = 0f32;
+                for v in row.iter() {
+                    sum += v * v;
+                }
+                let d = sum.sqrt() + eps;
+                row.iter_mut().for_each(|v| *v /= d);
+            }
+        }
+        ValueOp::Mul { segments } => {
+            let factor = |chain: &[f64]| {
+                let mut f = round(chain.first().copied().unwrap_or(1.0) as f32);
+                for c in chain.iter().skip(1) {
+                    f = round(f * round(*c as f32));
+                }
+                f
+            };
+            let factors: Vec<(usize, f32)> =
+                segments.iter().map(|(n, c)| (*n, factor(c))).collect();
+            for (i, row) in x.chunks_mut(row_len.max(1)).enumerate() {
+                let mut r = first + i;
+                let f = factors
+                    .iter()
+                    .find(|(n, _)| {
+                        if r < *n {
+                            true
+                        } else {
+                            r -= n;
+                            false
+                        }
+                    })
+                    .map_or(1.0, |(_, f)| *f);
+                row.iter_mut().for_each(|v| *v *= f);
+            }
+        }
+    }
+}
+
 /// `np.moveaxis` on raw row-major bytes with `elem`-byte elements.
 fn move_axis_bytes(
     src: &[u8],
@@ -372,7 +521,10 @@ pub fn execute_measured(
 
     let mut jobs = Vec::new();
     for (i, p) in plan.params.iter().enumerate() {
-        let per_block = (BLOCK_ELEMS / unit_len(p)).max(1);
+        let mut per_block = (BLOCK_ELEMS / unit_len(p)).max(1);
+        if p.input.transposes() {
+            per_block = per_block.max(TRANSPOSE_ROWS);
+        }
         let n = units(p);
         let mut r = 0;
         while r < n {
@@ -446,7 +598,9 @@ fn load_values(p: &ParamPlan, job: &Job, ckpt: &Checkpoint, s: &mut Scratch) -> 
         | Input::MoveAxis { .. }
         | Input::Reshape { .. }
         | Input::Gguf { .. }
-        | Input::Fp8Blocks { .. } => {
+        | Input::Fp8Blocks { .. }
+        | Input::Transpose { .. }
+        | Input::Map { .. } => {
             let Some(ft) = p.input.storage_dtype().float_type() else {
                 return Err(internal(format!("`{}` is not a float tensor", p.name)));
             };

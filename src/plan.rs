@@ -190,6 +190,14 @@ pub enum Input {
         /// A scale that broadcasts against the weight multiplies it elementwise (mistral4).
         broadcast: bool,
     },
+    /// `mx.swapaxes(of, -2, -1)`: fused expert tensors stored `[E, in, out]`. Streamed: a block
+    /// of output rows is a block of the source's columns.
+    Transpose { of: Box<Input> },
+    /// A value transform of `of` in its own float type (`v + 1.0`, `v * multiplier`).
+    Map {
+        of: Box<Input>,
+        op: crate::arch::ValueOp,
+    },
 }
 
 impl crate::arch::Payload for Input {
@@ -228,6 +236,15 @@ impl crate::arch::Payload for Input {
             broadcast,
         }
     }
+    fn swap_last_axes(self) -> Self {
+        Input::Transpose { of: Box::new(self) }
+    }
+    fn map_values(self, op: crate::arch::ValueOp) -> Self {
+        Input::Map {
+            of: Box::new(self),
+            op,
+        }
+    }
 }
 
 impl Input {
@@ -238,9 +255,11 @@ impl Input {
             Input::Gguf { .. } => DType::F32,
             Input::Quantized { float, .. } => DType::from_float(*float),
             Input::Stack { parts } => parts.first().map_or(DType::U8, Input::storage_dtype),
-            Input::Rows { of, .. } | Input::MoveAxis { of, .. } | Input::Reshape { of, .. } => {
-                of.storage_dtype()
-            }
+            Input::Rows { of, .. }
+            | Input::MoveAxis { of, .. }
+            | Input::Reshape { of, .. }
+            | Input::Transpose { of }
+            | Input::Map { of, .. } => of.storage_dtype(),
             Input::Fp8Blocks { .. } => DType::BF16,
         }
     }
@@ -261,11 +280,11 @@ impl Input {
                 s.extend(parts.first().map(Input::shape).unwrap_or_default());
                 s
             }
-            Input::Rows { of, len, .. } => {
+            Input::Rows { of, block, len, .. } => {
                 let mut s = of.shape();
                 let n = s.len();
                 if n >= 2 {
-                    s[n - 2] = *len;
+                    s[n - 2] = s[n - 2] / (*block).max(1) * len;
                 }
                 s
             }
@@ -277,6 +296,15 @@ impl Input {
             }
             Input::Reshape { shape, .. } => shape.clone(),
             Input::Fp8Blocks { weight, .. } => weight.shape(),
+            Input::Transpose { of } => {
+                let mut s = of.shape();
+                let n = s.len();
+                if n >= 2 {
+                    s.swap(n - 2, n - 1);
+                }
+                s
+            }
+            Input::Map { of, .. } => of.shape(),
         }
     }
 
@@ -297,9 +325,11 @@ impl Input {
                 v
             }
             Input::Stack { parts } => parts.iter().flat_map(Input::sources).collect(),
-            Input::Rows { of, .. } | Input::MoveAxis { of, .. } | Input::Reshape { of, .. } => {
-                of.sources()
-            }
+            Input::Rows { of, .. }
+            | Input::MoveAxis { of, .. }
+            | Input::Reshape { of, .. }
+            | Input::Transpose { of }
+            | Input::Map { of, .. } => of.sources(),
             Input::Fp8Blocks {
                 weight, scale_inv, ..
             } => {
@@ -307,6 +337,21 @@ impl Input {
                 v.extend(scale_inv.sources());
                 v
             }
+        }
+    }
+
+    /// Whether reading this input transposes somewhere (the executor then reads more rows per
+    /// block, so each strided source read is long enough).
+    pub fn transposes(&self) -> bool {
+        match self {
+            Input::Transpose { .. } => true,
+            Input::Tensor { .. } | Input::Quantized { .. } | Input::Gguf { .. } => false,
+            Input::Stack { parts } => parts.iter().any(Input::transposes),
+            Input::Fp8Blocks { weight, .. } => weight.transposes(),
+            Input::Rows { of, .. }
+            | Input::MoveAxis { of, .. }
+            | Input::Reshape { of, .. }
+            | Input::Map { of, .. } => of.transposes(),
         }
     }
 
@@ -440,8 +485,16 @@ impl Plan {
             .map(|p| p.row_len() as u64)
             .max()
             .unwrap_or(1);
+        // Transposing inputs read at least TRANSPOSE_ROWS rows per block.
+        let transposed = self
+            .params
+            .iter()
+            .filter(|p| p.input.transposes())
+            .map(|p| (crate::exec::TRANSPOSE_ROWS * p.row_len()) as u64)
+            .max()
+            .unwrap_or(0);
         // source bytes + f32 values + packed words + output bytes, per element of a block
-        let per_thread = block.max(row_max) * (4 + 4 + 4 + 4);
+        let per_thread = block.max(row_max).max(transposed) * (4 + 4 + 4 + 4);
         let whole: u64 = self
             .params
             .iter()
@@ -834,6 +887,9 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
         .collect::<Vec<_>>();
     let total_size = shards.iter().map(|s| s.data_len()).sum();
     let mut out_cfg = cfg.clone();
+    for edit in arch.config_edits {
+        edit.apply(&mut out_cfg);
+    }
     if opts.dequantize || quant.is_some() {
         out_cfg.remove("quantization");
         out_cfg.remove("quantization_config");
@@ -1144,7 +1200,12 @@ pub fn resolve_arch(cfg: &Json, dir: &Path, trust_remote_code: bool) -> Result<&
         for k in u.key {
             v = v.and_then(|x| x.get(*k));
         }
-        if v.and_then(Value::as_str) == Some(u.equals) {
+        let hit = match v {
+            Some(Value::String(s)) => s == u.equals,
+            Some(other) => serde_json::from_str::<Value>(u.equals).is_ok_and(|x| x == *other),
+            None => false,
+        };
+        if hit {
             return Err(Error::Source(format!(
                 "{}: `{}` = \"{}\" is not supported: {}",
                 dir.join("config.json").display(),

@@ -63,14 +63,26 @@ struct Dims {
 }
 
 /// Configs whose attention projections are not `heads × head_dim` rows: MLA (low-rank q/kv),
-/// per-layer head counts (nemotron-nas `block_configs`), packed ternary weights (bitnet).
+/// per-layer head counts (nemotron-nas `block_configs`), packed ternary weights (bitnet), gated
+/// attention whose `q_proj` also holds the gate (Qwen3-Next, Qwen3.5: 2 × heads × head_dim).
 const NON_PLAIN_ATTENTION_KEYS: &[&str] = &[
     "kv_lora_rank",
     "q_lora_rank",
     "qk_nope_head_dim",
     "block_configs",
 ];
-const NON_PLAIN_ATTENTION_TYPES: &[&str] = &["bitnet", "nemotron-nas"];
+const NON_PLAIN_ATTENTION_TYPES: &[&str] = &[
+    "bitnet",
+    "nemotron-nas",
+    "qwen3_next",
+    "qwen3_5",
+    "qwen3_5_moe",
+    "prism_hadamard_qwen35",
+    // Gemma 4: full-attention layers use `global_head_dim`; Step 3.5: `num_attention_groups`.
+    "gemma4",
+    "gemma4_text",
+    "step3p5",
+];
 
 fn dims(cfg: &Json) -> Dims {
     let text = cfg.get("text_config").and_then(Value::as_object);

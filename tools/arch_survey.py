@@ -1244,6 +1244,337 @@ case("laguna-tied-repacked", dict(LAGUNA, tie_word_embeddings=True, attention_bi
      then(renamed_keys(lambda n: "language_model." + laguna_hf(n))(unstack()),
           lm_head("language_model.lm_head.weight")))
 
+# ---- issue 4 part b: hybrid/linear-attention, fused experts, value transforms ---------------
+
+QNEXT = dict(model_type="qwen3_next", hidden_size=64, num_hidden_layers=4, intermediate_size=128,
+             num_attention_heads=4, linear_num_value_heads=4, linear_num_key_heads=2,
+             linear_key_head_dim=16, linear_value_head_dim=16, linear_conv_kernel_dim=4,
+             num_experts=4, num_experts_per_tok=2, decoder_sparse_step=1,
+             shared_expert_intermediate_size=32, mlp_only_layers=[], moe_intermediate_size=32,
+             rms_norm_eps=1e-6, vocab_size=256, num_key_value_heads=2, rope_theta=10000.0,
+             partial_rotary_factor=0.25, max_position_embeddings=512, head_dim=16,
+             full_attention_interval=2)
+MTP = fixed(("mtp.fc.weight", [64, 128]), ("mtp.layers.0.input_layernorm.weight", [64]),
+            ("mtp.norm.weight", [64]))
+
+case("qwen3_next", QNEXT, mapped(conv_torch(), then(unstack(), MTP)))
+case("qwen3_next-tied", dict(QNEXT, tie_word_embeddings=True, mlp_only_layers=[1]),
+     mapped(conv_torch(), then(unstack(), lm_head(), MTP)))
+# Already converted (stacked, MLX conv layout): sanitize leaves everything alone.
+case("qwen3_next-converted", QNEXT)
+
+QWEN35_TEXT = dict(model_type="qwen3_5_text", hidden_size=64, num_hidden_layers=4,
+                   intermediate_size=128, num_attention_heads=4, num_key_value_heads=2,
+                   head_dim=16, linear_num_value_heads=4, linear_num_key_heads=2,
+                   linear_key_head_dim=16, linear_value_head_dim=16, linear_conv_kernel_dim=4,
+                   rms_norm_eps=1e-6, vocab_size=256, max_position_embeddings=512,
+                   full_attention_interval=2,
+                   rope_parameters=dict(rope_type="default", mrope_section=[2, 1, 1],
+                                        rope_theta=10000.0, partial_rotary_factor=0.25))
+QWEN35_VISUAL = [("model.visual.blocks.0.attn.qkv.weight", [96, 32]),
+                 ("model.visual.merger.linear_fc1.weight", [64, 128])]
+
+
+def qwen35_hf(name):
+    """MLX wrapper names -> transformers' `Qwen3_5ForConditionalGeneration` layout."""
+    if name.startswith("language_model.model."):
+        return "model.language_model." + name[len("language_model.model."):]
+    if name.startswith("language_model."):
+        return name[len("language_model."):]
+    return name
+
+
+def fused_experts(into="switch_mlp", swapped=False):
+    """Stacked `switch_mlp.{gate,up,down}_proj.weight` -> transformers' fused
+    `experts.gate_up_proj` `[E, 2I, H]` and `experts.down_proj` `[E, H, I]` (`swapped`: the
+    `[E, in, out]` layout, gate_up `[E, H, 2I]`, down `[E, I, H]`)."""
+
+    def fn(params, config):
+        out = []
+        for n, s in params:
+            tok = f".{into}."
+            if tok not in n or not n.endswith(".weight"):
+                out.append((n, s))
+                continue
+            base, _, proj = n[: -len(".weight")].rpartition(tok)
+            if proj == "gate_proj":
+                shape = [s[0], s[2], 2 * s[1]] if swapped else [s[0], 2 * s[1], s[2]]
+                out.append((f"{base}.experts.gate_up_proj", shape))
+            elif proj == "down_proj":
+                shape = [s[0], s[2], s[1]] if swapped else s
+                out.append((f"{base}.experts.down_proj", shape))
+        return out
+
+    return fn
+
+
+case("qwen3_5", dict(model_type="qwen3_5", text_config=dict(QWEN35_TEXT)),
+     mapped(conv_torch(), renamed(qwen35_hf, fixed(*QWEN35_VISUAL), MTP)))
+case("qwen3_5-tied", dict(model_type="qwen3_5",
+                          text_config=dict(QWEN35_TEXT, tie_word_embeddings=True)),
+     mapped(conv_torch(), renamed(qwen35_hf, fixed(*QWEN35_VISUAL))))
+case("qwen3_5-flat", dict(QWEN35_TEXT, model_type="qwen3_5"),
+     mapped(conv_torch(), renamed(qwen35_hf, MTP)))
+case("qwen3_5-converted", dict(model_type="qwen3_5", text_config=dict(QWEN35_TEXT)))
+QWEN35_MOE_TEXT = dict(QWEN35_TEXT, model_type="qwen3_5_moe_text", num_experts=4,
+                       num_experts_per_tok=2, shared_expert_intermediate_size=32,
+                       moe_intermediate_size=32)
+case("qwen3_5_moe", dict(model_type="qwen3_5_moe", text_config=dict(QWEN35_MOE_TEXT)),
+     mapped(conv_torch(), mapped(fused_experts(), renamed(qwen35_hf, fixed(*QWEN35_VISUAL),
+                                                          MTP))))
+case("qwen3_5_moe-tied", dict(model_type="qwen3_5_moe",
+                              text_config=dict(QWEN35_MOE_TEXT, tie_word_embeddings=True)),
+     mapped(conv_torch(), mapped(fused_experts(), renamed(qwen35_hf))))
+
+LLAMA4_TEXT = dict(model_type="llama4_text", attention_bias=False, attention_chunk_size=64,
+                   head_dim=16, hidden_size=64, interleave_moe_layer_step=2,
+                   intermediate_size=32, intermediate_size_mlp=96, max_position_embeddings=512,
+                   num_attention_heads=4, num_experts_per_tok=1, num_hidden_layers=4,
+                   num_key_value_heads=2, num_local_experts=4, rms_norm_eps=1e-5,
+                   rope_scaling=None, rope_theta=10000.0, use_qk_norm=True, vocab_size=256,
+                   no_rope_layers=[1, 1, 1, 0])
+LLAMA4_VISION = [("vision_model.patch_embedding.linear.weight", [32, 48]),
+                 ("vision_model.model.layers.0.self_attn.q_proj.weight", [32, 32]),
+                 ("multi_modal_projector.linear_1.weight", [64, 32])]
+case("llama4", dict(model_type="llama4", text_config=dict(LLAMA4_TEXT)),
+     mapped(fused_experts(into="experts", swapped=True), with_extra(fixed(*LLAMA4_VISION))))
+case("llama4-converted", dict(model_type="llama4", text_config=dict(LLAMA4_TEXT)))
+
+QWEN3_MOE_TEXT = dict(MOE, model_type="qwen3_vl_moe_text", num_experts=4, num_experts_per_tok=2,
+                      decoder_sparse_step=1, mlp_only_layers=[], head_dim=16,
+                      tie_word_embeddings=False, norm_topk_prob=True)
+QVL_VISUAL = [("model.visual.blocks.0.attn.qkv.weight", [96, 32]),
+              ("model.visual.merger.linear_fc1.weight", [64, 128])]
+case("qwen3_vl_moe", dict(model_type="qwen3_vl_moe", text_config=dict(QWEN3_MOE_TEXT)),
+     mapped(fused_experts(swapped=True), renamed(qwen35_hf, fixed(*QVL_VISUAL))))
+case("qwen3_vl_moe-legacy", dict(model_type="qwen3_vl_moe", text_config=dict(QWEN3_MOE_TEXT)),
+     mapped(fused_experts(swapped=True),
+            with_extra(fixed(("visual.blocks.0.attn.qkv.weight", [96, 32])))))
+
+HUNYUAN = dict(model_type="hunyuan", vocab_size=256, hidden_size=64, num_hidden_layers=2,
+               intermediate_size=128, num_attention_heads=8, num_key_value_heads=2,
+               attention_bias=False, moe_topk=1, num_experts=1, num_shared_expert=1,
+               use_mixed_mlp_moe=False, use_qk_norm=True, rms_norm_eps=1e-5, rope_theta=10000.0,
+               use_cla=False, cla_share_factor=2,
+               rope_scaling=dict(alpha=1000.0, factor=1.0, type="dynamic"))
+
+
+def hunyuan_fused(params, config):
+    """q/k/v -> `qkv_proj` grouped per KV head; gate/up -> `gate_and_up_proj` (up first)."""
+    d = dict(params)
+    hd = config["hidden_size"] // config["num_attention_heads"]
+    nkv = config["num_key_value_heads"]
+    g = config["num_attention_heads"] // nkv
+    out = []
+    for n, s in params:
+        if n.endswith("self_attn.q_proj.weight"):
+            out.append((n.replace("q_proj", "qkv_proj"), [nkv * (g + 2) * hd, s[1]]))
+        elif n.endswith(("self_attn.k_proj.weight", "self_attn.v_proj.weight")):
+            continue
+        elif n.endswith("mlp.gate_proj.weight"):
+            out.append((n.replace("gate_proj", "gate_and_up_proj"), [2 * s[0], s[1]]))
+        elif n.endswith("mlp.up_proj.weight"):
+            continue
+        else:
+            out.append((n, s))
+    return out
+
+
+case("hunyuan", HUNYUAN, hunyuan_fused)
+case("hunyuan-moe", dict(HUNYUAN, num_experts=4, moe_topk=2, use_mixed_mlp_moe=True,
+                         moe_intermediate_size=32, use_cla=True, tie_word_embeddings=True),
+     unstack())
+
+FALCON_H1 = dict(model_type="falcon_h1", hidden_size=64, num_hidden_layers=2,
+                 intermediate_size=128, num_attention_heads=4, num_key_value_heads=2,
+                 head_dim=16, vocab_size=256, mamba_d_ssm=64, mamba_d_state=16, mamba_d_head=16,
+                 mamba_n_heads=4, mamba_n_groups=1, mamba_d_conv=4, mamba_expand=1,
+                 mamba_chunk_size=32, tie_word_embeddings=False,
+                 embedding_multiplier=2.0, lm_head_multiplier=0.0625,
+                 attention_in_multiplier=0.7, key_multiplier=0.3, attention_out_multiplier=0.9,
+                 ssm_out_multiplier=0.2, ssm_in_multiplier=1.3,
+                 mlp_multipliers=[0.8, 0.6], ssm_multipliers=[0.35, 0.25, 0.35, 0.5, 0.35])
+case("falcon_h1", FALCON_H1, mapped(conv_torch(), with_extra()))
+case("falcon_h1-tied", dict(FALCON_H1, tie_word_embeddings=True),
+     mapped(conv_torch(), with_extra()))
+case("falcon_h1-converted", FALCON_H1)
+
+STEP3P5 = dict(model_type="step3p5", hidden_size=64, num_hidden_layers=3, vocab_size=256,
+               num_attention_heads=4, num_attention_groups=2, head_dim=16, intermediate_size=128,
+               moe_num_experts=4, moe_top_k=2, moe_intermediate_size=32, share_expert_dim=32,
+               max_position_embeddings=512)
+STEP3P5_VANILLA = [(".mlp.switch_mlp.gate_proj.", ".moe.gate_proj."),
+                   (".mlp.switch_mlp.up_proj.", ".moe.up_proj."),
+                   (".mlp.switch_mlp.down_proj.", ".moe.down_proj."),
+                   (".mlp.gate.gate.", ".moe.gate."),
+                   (".mlp.gate.router_bias", ".moe.router_bias"),
+                   (".mlp.share_expert.", ".share_expert.")]
+
+
+def step3p5_hf(name):
+    for mlx, hf in STEP3P5_VANILLA:
+        if mlx in name:
+            return name.replace(mlx, hf)
+    return name
+
+
+case("step3p5", STEP3P5,
+     renamed(step3p5_hf, layer_extra([("model.layers.{n}.self_attn.q_proj.weight", [64, 64])]),
+             fixed(("model.mtp.layers.0.enorm.weight", [64]))))
+case("step3p5-converted", STEP3P5)
+
+for tie in (True, False):
+    case(f"solar_open-{'tied' if tie else 'untied'}",
+         moe("solar_open", norm_topk_prob=True, n_group=1, head_dim=16, topk_group=1,
+             n_shared_experts=1, n_routed_experts=4, routed_scaling_factor=1.0,
+             num_experts_per_tok=2, first_k_dense_replace=1, rope_scaling=None,
+             use_qk_norm=tie, tie_word_embeddings=tie, attention_bias=not tie,
+             partial_rotary_factor=0.5),
+         then(unstack(), layer_extra([("model.layers.{n}.eh_proj.weight", [64, 128]),
+                                      ("model.layers.{n}.enorm.weight", [64])])))
+
+
+def squeezed_to(shape):
+    def fn(params, config):
+        return [(n, shape if n.endswith(("alpha_p", "alpha_n")) else s) for n, s in params]
+
+    return fn
+
+
+for tie in (True, False):
+    case(f"apertus-{'tied' if tie else 'untied'}",
+         cfg("apertus", mlp_bias=not tie, attention_bias=not tie, post_norm=False,
+             qk_norm=True, tie_word_embeddings=tie),
+         mapped(squeezed_to([1]), with_extra(*([lm_head()] if tie else []))))
+
+MINICPM = cfg("minicpm", dim_model_base=32, scale_depth=1.4, scale_emb=12)
+case("minicpm", MINICPM)
+case("minicpm-no_head", MINICPM,
+     renamed(lambda n: None if n == "lm_head.weight" else n))
+
+GPT2 = dict(model_type="gpt2", n_ctx=128, n_embd=64, n_head=4, n_layer=2, n_positions=128,
+            layer_norm_epsilon=1e-5, vocab_size=256)
+
+
+def gpt2_hf(params, config):
+    """MLX names -> the original GPT-2 checkpoint: no `model.` prefix, Conv1D weights `[in, out]`,
+    causal-mask buffers `h.{i}.attn.bias`."""
+    out = []
+    for n, s in params:
+        n = n.removeprefix("model.")
+        if n.endswith(("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight",
+                       "mlp.c_proj.weight")):
+            s = [s[1], s[0]]
+        out.append((n, s))
+    for i in range(config["n_layer"]):
+        out.append((f"h.{i}.attn.bias", [1, 1, 128, 128]))
+    return out
+
+
+case("gpt2", GPT2, gpt2_hf)
+
+DBRX = dict(model_type="dbrx", vocab_size=256, d_model=64, n_layers=2, n_heads=4,
+            ffn_config=dict(ffn_hidden_size=32, moe_num_experts=4, moe_top_k=2),
+            attn_config=dict(kv_n_heads=2, rope_theta=10000.0, clip_qkv=8))
+
+
+def dbrx_fused(params, config):
+    """Per-expert `experts.{e}.{v1,w1,w2}.weight` -> fused `experts.mlp.{v1,w1,w2}` `[E*F, D]`
+    (w2 stored transposed)."""
+    out, seen = [], set()
+    n = config["ffn_config"]["moe_num_experts"]
+    for name, s in params:
+        parts = name.split(".")
+        if "experts" in parts and name.endswith(".weight"):
+            i = parts.index("experts")
+            fused = ".".join(parts[:i + 1] + ["mlp", parts[i + 2]])
+            if fused not in seen:
+                seen.add(fused)
+                rows, cols = (s[1], s[0]) if parts[i + 2] == "w2" else (s[0], s[1])
+                out.append((fused, [n * rows, cols]))
+            continue
+        out.append((name, s))
+    return out
+
+
+case("dbrx", DBRX, dbrx_fused)
+
+GEMMA4_TEXT = dict(model_type="gemma4_text", hidden_size=64, num_hidden_layers=4,
+                   intermediate_size=128, num_attention_heads=4, head_dim=16, global_head_dim=32,
+                   vocab_size=256, vocab_size_per_layer_input=256, num_key_value_heads=2,
+                   num_kv_shared_layers=2, hidden_size_per_layer_input=16, sliding_window=32,
+                   sliding_window_pattern=2, enable_moe_block=True, num_experts=4,
+                   top_k_experts=2, moe_intermediate_size=32)
+
+
+def gemma4_hf(prefix="model."):
+    """MLX text-model names -> Hugging Face: fused experts, k/v projections of the KV-shared
+    layers (which the model drops), rotary buffers and activation statistics."""
+
+    def build(params, config):
+        out = []
+        for n, s in params:
+            if n.endswith(".experts.switch_glu.gate_proj.weight"):
+                out.append((n.replace(".switch_glu.gate_proj.weight", ".gate_up_proj"),
+                            [s[0], 2 * s[1], s[2]]))
+            elif n.endswith(".experts.switch_glu.up_proj.weight"):
+                continue
+            elif n.endswith(".experts.switch_glu.down_proj.weight"):
+                out.append((n.replace(".switch_glu.down_proj.weight", ".down_proj"), s))
+            else:
+                out.append((n, s))
+        first = config.get("text_config", config)
+        first = first["num_hidden_layers"] - first["num_kv_shared_layers"]
+        total = config.get("text_config", config)["num_hidden_layers"]
+        for i in range(first, total):
+            for leaf, shape in (("k_proj.weight", [32, 64]), ("v_proj.weight", [32, 64]),
+                                ("k_norm.weight", [16])):
+                out.append((f"{prefix}layers.{i}.self_attn.{leaf}", shape))
+        out.append((f"{prefix}layers.0.self_attn.rotary_emb.inv_freq", [8]))
+        out.append((f"{prefix}layers.0.mlp.gate_proj.input_max", []))
+        return out
+
+    return build
+
+
+case("gemma4_text", GEMMA4_TEXT, gemma4_hf())
+
+
+def gemma4_wrapper_hf(params, config):
+    out = []
+    for n, s in gemma4_hf("language_model.model.")(params, config):
+        if n.startswith("language_model.model."):
+            n = "model.language_model." + n[len("language_model.model."):]
+        out.append((n, s))
+    return out + [("model.vision_tower.encoder.layers.0.self_attn.q_proj.weight", [32, 32]),
+                  ("model.embed_vision.embedding_projection.weight", [64, 32]),
+                  ("model.audio_tower.layers.0.self_attn.q_proj.weight", [32, 32])]
+
+
+case("gemma4", dict(model_type="gemma4", vocab_size=256, text_config=dict(GEMMA4_TEXT)),
+     gemma4_wrapper_hf)
+
+BAILING = dict(model_type="bailing_moe", hidden_size=64, intermediate_size=128,
+               max_position_embeddings=512, moe_intermediate_size=32, num_experts=4,
+               num_shared_experts=1, norm_topk_prob=True, num_attention_heads=4,
+               num_experts_per_tok=2, num_hidden_layers=3, num_key_value_heads=2,
+               rms_norm_eps=1e-6, rope_theta=10000.0, vocab_size=256, first_k_dense_replace=1)
+case("bailing_moe", dict(BAILING, use_qkv_bias=True, use_qk_norm=True,
+                         moe_router_enable_expert_bias=True),
+     renamed_keys(lambda n: n.replace("mlp.gate.gate_proj.", "mlp.gate."))(unstack()))
+case("bailing_moe-tied", dict(BAILING, tie_word_embeddings=True),
+     then(renamed_keys(lambda n: n.replace("mlp.gate.gate_proj.", "mlp.gate."))(unstack()),
+          fixed(("lm_head.weight", [256, 64]))))
+
+case("bailing_moe_linear", dict(BAILING, model_type="bailing_moe_linear", num_hidden_layers=4,
+                                layer_group_size=2, group_norm_size=1, use_qk_norm=True,
+                                moe_router_enable_expert_bias=True),
+     renamed_keys(lambda n: n.replace("mlp.gate.gate_proj.", "mlp.gate."))(unstack()))
+
+BAICHUAN_M1 = cfg("baichuan_m1", sliding_window=32, sliding_window_layers=[1], conv_window=2,
+                  num_swa_attention_heads=4, num_swa_key_value_heads=2)
+case("baichuan_m1", BAICHUAN_M1)
+
 # ---- configs without the tie flag: the ModelArgs default decides ---------------------------
 
 

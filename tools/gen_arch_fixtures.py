@@ -55,21 +55,29 @@ def fp8_codes(rng, n: int) -> bytes:
     return c.tobytes()
 
 
-def write_safetensors(path: Path, tensors: list[tuple[str, list[int]]], seed: int) -> None:
-    """bfloat16 N(0, 0.02) tensors; an fp8 checkpoint's `X.weight_scale_inv` are float32 inverse
-    scales (~1e-4) and their `X.weight` random F8_E4M3 codes."""
+STORED = {  # safetensors dtype -> float32 values to bytes
+    "BF16": bf16_bytes,
+    "F16": lambda x: x.astype("<f2").tobytes(),
+    "F32": lambda x: x.astype("<f4").tobytes(),
+}
+
+
+def write_safetensors(path: Path, tensors: list[tuple[str, list[int]]], seed: int,
+                      dtype: str = "BF16") -> None:
+    """N(0, 0.02) tensors stored as `dtype`; an fp8 checkpoint's `X.weight_scale_inv` are
+    float32 inverse scales (~1e-4) and their `X.weight` random F8_E4M3 codes."""
     rng = np.random.default_rng(seed)
     names = {n for n, _ in tensors}
     header, blobs, off = {}, [], 0
     for name, shape in sorted(tensors):
         n = int(np.prod(shape)) if shape else 1
         if name.endswith("_scale_inv"):
-            dtype, data = "F32", rng.uniform(0.5e-4, 2e-4, n).astype("<f4").tobytes()
+            stored, data = "F32", rng.uniform(0.5e-4, 2e-4, n).astype("<f4").tobytes()
         elif name + "_scale_inv" in names:
-            dtype, data = "F8_E4M3", fp8_codes(rng, n)
+            stored, data = "F8_E4M3", fp8_codes(rng, n)
         else:
-            dtype, data = "BF16", bf16_bytes(rng.normal(0.0, 0.02, n))
-        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [off, off + len(data)]}
+            stored, data = dtype, STORED[dtype](rng.normal(0.0, 0.02, n))
+        header[name] = {"dtype": stored, "shape": shape, "data_offsets": [off, off + len(data)]}
         blobs.append(data)
         off += len(data)
     header["__metadata__"] = {"format": "pt"}
@@ -83,8 +91,13 @@ def write_safetensors(path: Path, tensors: list[tuple[str, list[int]]], seed: in
 
 
 def make(case: str) -> None:
+    """`CASE` (bfloat16 tensors) or `CASE@F16` / `CASE@F32`: tensors stored in that dtype while
+    config.json still says bfloat16 (value transforms then run in the stored dtype, then the
+    cast), written to `models/CASE-f16` / `models/CASE-f32`."""
+    case, _, dtype = case.partition("@")
+    dtype = dtype or "BF16"
     survey = json.loads((SURVEY / f"{case}.json").read_text())
-    out = MODELS / case
+    out = MODELS / (case if dtype == "BF16" else f"{case}-{dtype.lower()}")
     if out.exists():
         shutil.rmtree(out)
     hf = out / "hf"
@@ -92,7 +105,8 @@ def make(case: str) -> None:
     config = dict(survey["config"], torch_dtype="bfloat16")
     (hf / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     seed = int.from_bytes(hashlib.sha256(case.encode()).digest()[:4], "little")
-    write_safetensors(hf / "model.safetensors", [(n, s) for n, s in survey["inputs"]], seed)
+    write_safetensors(hf / "model.safetensors", [(n, s) for n, s in survey["inputs"]], seed,
+                      dtype)
     for f in ("tokenizer.json", "tokenizer_config.json"):
         shutil.copy(TOKENIZER / f, hf / f)
     expected = out / "expected"
@@ -116,7 +130,7 @@ def make(case: str) -> None:
                 )
                 manifest = dict(command=command, **json.loads(d.stdout))
         (expected / f"{variant}.json").write_text(json.dumps(manifest, indent=1) + "\n")
-        print(f"{case}: {variant}: {'error ' + str(manifest['error']) if 'error' in manifest else 'ok'}")
+        print(f"{out.name}: {variant}: {'error ' + str(manifest['error']) if 'error' in manifest else 'ok'}")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 
 use serde_json::{Map, Value};
 
-use super::{Arch, LayerQuant, Payload, Rule, Tied};
+use super::{Arch, LayerQuant, Payload, Rule, Scalar, Tied, ValueOp, ValueRule};
 
 /// Python truthiness of a JSON value (`if config.get(...)`).
 pub fn truthy(v: &Value) -> bool {
@@ -223,6 +223,223 @@ fn apply_rules<T: Payload>(
                     }
                 })
                 .collect(),
+            Rule::IfAny {
+                pat,
+                when,
+                present,
+                rules,
+            } => {
+                let any = out
+                    .iter()
+                    .any(|(k, v)| pat.matches(k) && when.holds(&v.shape()));
+                if any == present {
+                    apply_rules(arch, config, rules, out, tie_done)?
+                } else {
+                    out
+                }
+            }
+            Rule::KeepOnly(pats) => out
+                .into_iter()
+                .filter(|(k, _)| pats.iter().any(|p| p.matches(k)))
+                .collect(),
+            Rule::ReplaceIfAbsent { from, to } => out
+                .into_iter()
+                .map(|(k, v)| {
+                    if k.contains(from) && !k.contains(to) {
+                        (k.replace(from, to), v)
+                    } else {
+                        (k, v)
+                    }
+                })
+                .collect(),
+            Rule::Squeeze(pat) => out
+                .into_iter()
+                .map(|(k, v)| {
+                    let shape = v.shape();
+                    if pat.matches(&k) && shape.contains(&1) {
+                        let squeezed = shape.into_iter().filter(|&d| d != 1).collect();
+                        (k, v.reshape(squeezed))
+                    } else {
+                        (k, v)
+                    }
+                })
+                .collect(),
+            Rule::CopyIfAbsent { from, to } => {
+                let mut out = out;
+                if !out.iter().any(|(k, _)| k == to)
+                    && let Some(v) = out.iter().find(|(k, _)| k == from).map(|(_, v)| v.clone())
+                {
+                    out.push((to.to_string(), v));
+                }
+                out
+            }
+            Rule::SplitExperts {
+                fused,
+                into,
+                count_key,
+                transpose_suffix,
+            } => {
+                let mut c = Some(&Value::Object(config.clone()));
+                for key in count_key {
+                    c = c.and_then(|v| v.get(*key));
+                }
+                let n = c
+                    .and_then(Value::as_u64)
+                    .map(|x| x as usize)
+                    .filter(|&x| x > 0)
+                    .ok_or_else(|| {
+                        format!(
+                            "config.json has no `{}`, needed to split the fused experts",
+                            count_key.join(".")
+                        )
+                    })?;
+                let mut next = Vec::with_capacity(out.len());
+                for (k, v) in out {
+                    if !k.contains(fused) {
+                        next.push((k, v));
+                        continue;
+                    }
+                    let shape = v.shape();
+                    if shape.len() != 2 || shape[0] % n != 0 {
+                        return Err(format!(
+                            "`{k}` {shape:?} cannot be split into {n} experts along its rows"
+                        ));
+                    }
+                    let rows = shape[0] / n;
+                    for e in 0..n {
+                        let name = format!("{}.weight", k.replace(fused, &format!("{into}.{e}")));
+                        let piece = v.clone().rows(shape[0], e * rows, rows);
+                        let piece = if k.ends_with(transpose_suffix) {
+                            piece.swap_last_axes()
+                        } else {
+                            piece
+                        };
+                        next.push((name, piece));
+                    }
+                }
+                next
+            }
+            Rule::DropInLayersFrom { pats, total, minus } => {
+                let text = match config.get("text_config") {
+                    Some(Value::Object(tc)) => tc,
+                    _ => config,
+                };
+                let first = scalar(text, total)? - scalar(text, minus)?;
+                out.into_iter()
+                    .filter(|(k, _)| {
+                        if !pats.iter().any(|p| p.matches(k)) {
+                            return true;
+                        }
+                        let layer = k
+                            .split_once("layers.")
+                            .and_then(|(_, rest)| rest.split('.').next())
+                            .and_then(|i| i.parse::<u64>().ok());
+                        layer.is_none_or(|i| (i as f64) < first)
+                    })
+                    .collect()
+            }
+            Rule::RenameSuffix { from, to } => out
+                .into_iter()
+                .map(|(k, v)| match k.strip_suffix(from) {
+                    Some(base) => (format!("{base}{to}"), v),
+                    None => (k, v),
+                })
+                .collect(),
+            Rule::Values { pat, rank, op } => {
+                let mut next = Vec::with_capacity(out.len());
+                for (k, v) in out {
+                    let shape = v.shape();
+                    if pat.matches(&k) && rank.is_none_or(|r| r == shape.len()) {
+                        let op = value_op(config, op, &k, &shape)?;
+                        next.push((k, v.map_values(op)));
+                    } else {
+                        next.push((k, v));
+                    }
+                }
+                next
+            }
+            Rule::SwapLastAxes { pat, rank } => out
+                .into_iter()
+                .map(|(k, v)| {
+                    if pat.matches(&k) && v.shape().len() == rank {
+                        (k, v.swap_last_axes())
+                    } else {
+                        (k, v)
+                    }
+                })
+                .collect(),
+            Rule::SplitColsSwapped { suffix, parts } => {
+                let mut next = Vec::with_capacity(out.len());
+                for (k, v) in out {
+                    let Some(base) = k.strip_suffix(suffix) else {
+                        next.push((k, v));
+                        continue;
+                    };
+                    let shape = v.shape();
+                    let n = parts.len();
+                    let cols = shape.last().copied().unwrap_or(0);
+                    if shape.len() < 2 || cols % n != 0 {
+                        return Err(format!(
+                            "`{k}` {shape:?} cannot be split into {n} equal parts along its last axis"
+                        ));
+                    }
+                    let len = cols / n;
+                    let swapped = v.swap_last_axes();
+                    for (i, part) in parts.iter().enumerate() {
+                        next.push((
+                            format!("{base}{part}"),
+                            swapped.clone().rows(cols, i * len, len),
+                        ));
+                    }
+                }
+                next
+            }
+            Rule::SplitKvGroups {
+                from,
+                q,
+                k: kn,
+                v: vn,
+            } => {
+                let get = |key: &str| {
+                    config
+                        .get(key)
+                        .and_then(Value::as_u64)
+                        .map(|x| x as usize)
+                        .filter(|&x| x > 0)
+                        .ok_or_else(|| {
+                            format!("config.json has no `{key}`, needed to split `{from}` by head")
+                        })
+                };
+                let (hidden, heads, kv) = (
+                    get("hidden_size")?,
+                    get("num_attention_heads")?,
+                    get("num_key_value_heads")?,
+                );
+                let (hd, groups) = (hidden / heads, heads / kv);
+                let block = (groups + 2) * hd;
+                let mut next = Vec::with_capacity(out.len());
+                for (name, t) in out {
+                    if !name.contains(from) {
+                        next.push((name, t));
+                        continue;
+                    }
+                    let shape = t.shape();
+                    if shape.len() != 2 || shape[0] != kv * block {
+                        return Err(format!(
+                            "`{name}` {shape:?} does not hold {kv} key/value groups of \
+                             {groups} query heads + key + value of {hd} rows"
+                        ));
+                    }
+                    for (to, start, len) in [
+                        (q, 0, groups * hd),
+                        (kn, groups * hd, hd),
+                        (vn, (groups + 1) * hd, hd),
+                    ] {
+                        next.push((name.replace(from, to), t.clone().rows(block, start, len)));
+                    }
+                }
+                next
+            }
             Rule::MoveAxis {
                 pat,
                 rank,
@@ -243,6 +460,99 @@ fn apply_rules<T: Payload>(
         };
     }
     Ok(out)
+}
+
+/// A [`Scalar`] from the configuration.
+fn scalar(config: &Map<String, Value>, s: Scalar) -> Result<f64, String> {
+    match s {
+        Scalar::Const(x) => Ok(x),
+        Scalar::Config {
+            key,
+            index,
+            default,
+        } => {
+            let Some(v) = config.get(key).filter(|v| !v.is_null()) else {
+                return Ok(default);
+            };
+            let v = match index {
+                Some(i) => v.get(i),
+                None => Some(v),
+            };
+            v.and_then(Value::as_f64).ok_or_else(|| {
+                format!("config.json `{key}` is not a number (or a list of numbers)")
+            })
+        }
+    }
+}
+
+/// Resolves a [`ValueRule`] for the tensor `name` of `shape`.
+fn value_op(
+    config: &Map<String, Value>,
+    rule: ValueRule,
+    name: &str,
+    shape: &[usize],
+) -> Result<ValueOp, String> {
+    Ok(match rule {
+        ValueRule::Add(x) => ValueOp::Add {
+            x: scalar(config, x)?,
+        },
+        ValueRule::Mul(factors) => {
+            let mut f = 1.0f64;
+            for (i, s) in factors.iter().enumerate() {
+                let x = scalar(config, *s)?;
+                f = if i == 0 { x } else { f * x };
+            }
+            ValueOp::Mul {
+                segments: vec![(usize::MAX, vec![f])],
+            }
+        }
+        ValueRule::NormalizeRows { eps } => ValueOp::NormalizeRows { eps },
+        ValueRule::FalconMupRows => {
+            // FalconH1 `ModelArgs` defaults for absent keys.
+            let int = |key: &str, default: usize| match config.get(key).filter(|v| !v.is_null()) {
+                None => Ok(default),
+                Some(v) => v.as_u64().map(|x| x as usize).ok_or_else(|| {
+                    format!("config.json `{key}` is not an integer, needed for `{name}`")
+                }),
+            };
+            let d_ssm = int("mamba_d_ssm", 1536)?;
+            let gs = int("mamba_n_groups", 1)? * int("mamba_d_state", 128)?;
+            let heads = int("mamba_n_heads", 24)?;
+            let m = scalar(
+                config,
+                Scalar::Config {
+                    key: "ssm_in_multiplier",
+                    index: None,
+                    default: 1.25,
+                },
+            )?;
+            let sizes = [d_ssm, d_ssm, gs, gs, heads];
+            if shape.first() != Some(&sizes.iter().sum::<usize>()) {
+                return Err(format!(
+                    "`{name}` {shape:?} does not have the {} rows the mamba sizes in config.json imply",
+                    sizes.iter().sum::<usize>()
+                ));
+            }
+            const DEFAULT: [f64; 5] = [
+                0.3535533905932738,
+                0.25,
+                0.3535533905932738,
+                0.5,
+                0.3535533905932738,
+            ];
+            let mut segments = Vec::new();
+            for (i, rows) in sizes.into_iter().enumerate() {
+                let s = match config.get("ssm_multipliers").filter(|v| !v.is_null()) {
+                    None => DEFAULT[i],
+                    Some(v) => v.get(i).and_then(Value::as_f64).ok_or_else(|| {
+                        "config.json `ssm_multipliers` is not a list of 5 numbers".to_string()
+                    })?,
+                };
+                segments.push((rows, vec![m, s]));
+            }
+            ValueOp::Mul { segments }
+        }
+    })
 }
 
 /// [`Rule::StackExperts`]: groups `P.<experts>.<e>.<proj>.<rest>` by target name and stacks the
@@ -438,6 +748,15 @@ impl Payload for Traced {
     }
     fn fp8_blocks(mut self, scale_inv: Self, _block: usize, _broadcast: bool) -> Self {
         self.from.extend(scale_inv.from);
+        self
+    }
+    fn swap_last_axes(self) -> Self {
+        Traced {
+            shape: self.shape.swap_last_axes(),
+            from: self.from,
+        }
+    }
+    fn map_values(self, _op: ValueOp) -> Self {
         self
     }
 }

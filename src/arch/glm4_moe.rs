@@ -7,6 +7,8 @@ use super::{Arch, Category, Pat, Rule, Tied};
 #[rustfmt::skip] // one line per module class
 pub const ARCH: Arch = Arch {
     name: "glm4_moe",
+    // `mlx_lm/models/solar_open.py` has its own `ModelArgs` but is `glm4_moe.Model`.
+    aliases: &["solar_open"],
     category: Category::Moe,
     tied: Tied::Never,
     sanitize: &[

@@ -8,10 +8,15 @@
 
 mod afm7;
 mod afmoe;
+mod apertus;
 pub mod apply;
+mod baichuan_m1;
+mod bailing_moe;
+mod bailing_moe_linear;
 mod bitnet;
 mod cohere;
 mod cohere2;
+mod dbrx;
 mod deepseek;
 mod deepseek_v2;
 mod deepseek_v3;
@@ -22,17 +27,21 @@ mod ernie4_5_moe;
 mod exaone;
 mod exaone4;
 mod exaone_moe;
+mod falcon_h1;
 mod gear;
 mod gemma;
 mod gemma2;
 mod gemma3;
 mod gemma3_text;
 mod gemma3n;
+mod gemma4;
+mod gemma4_text;
 mod glm;
 mod glm4;
 mod glm4_moe;
 mod glm4_moe_lite;
 mod glm_moe_dsa;
+mod gpt2;
 mod gpt_bigcode;
 mod gpt_neox;
 mod gptj;
@@ -40,6 +49,7 @@ mod granite;
 mod granitemoe;
 mod granitemoehybrid;
 mod helium;
+mod hunyuan;
 mod hunyuan_v1_dense;
 mod internlm2;
 mod internlm3;
@@ -54,6 +64,7 @@ mod lfm2_moe;
 mod lfm2_vl;
 mod lille_130m;
 mod llama;
+mod llama4;
 mod llama4_text;
 mod longcat_flash;
 mod longcat_flash_ngram;
@@ -62,6 +73,7 @@ mod mamba2;
 mod mellum;
 mod mimo;
 mod mimo_v2_flash;
+mod minicpm;
 mod minicpm3;
 mod minimax;
 mod ministral3;
@@ -95,8 +107,12 @@ mod qwen2;
 mod qwen2_moe;
 mod qwen2_vl;
 mod qwen3;
+mod qwen3_5;
+mod qwen3_5_moe;
 mod qwen3_moe;
+mod qwen3_next;
 mod qwen3_vl;
+mod qwen3_vl_moe;
 mod recurrent_gemma;
 mod registry;
 pub mod rules;
@@ -106,13 +122,17 @@ mod smollm3;
 mod spark2_5;
 mod stablelm;
 mod starcoder2;
+mod step3p5;
 mod talkie;
 mod telechat3;
 mod youtu_llm;
 
 pub use mla::{broadcasts as mla_broadcasts, dequantizes_fp8};
 pub use registry::{REGISTRY, find, markdown_table, supported_model_types};
-pub use rules::{Category, LayerQuant, Pat, Payload, Rule, ShapeCond, Tied, Unsupported};
+pub use rules::{
+    Category, LayerQuant, Pat, Payload, Rule, Scalar, ShapeCond, Tied, Unsupported, ValueOp,
+    ValueRule,
+};
 
 /// Everything hf2mlx knows about one mlx-lm model module (`mlx_lm/models/<name>.py`).
 #[derive(Debug)]
@@ -145,6 +165,48 @@ pub struct Arch {
     pub no_cast: &'static [Pat],
     /// Configurations of this model type that the rules above do not cover.
     pub unsupported: &'static [Unsupported],
+    /// Edits the model's `ModelArgs` make in place on the config dict mlx-lm then saves.
+    pub config_edits: &'static [ConfigEdit],
+}
+
+/// A change mlx-lm's model code makes to the loaded config (dataclass fields share the config's
+/// nested dicts, and `__post_init__` mutates them), so it shows in the saved config.json.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfigEdit {
+    /// In the dict `config[dict]` of the text model's config (`text_config` when present, else
+    /// the whole config), key `from` is popped and re-inserted (last) as `to` when `to` is absent:
+    /// qwen3_5's `rope_parameters["type"] = rope_parameters.pop("rope_type")`.
+    RenameNestedKey {
+        dict: &'static str,
+        from: &'static str,
+        to: &'static str,
+    },
+}
+
+impl ConfigEdit {
+    pub fn apply(&self, config: &mut serde_json::Map<String, serde_json::Value>) {
+        match *self {
+            ConfigEdit::RenameNestedKey { dict, from, to } => {
+                let has_text = matches!(
+                    config.get("text_config"),
+                    Some(serde_json::Value::Object(_))
+                );
+                let target = if has_text {
+                    config
+                        .get_mut("text_config")
+                        .and_then(|tc| tc.get_mut(dict))
+                } else {
+                    config.get_mut(dict)
+                };
+                if let Some(serde_json::Value::Object(d)) = target
+                    && !d.contains_key(to)
+                    && let Some(v) = d.shift_remove(from)
+                {
+                    d.insert(to.to_string(), v);
+                }
+            }
+        }
+    }
 }
 
 impl Arch {
@@ -161,6 +223,7 @@ impl Arch {
         quant_predicate: &[],
         no_cast: &[],
         unsupported: &[],
+        config_edits: &[],
     };
 }
 

@@ -60,6 +60,8 @@ pub enum Pat {
     Suffix(&'static str),
     Contains(&'static str),
     Exact(&'static str),
+    /// Every pattern matches (`k.endswith(".weight") and "norm" in k`).
+    All(&'static [Pat]),
 }
 
 impl Pat {
@@ -69,12 +71,13 @@ impl Pat {
             Pat::Suffix(p) => s.ends_with(p),
             Pat::Contains(p) => s.contains(p),
             Pat::Exact(p) => s == p,
+            Pat::All(ps) => ps.iter().all(|p| p.matches(s)),
         }
     }
 }
 
 /// One step of a declarative `sanitize`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Rule {
     /// Remove every tensor whose name matches.
     Drop(Pat),
@@ -167,6 +170,132 @@ pub enum Rule {
     },
     /// Matching tensors of rank > 1 reshaped to one axis (`x.reshape(-1)`).
     Flatten(Pat),
+    /// `rules`, applied only when whether some tensor's name matches `pat` with a shape for which
+    /// `when` holds equals `present`: the checks mlx-lm's `sanitize` functions make on the
+    /// checkpoint itself (`if any("conv1d.weight" in k and v.shape[-1] != 1 ...)`, `if
+    /// "model.layers.0.mlp.gate_and_up_proj.weight" in weights`), which keep them idempotent on
+    /// already-converted weights.
+    IfAny {
+        pat: Pat,
+        when: ShapeCond,
+        present: bool,
+        rules: &'static [Rule],
+    },
+    /// Drops every tensor whose name matches none of the patterns (a wrapper that rebuilds its
+    /// weight tree from a few subtrees, dropping the rest).
+    KeepOnly(&'static [Pat]),
+    /// `k.replace(from, to)` on names that contain `from` but not yet `to` (renames that must
+    /// not apply twice to already-converted names).
+    ReplaceIfAbsent {
+        from: &'static str,
+        to: &'static str,
+    },
+    /// `v.squeeze()`: size-1 axes of matching tensors removed (bytes unchanged).
+    Squeeze(Pat),
+    /// `weights[to] = weights[from]` when `to` is absent (a head duplicated from the embedding).
+    CopyIfAbsent {
+        from: &'static str,
+        to: &'static str,
+    },
+    /// The reverse of stacking (dbrx): tensors whose name contains `fused` hold all experts'
+    /// rows `[E·F, D]`, E = `config[count_key...]`; expert e's rows become
+    /// `<name with `fused` replaced by `<into>.<e>`>.weight`, transposed when the name ends with
+    /// `transpose_suffix` (`v.T`).
+    SplitExperts {
+        fused: &'static str,
+        into: &'static str,
+        count_key: &'static [&'static str],
+        transpose_suffix: &'static str,
+    },
+    /// Drops tensors matching any of `pats` in layers numbered at or past `total - minus`
+    /// (values from `text_config` when there is one, else the config): the layer number is what
+    /// follows the first `layers.` in the name. Gemma 4's KV-shared layers have no k/v
+    /// projections of their own.
+    DropInLayersFrom {
+        pats: &'static [Pat],
+        total: Scalar,
+        minus: Scalar,
+    },
+    /// Names ending with `from` end with `to` instead.
+    RenameSuffix {
+        from: &'static str,
+        to: &'static str,
+    },
+    /// A value transform on matching tensors (of rank `rank`, when given), computed the way mlx
+    /// does arithmetic on an array of the stored dtype: `v + 1.0`, `v * multiplier`.
+    Values {
+        pat: Pat,
+        rank: Option<usize>,
+        op: ValueRule,
+    },
+    /// Swaps the last two axes (`mx.swapaxes(v, -2, -1)`) of matching tensors of rank `rank`:
+    /// fused expert tensors stored `[E, in, out]`. Streamed by column blocks, never whole.
+    SwapLastAxes { pat: Pat, rank: usize },
+    /// Splits tensors whose name ends with `suffix` into `parts.len()` equal pieces along the
+    /// *last* axis and swaps the last two axes of each (`mx.split(v, n, axis=-1)` then
+    /// `swapaxes(1, 2)`): a fused `gate_up_proj` `[E, in, 2·out]` becomes `[E, out, in]` pieces.
+    SplitColsSwapped {
+        suffix: &'static str,
+        parts: &'static [&'static str],
+    },
+    /// Splits the rows of tensors whose name contains `from` by key/value-head group, as
+    /// `v.reshape(n_kv, groups + 2, head_dim, -1).split([groups, groups + 1], axis=1)` does
+    /// (hunyuan's fused `qkv_proj`): with `head_dim = hidden_size / num_attention_heads` and
+    /// `groups = num_attention_heads / num_key_value_heads`, the pieces renamed `from` → `q`,
+    /// `k`, `v` are rows `[0, groups·hd)`, `[groups·hd, (groups+1)·hd)` and the last `hd` of
+    /// every block of `(groups+2)·hd` rows.
+    SplitKvGroups {
+        from: &'static str,
+        q: &'static str,
+        k: &'static str,
+        v: &'static str,
+    },
+}
+
+/// A number a sanitize step takes from the configuration (or a constant).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Scalar {
+    Const(f64),
+    /// `config[key]` (`config[key][index]` for lists), or the `ModelArgs` default when absent.
+    Config {
+        key: &'static str,
+        index: Option<usize>,
+        default: f64,
+    },
+}
+
+/// The value transforms of [`Rule::Values`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ValueRule {
+    /// `v + x` (Python float: rounded to the array's dtype first).
+    Add(Scalar),
+    /// `v * (a * b * ...)`: the factors are multiplied as Python floats, then applied like
+    /// `Add`.
+    Mul(&'static [Scalar]),
+    /// falcon_h1's `in_proj` scaling: `v * (m * mup.astype(dtype)[:, None])`, where `mup` repeats
+    /// `ssm_multipliers[i]` over row segments of sizes `mamba_d_ssm`, `mamba_d_ssm`,
+    /// `mamba_n_groups·mamba_d_state` (twice) and `mamba_n_heads`; `m` is `ssm_in_multiplier`.
+    FalconMupRows,
+    /// `w / (‖w‖₂ over the last axis + eps)`, computed in f32 (baichuan_m1's head).
+    NormalizeRows { eps: f64 },
+}
+
+/// A value transform resolved against the configuration, applied by the executor to every block
+/// of a tensor: values decoded to f32, transformed, rounded back to the stored float type — what
+/// mlx computes for `array op python_float` (the scalar becomes an array of the array's dtype;
+/// bf16/f16 arithmetic is done in f32 and rounded once).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ValueOp {
+    /// `v + x`.
+    Add { x: f64 },
+    /// `v * f`, where the row factor `f` is `((c0 · c1) · c2) ...` over the chain of its row
+    /// segment, each operand in the array's dtype (`(m * vec.astype(dtype))` then `v * that`).
+    /// Segments are `(rows, chain)`, consecutive; one segment of `usize::MAX` rows for a scalar.
+    Mul { segments: Vec<(usize, Vec<f64>)> },
+    /// `(w.astype(f32) / (norm(w, axis=-1) + eps)).astype(dtype)`: the norm is mlx's CPU
+    /// reduction, a sequential f32 sum of squares along the row, then `sqrt`.
+    NormalizeRows { eps: f64 },
 }
 
 /// A condition on a tensor's shape, for rules that must not apply twice (idempotent
@@ -224,7 +353,7 @@ impl LayerQuant {
 pub struct Unsupported {
     /// Path of keys into config.json, e.g. `&["text_config", "model_type"]`.
     pub key: &'static [&'static str],
-    /// The string value that is not supported.
+    /// The value that is not supported: a string, or the JSON text of another value (`true`).
     pub equals: &'static str,
     /// Why, for the error message.
     pub reason: &'static str,
@@ -246,6 +375,10 @@ pub trait Payload: Sized + Clone {
     /// An E4M3 weight dequantized with its per-tile inverse scales (bfloat16 values of the
     /// weight's shape); see [`Rule::DequantFp8Blocks`].
     fn fp8_blocks(self, scale_inv: Self, block: usize, broadcast: bool) -> Self;
+    /// `mx.swapaxes(x, -2, -1)`.
+    fn swap_last_axes(self) -> Self;
+    /// A value transform (same shape and dtype).
+    fn map_values(self, op: ValueOp) -> Self;
 }
 
 impl Payload for Vec<usize> {
@@ -257,10 +390,10 @@ impl Payload for Vec<usize> {
         s.extend(parts.first().cloned().unwrap_or_default());
         s
     }
-    fn rows(mut self, _block: usize, _start: usize, len: usize) -> Self {
+    fn rows(mut self, block: usize, _start: usize, len: usize) -> Self {
         let n = self.len();
         if n >= 2 {
-            self[n - 2] = len;
+            self[n - 2] = self[n - 2] / block.max(1) * len;
         }
         self
     }
@@ -273,6 +406,16 @@ impl Payload for Vec<usize> {
         shape
     }
     fn fp8_blocks(self, _scale_inv: Self, _block: usize, _broadcast: bool) -> Self {
+        self
+    }
+    fn swap_last_axes(mut self) -> Self {
+        let n = self.len();
+        if n >= 2 {
+            self.swap(n - 2, n - 1);
+        }
+        self
+    }
+    fn map_values(self, _op: ValueOp) -> Self {
         self
     }
 }
