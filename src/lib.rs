@@ -13,6 +13,7 @@ pub mod error;
 pub mod exec;
 pub mod finite;
 pub mod hub;
+pub mod multimodal;
 pub mod output;
 pub mod plan;
 pub mod pyjson;

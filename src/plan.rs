@@ -43,6 +43,9 @@ pub struct ConvertOptions {
     pub max_shard_size: u64,
     pub force: bool,
     pub trust_remote_code: bool,
+    /// `--text-only`: convert a vision-language checkpoint with mlx-lm's text-only rules (towers
+    /// dropped) instead of keeping its towers for mlx-vlm.
+    pub text_only: bool,
 }
 
 impl ConvertOptions {
@@ -62,6 +65,7 @@ impl ConvertOptions {
             max_shard_size: DEFAULT_MAX_SHARD_SIZE,
             force: false,
             trust_remote_code: false,
+            text_only: false,
         }
     }
 
@@ -338,6 +342,9 @@ pub struct Plan {
     pub source_dir: PathBuf,
     pub model_type: String,
     pub arch: &'static str,
+    /// Whether the output keeps the vision/audio towers for mlx-vlm (else a text model for
+    /// mlx-lm).
+    pub multimodal: bool,
     /// Cast target for floating tensors, if any.
     #[serde(serialize_with = "ser_opt_float")]
     pub dtype: Option<FloatType>,
@@ -454,7 +461,7 @@ pub fn build(opts: &ConvertOptions) -> Result<Plan> {
     opts.quant_request()?;
     crate::source::check_links(&opts.hf_path)?;
     let cfg = config::load_config(&opts.hf_path)?;
-    resolve_arch(&cfg, &opts.hf_path, opts.trust_remote_code)?;
+    resolve_conversion(&cfg, &opts.hf_path, opts)?;
     build_from(opts, &Inventory::local(&opts.hf_path)?)
 }
 
@@ -475,7 +482,8 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
     let quant = opts.quant_request()?;
     let dir = inv.dir.as_path();
     let cfg = inv.config.clone();
-    let arch = resolve_arch(&cfg, dir, opts.trust_remote_code)?;
+    let arch = resolve_conversion(&cfg, dir, opts)?;
+    let multimodal = arch::vlm::is_multimodal(arch);
     refuse_prequantized(&cfg, dir)?;
     let tensors = inv.tensors()?;
     let input_quant = cfg.get("quantization").and_then(Value::as_object).cloned();
@@ -557,7 +565,8 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
                         Param::Plain(i) => i.shape(),
                         Param::Quantized { .. } => vec![1, 1],
                     };
-                    apply::is_quantizable(arch, name, &shape)
+                    let layer = name.strip_suffix(".weight").unwrap_or(name);
+                    (apply::is_quantizable(arch, name, &shape) && !apply::is_tower(arch, layer))
                         .then(|| name.strip_suffix(".weight").unwrap_or(name))
                 })
                 .collect();
@@ -783,19 +792,33 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
         out_cfg.remove("quantization");
         out_cfg.remove("quantization_config");
     }
-    let (_, config_text) =
-        config::output_config(out_cfg, quant_cfg.clone().filter(|_| quant.is_some()));
+    let out_quant = quant_cfg.clone().filter(|_| quant.is_some());
+    let config_text = if multimodal {
+        crate::multimodal::output_config(out_cfg, out_quant)
+    } else {
+        config::output_config(out_cfg, out_quant).1
+    };
+    let mut copied_files = inv.copied_files.clone();
+    if multimodal {
+        for name in crate::multimodal::processor_files(dir) {
+            if !copied_files.contains(&name) {
+                copied_files.push(name);
+            }
+        }
+        copied_files.sort();
+    }
 
     let plan = Plan {
         source_dir: dir.to_path_buf(),
         model_type: config::model_type(&cfg).unwrap_or_default().to_string(),
         arch: arch.name,
+        multimodal,
         dtype,
         quantization: quant_cfg,
         params,
         shards,
         config_text,
-        copied_files: inv.copied_files.clone(),
+        copied_files,
         total_size,
         total_parameters,
         dropped,
@@ -1100,6 +1123,20 @@ pub fn resolve_arch(cfg: &Json, dir: &Path, trust_remote_code: bool) -> Result<&
         }
     }
     Ok(arch)
+}
+
+/// The rules a conversion uses: a vision-language `model_type` hf2mlx has multimodal rules for
+/// keeps its towers (mlx-vlm output) unless `--text-only`; everything else goes through
+/// [`resolve_arch`] (mlx-lm's text conversion).
+pub fn resolve_conversion(cfg: &Json, dir: &Path, opts: &ConvertOptions) -> Result<&'static Arch> {
+    let model_type = config::model_type(cfg).unwrap_or_default();
+    match arch::vlm::find(model_type) {
+        Some(vlm) if !opts.text_only => Ok(vlm),
+        Some(_) if arch::find(model_type).is_none() => Err(Error::Usage(format!(
+            "`{model_type}` has no text-only conversion: mlx-lm has no model for it. Drop              --text-only to convert it with its vision tower for mlx-vlm"
+        ))),
+        _ => resolve_arch(cfg, dir, opts.trust_remote_code),
+    }
 }
 
 /// Checkpoints that are already quantized need loader transforms this version doesn't do yet;

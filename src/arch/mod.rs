@@ -96,6 +96,7 @@ mod stablelm;
 mod starcoder2;
 mod talkie;
 mod telechat3;
+pub mod vlm;
 mod youtu_llm;
 
 pub use registry::{REGISTRY, find, markdown_table, supported_model_types};
@@ -132,6 +133,11 @@ pub struct Arch {
     pub no_cast: &'static [Pat],
     /// Configurations of this model type that the rules above do not cover.
     pub unsupported: &'static [Unsupported],
+    /// Modules a multimodal (mlx-vlm) conversion keeps in float: vision/audio towers and the
+    /// projectors/connectors feeding the language model, matched against layer paths. Only the
+    /// language model is quantized (unless `--q-override` names a tower layer). Empty for
+    /// text-only conversions; non-empty marks the arch as multimodal (see [`vlm`]).
+    pub towers: &'static [Pat],
 }
 
 impl Arch {
@@ -148,6 +154,7 @@ impl Arch {
         quant_predicate: &[],
         no_cast: &[],
         unsupported: &[],
+        towers: &[],
     };
 }
 

@@ -147,6 +147,12 @@ pub enum Rule {
     /// per-head layout, e.g. rwkv7's `reshape(hidden_size // head_dim, head_dim)` of `[hidden]`
     /// vectors. Bytes are unchanged; only the shape is.
     SplitHeads { pat: Pat, key: &'static str },
+    /// `weights[to] = weights[from]` when `from` exists: `to` becomes a copy of `from`,
+    /// replacing any stored `to` (mlx-vlm's gemma3 writes its tied head this way).
+    CopyAs {
+        from: &'static str,
+        to: &'static str,
+    },
 }
 
 /// A condition on a tensor's shape, for rules that must not apply twice (idempotent
