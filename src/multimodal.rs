@@ -2,8 +2,6 @@
 //! `vision_config`/`audio_config`, and the processor files `mlx_vlm.load` builds its processor
 //! from. The weight rules themselves are architecture data (`arch::vlm`).
 
-use std::path::Path;
-
 use serde_json::Value;
 
 use crate::config::Json;
@@ -19,25 +17,9 @@ const PROCESSOR_NAMES: &[&str] = &[
     "chat_template.jinja",
 ];
 
-/// Top-level files of `dir` a multimodal output copies on top of the tokenizer files: the
-/// processor files, and like `mlx_vlm.convert` every other `*.json` except the ones hf2mlx
-/// writes itself. Sorted; missing or unreadable folders give nothing (a remote source lists
-/// its files elsewhere).
-pub fn processor_files(dir: &Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut names: Vec<String> = entries
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| is_processor_file(n))
-        .collect();
-    names.sort();
-    names
-}
-
-/// Whether a top-level file travels with a multimodal model.
+/// Whether a top-level file travels with a multimodal model (on top of the tokenizer files):
+/// the processor files, and like `mlx_vlm.convert` every other `*.json` except the ones hf2mlx
+/// writes itself.
 pub fn is_processor_file(name: &str) -> bool {
     PROCESSOR_NAMES.contains(&name)
         || (name.ends_with(".json")

@@ -798,15 +798,12 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
     } else {
         config::output_config(out_cfg, out_quant).1
     };
-    let mut copied_files = inv.copied_files.clone();
-    if multimodal {
-        for name in crate::multimodal::processor_files(dir) {
-            if !copied_files.contains(&name) {
-                copied_files.push(name);
-            }
-        }
-        copied_files.sort();
-    }
+    let copied_files: Vec<String> = inv
+        .copied_files
+        .iter()
+        .filter(|n| multimodal || crate::source::is_copied_file(n))
+        .cloned()
+        .collect();
 
     let plan = Plan {
         source_dir: dir.to_path_buf(),

@@ -204,12 +204,70 @@ def rename(tensors: dict, old: str, new: str) -> dict:
 TOWER_FIXUP = {
     f: (("vision_tower.", "vision_tower.vision_model."),
         ("model.vision_tower.", "model.vision_tower.vision_model."))
-    for f in ("gemma3", "llava")
+    for f in ("gemma3", "llava", "paligemma")
 }
 
 FLAT_CONFIG = {"qwen2_vl", "qwen2_5_vl"}
 
-FAMILIES = {"qwen2_vl": qwen2_vl, "qwen2_5_vl": qwen2_5_vl, "gemma3": gemma3, "llava": llava}
+def qwen3_vl():
+    import transformers as t
+
+    rope = {"rope_type": "default", "mrope_section": [4, 6, 6], "mrope_interleaved": True,
+            "rope_theta": 5000000.0}
+    cfg = t.Qwen3VLConfig(
+        text_config=dict(TEXT, head_dim=32, rope_scaling=rope, rope_parameters=rope),
+        vision_config=dict(depth=2, hidden_size=32, out_hidden_size=64, intermediate_size=64,
+                           num_heads=2, patch_size=4, spatial_merge_size=2, temporal_patch_size=2,
+                           num_position_embeddings=16, deepstack_visual_indexes=[1]),
+        image_token_id=tid("<|image_pad|>"), video_token_id=tid("<|video_pad|>"),
+        vision_start_token_id=tid("<|vision_start|>"), vision_end_token_id=tid("<|vision_end|>"),
+    )
+    model = t.Qwen3VLForConditionalGeneration(cfg)
+    ip = t.Qwen2VLImageProcessor(patch_size=4, merge_size=2, temporal_patch_size=2,
+                                 min_pixels=64, max_pixels=4096)
+    proc = t.Qwen3VLProcessor(image_processor=ip, tokenizer=tokenizer(),
+                              video_processor=t.Qwen3VLVideoProcessor(patch_size=4, merge_size=2),
+                              chat_template=CHAT_TEMPLATE)
+    return model, proc
+
+
+def paligemma():
+    import transformers as t
+
+    cfg = t.PaliGemmaConfig(
+        text_config=dict(TEXT, model_type="gemma", head_dim=32, num_image_tokens=16),
+        vision_config=dict(SIGLIP, projection_dim=64, vision_use_head=False),
+        image_token_index=tid("<image>"),
+        projection_dim=64,
+        hidden_size=64,
+    )
+    model = t.PaliGemmaForConditionalGeneration(cfg)
+    ip = t.SiglipImageProcessor(size={"height": 16, "width": 16})
+    tok = tokenizer({"image_token": "<image>"})
+    proc = t.PaliGemmaProcessor(image_processor=ip, tokenizer=tok, chat_template=CHAT_TEMPLATE)
+    return model, proc
+
+
+def idefics3():
+    import transformers as t
+
+    cfg = t.Idefics3Config(
+        text_config=dict(TEXT, model_type="llama"),
+        vision_config=dict(SIGLIP, model_type="idefics3_vision"),
+        scale_factor=2,
+        image_token_id=tid("<image>"),
+    )
+    model = t.Idefics3ForConditionalGeneration(cfg)
+    ip = t.Idefics3ImageProcessor(size={"longest_edge": 16}, max_image_size={"longest_edge": 16})
+    tok = tokenizer({"image_token": "<image>", "fake_image_token": "<fake_token_around_image>",
+                     "global_image_token": "<global-img>", "end_of_utterance_token": "<end_of_utterance>"})
+    proc = t.Idefics3Processor(image_processor=ip, tokenizer=tok, image_seq_len=4,
+                               chat_template=CHAT_TEMPLATE)
+    return model, proc
+
+
+FAMILIES = {"qwen2_vl": qwen2_vl, "qwen2_5_vl": qwen2_5_vl, "gemma3": gemma3, "llava": llava,
+            "qwen3_vl": qwen3_vl, "paligemma": paligemma, "idefics3": idefics3}
 
 
 def build(family: str) -> None:
@@ -232,6 +290,12 @@ def build(family: str) -> None:
             getattr(proc, sub).save_pretrained(hf)
     cfg = json.loads((hf / "config.json").read_text())
     cfg["torch_dtype"] = "bfloat16"
+    if family == "qwen3_vl":
+        # Qwen3-VL checkpoints (transformers 4.57) carry these in text_config; mlx-vlm needs them.
+        rope = cfg["text_config"]["rope_parameters"]
+        cfg["text_config"]["rope_theta"] = rope["rope_theta"]
+        cfg["text_config"]["rope_scaling"] = {k: v for k, v in rope.items() if k != "rope_theta"}
+        cfg["vision_config"]["model_type"] = "qwen3_vl"
     if family in FLAT_CONFIG:
         # Qwen2(.5)-VL checkpoints keep the text settings at the top level (mlx-vlm reads them
         # only there); transformers 5 nests them in text_config on save.

@@ -14,18 +14,24 @@
 //! the mlx-lm text conversion from the main registry instead.
 
 mod gemma3;
+mod idefics3;
 mod llava;
+mod paligemma;
 mod qwen2_5_vl;
 mod qwen2_vl;
+mod qwen3_vl;
 
 use super::{Arch, Pat};
 
 /// Every multimodal family hf2mlx converts with its towers.
 pub static REGISTRY: &[&Arch] = &[
     &gemma3::ARCH,
+    &idefics3::ARCH,
     &llava::ARCH,
+    &paligemma::ARCH,
     &qwen2_5_vl::ARCH,
     &qwen2_vl::ARCH,
+    &qwen3_vl::ARCH,
 ];
 
 /// The multimodal conversion for a config's `model_type`, if hf2mlx has one.
@@ -143,7 +149,12 @@ mod tests {
     fn towers_and_projectors_are_never_language_model_layers() {
         for arch in REGISTRY {
             assert!(is_multimodal(arch), "{}", arch.name);
-            assert!(is_tower(arch, "vision_tower.blocks.0.attn.qkv"));
+            let tower = if arch.name == "idefics3" {
+                "vision_model"
+            } else {
+                "vision_tower"
+            };
+            assert!(is_tower(arch, &format!("{tower}.encoder.layers.0.mlp.fc1")));
             assert!(!is_tower(
                 arch,
                 "language_model.model.layers.0.mlp.down_proj"
