@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-HF2MLX_ORACLE_PYTHON="$(bash tools/mlx-oracle.sh | tail -1)"
+# --vlm adds mlx-vlm 0.7.10: tests/vlm.rs opens our multimodal output with mlx_vlm.load.
+HF2MLX_ORACLE_PYTHON="$(bash tools/mlx-oracle.sh --vlm | tail -1)"
 export HF2MLX_ORACLE_PYTHON
 
 cargo fmt --check

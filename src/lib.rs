@@ -15,6 +15,7 @@ pub mod exec;
 pub mod finite;
 pub mod gguf;
 pub mod hub;
+pub mod multimodal;
 pub mod output;
 pub mod plan;
 pub mod pyjson;

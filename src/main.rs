@@ -208,6 +208,11 @@ struct ConvertArgs {
     #[arg(long = "trust-remote-code")]
     trust_remote_code: bool,
 
+    /// For a vision-language checkpoint: write mlx-lm's text-only model (towers dropped)
+    /// instead of the default mlx-vlm model with its vision/audio towers.
+    #[arg(long = "text-only")]
+    text_only: bool,
+
     /// No progress bar or summary.
     #[arg(long, short = 's')]
     quiet: bool,
@@ -335,6 +340,7 @@ fn main() -> ExitCode {
         Command::Architectures { json, markdown } => {
             if markdown {
                 print!("{}", hf2mlx::arch::markdown_table());
+                print!("\n{}", hf2mlx::arch::vlm::markdown_table());
             } else {
                 print_architectures(json);
             }
@@ -412,6 +418,7 @@ fn run_convert(mut a: ConvertArgs) -> Result<(), hf2mlx::Error> {
         ));
     }
     opts.eval = a.eval.then(|| a.eval_text.options());
+    opts.text_only = a.text_only;
 
     // A Hub id (not an existing folder), an upload, or the shorthand (whose models `hf2mlx list`
     // shows with their source): preflight, download, provenance, upload.
@@ -542,8 +549,17 @@ fn print_architectures(json: bool) {
                     "module": a.name,
                     "model_types": std::iter::once(a.name).chain(a.aliases.iter().copied()).collect::<Vec<_>>(),
                     "category": a.category.as_str(),
+                    "mode": "text",
                 })
             })
+            .chain(hf2mlx::arch::vlm::REGISTRY.iter().map(|a| {
+                serde_json::json!({
+                    "module": a.name,
+                    "model_types": std::iter::once(a.name).chain(a.aliases.iter().copied()).collect::<Vec<_>>(),
+                    "category": a.category.as_str(),
+                    "mode": "vlm",
+                })
+            }))
             .collect();
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         return;
@@ -556,5 +572,12 @@ fn print_architectures(json: bool) {
             a.category.as_str(),
             a.aliases.join(", ")
         );
+    }
+    println!(
+        "\nvision-language (default: towers kept, mlx-vlm output; --text-only: mlx-lm text model)"
+    );
+    println!("{:<24} {:<15} aliases", "model_type", "mode");
+    for a in hf2mlx::arch::vlm::REGISTRY {
+        println!("{:<24} {:<15} {}", a.name, "vlm", a.aliases.join(", "));
     }
 }

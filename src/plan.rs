@@ -47,6 +47,9 @@ pub struct ConvertOptions {
     pub check_finite: bool,
     /// `convert --eval`: evaluate the output against the source before installing it.
     pub eval: Option<crate::eval::EvalOptions>,
+    /// `--text-only`: convert a vision-language checkpoint with mlx-lm's text-only rules (towers
+    /// dropped) instead of keeping its towers for mlx-vlm.
+    pub text_only: bool,
 }
 
 impl ConvertOptions {
@@ -68,6 +71,7 @@ impl ConvertOptions {
             trust_remote_code: false,
             check_finite: false,
             eval: None,
+            text_only: false,
         }
     }
 
@@ -426,6 +430,9 @@ pub struct Plan {
     pub source_dir: PathBuf,
     pub model_type: String,
     pub arch: &'static str,
+    /// Whether the output keeps the vision/audio towers for mlx-vlm (else a text model for
+    /// mlx-lm).
+    pub multimodal: bool,
     /// Cast target for floating tensors, if any.
     #[serde(serialize_with = "ser_opt_float")]
     pub dtype: Option<FloatType>,
@@ -553,7 +560,7 @@ pub fn build(opts: &ConvertOptions) -> Result<Plan> {
     }
     crate::source::check_links(&opts.hf_path)?;
     let cfg = config::load_config(&opts.hf_path)?;
-    resolve_arch(&cfg, &opts.hf_path, opts.trust_remote_code)?;
+    resolve_conversion(&cfg, &opts.hf_path, opts)?;
     build_from(opts, &Inventory::local(&opts.hf_path)?)
 }
 
@@ -574,7 +581,8 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
     let quant = opts.quant_request()?;
     let dir = inv.dir.as_path();
     let cfg = inv.config.clone();
-    let arch = resolve_arch(&cfg, dir, opts.trust_remote_code)?;
+    let arch = resolve_conversion(&cfg, dir, opts)?;
+    let multimodal = arch::vlm::is_multimodal(arch);
     refuse_prequantized(&cfg, dir, arch)?;
     // A GGUF inventory brings its own inputs (dequantized GGML tensors under HF names).
     let (tensors, named) = match crate::gguf::convert::named_inputs(inv)? {
@@ -665,7 +673,8 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
                         Param::Plain(i) => i.shape(),
                         Param::Quantized { .. } => vec![1, 1],
                     };
-                    apply::is_quantizable(arch, name, &shape)
+                    let layer = name.strip_suffix(".weight").unwrap_or(name);
+                    (apply::is_quantizable(arch, name, &shape) && !apply::is_tower(arch, layer))
                         .then(|| name.strip_suffix(".weight").unwrap_or(name))
                 })
                 .collect();
@@ -894,19 +903,30 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
         out_cfg.remove("quantization");
         out_cfg.remove("quantization_config");
     }
-    let (_, config_text) =
-        config::output_config(out_cfg, quant_cfg.clone().filter(|_| quant.is_some()));
+    let out_quant = quant_cfg.clone().filter(|_| quant.is_some());
+    let config_text = if multimodal {
+        crate::multimodal::output_config(out_cfg, out_quant)
+    } else {
+        config::output_config(out_cfg, out_quant).1
+    };
+    let copied_files: Vec<String> = inv
+        .copied_files
+        .iter()
+        .filter(|n| multimodal || crate::source::is_copied_file(n))
+        .cloned()
+        .collect();
 
     let plan = Plan {
         source_dir: dir.to_path_buf(),
         model_type: config::model_type(&cfg).unwrap_or_default().to_string(),
         arch: arch.name,
+        multimodal,
         dtype,
         quantization: quant_cfg,
         params,
         shards,
         config_text,
-        copied_files: inv.copied_files.clone(),
+        copied_files,
         total_size,
         total_parameters,
         dropped,
@@ -1216,6 +1236,21 @@ pub fn resolve_arch(cfg: &Json, dir: &Path, trust_remote_code: bool) -> Result<&
         }
     }
     Ok(arch)
+}
+
+/// The rules a conversion uses: a vision-language `model_type` hf2mlx has multimodal rules for
+/// keeps its towers (mlx-vlm output) unless `--text-only`; everything else goes through
+/// [`resolve_arch`] (mlx-lm's text conversion).
+pub fn resolve_conversion(cfg: &Json, dir: &Path, opts: &ConvertOptions) -> Result<&'static Arch> {
+    let model_type = config::model_type(cfg).unwrap_or_default();
+    match arch::vlm::find(model_type) {
+        Some(vlm) if !opts.text_only => Ok(vlm),
+        Some(_) if arch::find(model_type).is_none() => Err(Error::Usage(format!(
+            "`{model_type}` has no text-only conversion: mlx-lm has no model for it. Drop \
+             --text-only to convert it with its vision tower for mlx-vlm"
+        ))),
+        _ => resolve_arch(cfg, dir, opts.trust_remote_code),
+    }
 }
 
 /// Checkpoints that are already quantized need loader transforms this version doesn't do yet;

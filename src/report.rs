@@ -38,6 +38,15 @@ pub fn dry_run_summary(plan: &Plan, opts: &ConvertOptions) -> String {
         plan.model_type,
         plan.arch
     );
+    let _ = writeln!(
+        s,
+        "mode:        {}",
+        if plan.multimodal {
+            "vlm (vision/audio towers kept in float, mlx-vlm layout; --text-only for mlx-lm's text model)"
+        } else {
+            "text (mlx-lm)"
+        }
+    );
     let _ = writeln!(s, "destination: {}", opts.mlx_path.display());
     let _ = writeln!(
         s,

@@ -84,7 +84,8 @@ pub struct Inventory {
     /// Weight shards (sorted, as mlx-lm's glob) and their parsed headers.
     pub weight_files: Vec<PathBuf>,
     pub headers: Vec<Header>,
-    /// Names (relative to `dir`) of files copied into the output as they are.
+    /// Names (relative to `dir`) of files that may be copied into the output as they are: the
+    /// tokenizer files mlx-lm copies, and the processor files a multimodal output adds.
     pub copied_files: Vec<String>,
 }
 
@@ -148,9 +149,10 @@ impl Inventory {
             config,
             weight_files,
             headers,
+            // Processor files too: the plan keeps them for multimodal outputs only.
             copied_files: names
                 .iter()
-                .filter(|n| is_copied_file(n))
+                .filter(|n| is_copied_file(n) || crate::multimodal::is_processor_file(n))
                 .cloned()
                 .collect(),
         };

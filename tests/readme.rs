@@ -11,3 +11,14 @@ fn readme_architecture_table_is_current() {
          `cargo run -- architectures --markdown`"
     );
 }
+
+#[test]
+fn readme_vision_language_table_is_current() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(
+        readme.contains(&hf2mlx::arch::vlm::markdown_table()),
+        "README.md's vision-language table is stale; replace it with the second table of \
+         `cargo run -- architectures --markdown`"
+    );
+}

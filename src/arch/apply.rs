@@ -193,6 +193,16 @@ fn apply_rules<T: Payload>(
                 }
                 next
             }
+            Rule::CopyAs { from, to } => match out.iter().find(|(k, _)| k == from) {
+                None => out,
+                Some((_, v)) => {
+                    let copy = v.clone();
+                    let mut next: Vec<(String, T)> =
+                        out.into_iter().filter(|(k, _)| k != to).collect();
+                    next.push((to.to_string(), copy));
+                    next
+                }
+            },
             Rule::DropLayersFrom { prefix, key } => match config.get(key).and_then(Value::as_u64) {
                 None => out,
                 Some(n) => out
@@ -637,6 +647,12 @@ pub fn is_quantizable(arch: &Arch, name: &str, shape: &[usize]) -> bool {
             _ => false,
         });
     shape.len() == 2 || stacked
+}
+
+/// Whether a layer path (`name` without `.weight`) belongs to a vision/audio tower or projector
+/// that a multimodal conversion keeps in float.
+pub fn is_tower(arch: &Arch, layer: &str) -> bool {
+    arch.towers.iter().any(|p| p.matches(layer))
 }
 
 /// The model's own `quant_predicate` for a layer path (`name` without `.weight`).

@@ -125,6 +125,7 @@ mod starcoder2;
 mod step3p5;
 mod talkie;
 mod telechat3;
+pub mod vlm;
 mod youtu_llm;
 
 pub use mla::{broadcasts as mla_broadcasts, dequantizes_fp8};
@@ -167,6 +168,11 @@ pub struct Arch {
     pub unsupported: &'static [Unsupported],
     /// Edits the model's `ModelArgs` make in place on the config dict mlx-lm then saves.
     pub config_edits: &'static [ConfigEdit],
+    /// Modules a multimodal (mlx-vlm) conversion keeps in float: vision/audio towers and the
+    /// projectors/connectors feeding the language model, matched against layer paths. Only the
+    /// language model is quantized (unless `--q-override` names a tower layer). Empty for
+    /// text-only conversions; non-empty marks the arch as multimodal (see [`vlm`]).
+    pub towers: &'static [Pat],
 }
 
 /// A change mlx-lm's model code makes to the loaded config (dataclass fields share the config's
@@ -224,6 +230,7 @@ impl Arch {
         no_cast: &[],
         unsupported: &[],
         config_edits: &[],
+        towers: &[],
     };
 }
 

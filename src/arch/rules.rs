@@ -250,6 +250,12 @@ pub enum Rule {
         k: &'static str,
         v: &'static str,
     },
+    /// `weights[to] = weights[from]` when `from` exists: `to` becomes a copy of `from`,
+    /// replacing any stored `to` (mlx-vlm's gemma3 writes its tied head this way).
+    CopyAs {
+        from: &'static str,
+        to: &'static str,
+    },
 }
 
 /// A number a sanitize step takes from the configuration (or a constant).

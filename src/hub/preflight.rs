@@ -351,7 +351,12 @@ impl HubModel {
         {
             apply_generation_config(&mut config, &generation);
         }
-        let copied_files: Vec<String> = top.iter().filter(|n| is_copied_file(n)).cloned().collect();
+        // Processor files too: the plan keeps them for multimodal outputs only.
+        let copied_files: Vec<String> = top
+            .iter()
+            .filter(|n| is_copied_file(n) || crate::multimodal::is_processor_file(n))
+            .cloned()
+            .collect();
         let weight_names: Vec<&String> = top.iter().filter(|n| is_weight_file(n)).collect();
 
         // Architecture, pre-quantized and usage errors first: they need only the config.

@@ -6,7 +6,7 @@ use regex::Regex;
 use serde_json::{Map, Value};
 
 use super::{Mode, QuantSpec};
-use crate::arch::apply::{is_quantizable, model_predicate};
+use crate::arch::apply::{is_quantizable, is_tower, model_predicate};
 use crate::arch::{Arch, LayerQuant};
 
 /// A mixed-precision recipe (`--quant-predicate mixed_L_H`): llama.cpp Q4_K_M-style bit
@@ -312,7 +312,10 @@ pub fn decide(
     let last = *shape.last()?;
     let layer = name.strip_suffix(".weight").unwrap_or(name);
 
-    let mut decision = if !last.is_multiple_of(req.spec.group_size) {
+    // Multimodal towers stay float whatever the recipe or model predicate says; only an
+    // explicit --q-override (below) quantizes them.
+    let tower = is_tower(arch, layer);
+    let mut decision = if tower || !last.is_multiple_of(req.spec.group_size) {
         None
     } else if let (Some(r), Some(ctx)) = (req.recipe, recipe_ctx) {
         let bits = if ctx.wants_high_bits(layer) {
@@ -376,7 +379,10 @@ pub fn decide(
 
     // hf2mlx's per-tensor controls: embeddings first, then overrides in order (last wins).
     let mut wanted: Option<Option<QuantSpec>> = None;
-    if let Some(s) = req.embedding_spec().filter(|_| is_embedding_or_head(layer)) {
+    if let Some(s) = req
+        .embedding_spec()
+        .filter(|_| !tower && is_embedding_or_head(layer))
+    {
         wanted = Some(Some(s));
     }
     for o in &req.overrides {

@@ -1,0 +1,171 @@
+//! Multimodal conversions, as `mlx_vlm.convert` (0.7.10) does them: vision/audio towers and
+//! projectors are kept (cast with the rest, never quantized unless `--q-override` names them),
+//! conv kernels move to MLX's channels-last layout, and `vision_config`/`audio_config` and the
+//! processor files travel with the model.
+//!
+//! Each family is one [`Arch`] whose `towers` list is non-empty. Its `sanitize` maps *both*
+//! Hugging Face key layouts (the classic `model.*` + `visual.*` / `language_model.*` +
+//! `vision_tower.*` and the transformers >= 4.52 `model.language_model.*` + `model.visual.*`)
+//! onto mlx-vlm's parameter names. Conv kernels are moved by rule (these are Hugging Face
+//! checkpoints, so PyTorch layout is known), not by mlx-vlm's shape guess (`check_array_shape`),
+//! which is wrong for e.g. a 3x3 kernel over 3 input channels.
+//!
+//! The planner uses these rules by default for the model types listed here; `--text-only` picks
+//! the mlx-lm text conversion from the main registry instead.
+
+mod gemma3;
+mod idefics3;
+mod llava;
+mod paligemma;
+mod qwen2_5_vl;
+mod qwen2_vl;
+mod qwen3_vl;
+
+use super::{Arch, Pat};
+
+/// Every multimodal family hf2mlx converts with its towers.
+pub static REGISTRY: &[&Arch] = &[
+    &gemma3::ARCH,
+    &idefics3::ARCH,
+    &llava::ARCH,
+    &paligemma::ARCH,
+    &qwen2_5_vl::ARCH,
+    &qwen2_vl::ARCH,
+    &qwen3_vl::ARCH,
+];
+
+/// The multimodal conversion for a config's `model_type`, if hf2mlx has one.
+pub fn find(model_type: &str) -> Option<&'static Arch> {
+    REGISTRY
+        .iter()
+        .copied()
+        .find(|a| a.name == model_type || a.aliases.contains(&model_type))
+}
+
+/// Whether an arch is a multimodal conversion (keeps towers).
+pub fn is_multimodal(arch: &Arch) -> bool {
+    !arch.towers.is_empty()
+}
+
+/// A tower pattern as the README shows it: the module path without its trailing dot.
+fn describe(p: &Pat) -> String {
+    match p {
+        Pat::Prefix(x) | Pat::Suffix(x) | Pat::Contains(x) | Pat::Exact(x) => {
+            x.trim_end_matches('.').to_string()
+        }
+        Pat::All(ps) => ps.iter().map(describe).collect::<Vec<_>>().join(" & "),
+    }
+}
+
+/// The README's table of multimodal families, generated from [`REGISTRY`].
+pub fn markdown_table() -> String {
+    let mut s = String::from(
+        "| model_type | also accepts | kept in float (never quantized) | `--text-only` |\n\
+         |---|---|---|---|\n",
+    );
+    for a in REGISTRY {
+        let aliases: Vec<String> = a.aliases.iter().map(|x| format!("`{x}`")).collect();
+        let towers: Vec<String> = a
+            .towers
+            .iter()
+            .map(|p| format!("`{}`", describe(p)))
+            .collect();
+        let text = if super::find(a.name).is_some() {
+            "yes (mlx-lm rules)"
+        } else {
+            "no"
+        };
+        s.push_str(&format!(
+            "| `{}` | {} | {} | {text} |\n",
+            a.name,
+            aliases.join(", "),
+            towers.join(", ")
+        ));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arch::apply::{is_tower, sanitize};
+    use serde_json::{Map, Value};
+
+    fn names(arch: &Arch, cfg: Value, keys: &[(&str, &[usize])]) -> Vec<(String, Vec<usize>)> {
+        let Value::Object(cfg) = cfg else { panic!() };
+        let cfg: Map<String, Value> = cfg;
+        let t = keys
+            .iter()
+            .map(|(k, s)| (k.to_string(), s.to_vec()))
+            .collect();
+        sanitize(arch, &cfg, t).unwrap()
+    }
+
+    #[test]
+    fn both_qwen2_vl_layouts_give_the_same_parameters() {
+        let arch = find("qwen2_vl").unwrap();
+        let cfg = serde_json::json!({"model_type": "qwen2_vl", "tie_word_embeddings": false});
+        let classic = names(
+            arch,
+            cfg.clone(),
+            &[
+                ("model.embed_tokens.weight", &[8, 4]),
+                ("visual.patch_embed.proj.weight", &[32, 3, 2, 14, 14]),
+                ("lm_head.weight", &[8, 4]),
+            ],
+        );
+        let new = names(
+            arch,
+            cfg,
+            &[
+                ("model.language_model.embed_tokens.weight", &[8, 4]),
+                ("model.visual.patch_embed.proj.weight", &[32, 3, 2, 14, 14]),
+                ("lm_head.weight", &[8, 4]),
+            ],
+        );
+        assert_eq!(classic, new);
+        assert!(classic.contains(&(
+            "vision_tower.patch_embed.proj.weight".into(),
+            vec![32, 2, 14, 14, 3]
+        )));
+        assert!(
+            classic
+                .iter()
+                .any(|(k, _)| k == "language_model.lm_head.weight")
+        );
+    }
+
+    #[test]
+    fn conv_kernels_move_by_rule_not_by_shape_guess() {
+        // PyTorch [O=64, I=4, kH=4, kW=2]: mlx-vlm's check_array_shape reads it as MLX
+        // [O, kH=4, kW=4, I=2] and leaves it; the rule moves it to [64, 4, 2, 4].
+        let arch = find("llava").unwrap();
+        let out = names(
+            arch,
+            serde_json::json!({"model_type": "llava"}),
+            &[(
+                "vision_tower.vision_model.embeddings.patch_embedding.weight",
+                &[64, 4, 4, 2],
+            )],
+        );
+        assert_eq!(out[0].1, vec![64, 4, 2, 4]);
+    }
+
+    #[test]
+    fn towers_and_projectors_are_never_language_model_layers() {
+        for arch in REGISTRY {
+            assert!(is_multimodal(arch), "{}", arch.name);
+            let tower = if arch.name == "idefics3" {
+                "vision_model"
+            } else {
+                "vision_tower"
+            };
+            assert!(is_tower(arch, &format!("{tower}.encoder.layers.0.mlp.fc1")));
+            assert!(!is_tower(
+                arch,
+                "language_model.model.layers.0.mlp.down_proj"
+            ));
+            assert!(!is_tower(arch, "language_model.lm_head"));
+        }
+    }
+}

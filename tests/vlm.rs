@@ -1,0 +1,327 @@
+//! Vision-language conversions against mlx-vlm 0.7.10: every tiny checkpoint under
+//! `tests/fixtures/vlm/<family>/<layout>/` (built from transformers' own model classes by
+//! `tools/gen_vlm_fixtures.py`), converted with every recorded setting, must give exactly the
+//! tensors `mlx_vlm.convert` wrote (`expected/<layout>-<variant>.json`), and `mlx_vlm.load` must
+//! open our output.
+//!
+//! Layouts: `hf` is the classic one (what transformers 4.x wrote), `hf-new` the one of
+//! transformers 4.52 and later (`model.language_model.*`, `model.visual.*`, ...), `hf-v5` what transformers 5
+//! saves for CLIP/SigLIP towers (no `vision_model.` level). mlx-vlm maps only the classic layout
+//! (the reference's caveat 6), so for the others its recorded manifest is the error it raised
+//! and our output must equal its conversion of the classic layout: same tensors, other names.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use hf2mlx::cast::FloatType;
+use hf2mlx::plan::ConvertOptions;
+use hf2mlx::quant::Mode;
+use serde_json::Value;
+
+/// The settings `tools/gen_vlm_fixtures.py` ran mlx_vlm.convert with.
+fn options(variant: &str, src: &Path, dst: &Path) -> ConvertOptions {
+    let mut o = ConvertOptions::new(src, dst);
+    match variant {
+        "plain" => {}
+        "q4" => o.quantize = true,
+        "f16" => o.dtype = Some(FloatType::F16),
+        "mxfp4" => {
+            o.quantize = true;
+            o.q_mode = Mode::Mxfp4;
+        }
+        other => panic!("test does not know variant {other}"),
+    }
+    o
+}
+
+/// config.json keys where we deliberately differ from mlx-vlm: it merges generation_config.json
+/// into config.json (`generation_config`), and drops `torch_dtype` (so a re-conversion of its
+/// output cannot infer the dtype; the reference's caveat 9). We keep config.json as the source
+/// has it.
+const CONFIG_DIFFERENCES: &[&str] = &["generation_config", "torch_dtype"];
+
+/// Projectors mlx-vlm quantizes although they feed the language model from a tower (its
+/// substring skip list misses their names): we keep them in float like every other projector,
+/// so our tensors there equal mlx-vlm's unquantized (`plain`) output. Per family: layer prefix.
+const KEPT_FLOAT: &[(&str, &str)] = &[("idefics3", "connector.")];
+
+fn vlm_root() -> PathBuf {
+    common::fixtures().join("vlm")
+}
+
+fn sorted_dirs(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Differences between our output and an mlx-vlm manifest: tensors (name, dtype, shape, bytes),
+/// files, and config.json outside [`CONFIG_DIFFERENCES`].
+fn differences(out: &Path, expected: &Value) -> Vec<String> {
+    let got = common::describe(out);
+    let mut bad = Vec::new();
+    let et = expected["tensors"].as_object().expect("manifest tensors");
+    for (k, e) in et {
+        match got.tensors.get(k) {
+            None => bad.push(format!("missing tensor {k}")),
+            Some(g) => {
+                let shape: Vec<u64> = e["shape"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|d| d.as_u64().unwrap())
+                    .collect();
+                if g.dtype != e["dtype"].as_str().unwrap() || g.shape != shape {
+                    bad.push(format!(
+                        "{k}: {} {:?} != expected {} {shape:?}",
+                        g.dtype, g.shape, e["dtype"]
+                    ));
+                } else if g.sha256 != e["sha256"].as_str().unwrap() {
+                    bad.push(format!("{k}: bytes differ"));
+                }
+            }
+        }
+    }
+    for k in got.tensors.keys().filter(|k| !et.contains_key(*k)) {
+        bad.push(format!("unexpected tensor {k}"));
+    }
+    let files: Vec<&str> = expected["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    if got.files != files {
+        bad.push(format!("files {:?} != expected {files:?}", got.files));
+    }
+    let (ec, gc) = (
+        expected["config"].as_object().unwrap(),
+        got.config.as_object().unwrap(),
+    );
+    for k in ec.keys().chain(gc.keys()) {
+        if !CONFIG_DIFFERENCES.contains(&k.as_str()) && ec.get(k) != gc.get(k) {
+            bad.push(format!(
+                "config.{k}: {:?} != expected {:?}",
+                gc.get(k),
+                ec.get(k)
+            ));
+        }
+    }
+    bad
+}
+
+/// The manifest a layout's output must equal: mlx-vlm's own conversion of it, or, where
+/// mlx-vlm cannot map the layout, its conversion of the classic layout of the same model.
+fn expected_for(family: &Path, layout: &str, variant: &str) -> Value {
+    let read = |name: &str| -> Value {
+        let p = family.join("expected").join(name);
+        serde_json::from_slice(&std::fs::read(&p).unwrap_or_else(|e| panic!("{p:?}: {e}"))).unwrap()
+    };
+    let own = read(&format!("{layout}-{variant}.json"));
+    let mut expected = if own.get("error").is_none() {
+        own
+    } else {
+        assert_ne!(
+            layout, "hf",
+            "{family:?}: mlx-vlm failed on the classic layout: {own}"
+        );
+        read(&format!("hf-{variant}.json"))
+    };
+    let name = family.file_name().unwrap().to_string_lossy().to_string();
+    for (_, prefix) in KEPT_FLOAT.iter().filter(|(f, _)| *f == name) {
+        if variant == "plain" || variant == "f16" {
+            continue;
+        }
+        let plain = read("hf-plain.json");
+        let tensors = expected["tensors"].as_object_mut().unwrap();
+        tensors.retain(|k, _| !k.starts_with(prefix));
+        for (k, v) in plain["tensors"].as_object().unwrap() {
+            if k.starts_with(prefix) {
+                tensors.insert(k.clone(), v.clone());
+            }
+        }
+        // Per-layer config entries name the layers mlx-vlm quantized differently; none here.
+    }
+    expected
+}
+
+fn check_variant(variant: &str) {
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for family in sorted_dirs(&vlm_root()) {
+        for src in sorted_dirs(&family) {
+            let layout = src.file_name().unwrap().to_string_lossy().to_string();
+            if !layout.starts_with("hf") {
+                continue;
+            }
+            let expected = expected_for(&family, &layout, variant);
+            let name = format!("{}/{layout}", family.file_name().unwrap().to_string_lossy());
+            let tmp = tempfile::tempdir().unwrap();
+            let out = tmp.path().join("out");
+            match hf2mlx::convert(&options(variant, &src, &out), &|_, _| {}) {
+                Err(e) => failures.push(format!("{name}: conversion failed: {e}")),
+                Ok(_) => {
+                    let d = differences(&out, &expected);
+                    if !d.is_empty() {
+                        let head: Vec<_> = d.iter().take(8).cloned().collect();
+                        failures.push(format!(
+                            "{name}: {} differences:\n    {}",
+                            d.len(),
+                            head.join("\n    ")
+                        ));
+                    }
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 8, "only {checked} VLM fixtures found");
+    assert!(
+        failures.is_empty(),
+        "{variant}: {} of {checked} VLM fixtures differ from mlx-vlm:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn plain() {
+    check_variant("plain");
+}
+
+#[test]
+fn q4() {
+    check_variant("q4");
+}
+
+#[test]
+fn f16() {
+    check_variant("f16");
+}
+
+#[test]
+fn mxfp4() {
+    check_variant("mxfp4");
+}
+
+/// No tower or projector tensor is ever quantized by default, in any family.
+#[test]
+fn towers_stay_float_when_quantizing() {
+    for family in sorted_dirs(&vlm_root()) {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        let mut o = ConvertOptions::new(family.join("hf"), &out);
+        o.quantize = true;
+        hf2mlx::convert(&o, &|_, _| {}).unwrap();
+        let got = common::describe(&out);
+        let towers: Vec<&String> = got
+            .tensors
+            .keys()
+            .filter(|k| !k.starts_with("language_model."))
+            .collect();
+        assert!(!towers.is_empty(), "{family:?} lost its towers");
+        for k in towers {
+            assert!(
+                !k.ends_with(".scales"),
+                "{family:?}: tower tensor {k} quantized"
+            );
+        }
+        assert!(got.config.get("vision_config").is_some());
+    }
+}
+
+/// `--q-override` is the one way to quantize a tower layer.
+#[test]
+fn q_override_quantizes_a_tower_layer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let mut o = ConvertOptions::new(vlm_root().join("qwen2_vl/hf"), &out);
+    o.quantize = true;
+    o.q_overrides = vec![r"vision_tower\.merger\.mlp\.0=8".into()];
+    hf2mlx::convert(&o, &|_, _| {}).unwrap();
+    let got = common::describe(&out);
+    assert_eq!(
+        got.tensors["vision_tower.merger.mlp.0.weight"].dtype, "U32",
+        "override ignored"
+    );
+    assert!(
+        !got.tensors
+            .contains_key("vision_tower.blocks.0.attn.qkv.scales")
+    );
+    assert_eq!(
+        got.config["quantization"]["vision_tower.merger.mlp.0"]["bits"],
+        8
+    );
+}
+
+/// `--text-only` gives mlx-lm's text model: no tower tensor, no vision_config.
+#[test]
+fn text_only_drops_the_towers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let mut o = ConvertOptions::new(vlm_root().join("qwen2_vl/hf"), &out);
+    o.text_only = true;
+    let plan = hf2mlx::plan(&o).unwrap();
+    assert!(!plan.multimodal);
+    hf2mlx::convert(&o, &|_, _| {}).unwrap();
+    let got = common::describe(&out);
+    assert!(got.tensors.keys().all(|k| k.starts_with("language_model.")));
+    assert!(got.config.get("vision_config").is_none());
+}
+
+/// `mlx_vlm.load` (0.7.10) opens our output, and the parameters it ends up with (after its own
+/// load-time sanitize, which re-guesses conv layouts) equal the tensors we wrote.
+#[test]
+fn mlx_vlm_loads_our_output() {
+    let py = common::oracle_python();
+    let tmp = tempfile::tempdir().unwrap();
+    let script = r#"
+import sys, json
+import mlx.core as mx
+from mlx.utils import tree_flatten
+from mlx_vlm import load
+out = sys.argv[1]
+model, processor = load(out)
+params = dict(tree_flatten(model.parameters()))
+saved = mx.load(out + "/model.safetensors")
+same = sum(1 for k, v in saved.items() if k in params and params[k].shape == v.shape
+           and params[k].dtype == v.dtype and mx.array_equal(params[k], v).item())
+print(json.dumps({"saved": len(saved), "same": same, "params": len(params)}))
+"#;
+    for family in sorted_dirs(&vlm_root()) {
+        // The newest layout each family has: the one mlx-vlm cannot convert itself.
+        let src = ["hf-v5", "hf-new", "hf"]
+            .iter()
+            .map(|l| family.join(l))
+            .find(|p| p.is_dir())
+            .unwrap();
+        let family = family.file_name().unwrap().to_string_lossy().to_string();
+        for quantize in [false, true] {
+            let out = tmp.path().join(format!("{family}-{quantize}"));
+            let mut o = ConvertOptions::new(&src, &out);
+            o.quantize = quantize;
+            hf2mlx::convert(&o, &|_, _| {}).unwrap();
+            let r = std::process::Command::new(&py)
+                .args(["-c", script])
+                .arg(&out)
+                .env("HF_HUB_OFFLINE", "1")
+                .output()
+                .unwrap();
+            assert!(
+                r.status.success(),
+                "{family}: mlx_vlm.load failed (is mlx-vlm in the oracle venv? run \
+                 `bash tools/mlx-oracle.sh --vlm`): {}",
+                common::stderr(&r)
+            );
+            let line = String::from_utf8_lossy(&r.stdout);
+            let v: Value = serde_json::from_str(line.lines().last().unwrap_or("")).unwrap();
+            assert_eq!(v["saved"], v["same"], "{family} (q={quantize}): {v}");
+            assert_eq!(v["saved"], v["params"], "{family} (q={quantize}): {v}");
+        }
+    }
+}

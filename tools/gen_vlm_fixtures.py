@@ -1,0 +1,373 @@
+#!/usr/bin/env python3
+"""Tiny vision-language fixtures, built with transformers' own model classes, and mlx-vlm's
+conversions of them.
+
+Two steps, two Python environments:
+
+1. `build` needs torch + transformers (a separate venv, only for this script; the committed
+   fixtures make the tests independent of it):
+
+       python3 -m venv ~/.cache/hf2mlx/fixture-gen
+       ~/.cache/hf2mlx/fixture-gen/bin/pip install torch==2.15.0 transformers==5.23.0 safetensors tokenizers pillow
+       ~/.cache/hf2mlx/fixture-gen/bin/python tools/gen_vlm_fixtures.py build [FAMILY ...]
+
+   For each family it instantiates `<X>ForConditionalGeneration` from a tiny config (random
+   weights, bfloat16), and writes two checkpoints with the same tensors:
+   - `tests/fixtures/vlm/<family>/hf/`: `save_pretrained` output. transformers 5 saves the
+     classic key layout (`model.*` + `visual.*`, or `language_model.*` + `vision_tower.*`).
+   - `tests/fixtures/vlm/<family>/hf-new/`: the same tensors under the module-tree names of
+     transformers >= 4.52 (`model.state_dict()`: `model.language_model.*`, `model.visual.*`,
+     ...), which is how checkpoints re-saved by transformers 4.52-4.57 are laid out.
+   Plus a tiny WordLevel tokenizer, the family's image processor and processor files.
+   `torch_dtype: bfloat16` is added to config.json (what transformers 4.x writes, and what
+   mlx-vlm reads for its cast).
+
+2. `record` runs with the mlx-vlm oracle (`tools/mlx-oracle.sh --vlm`):
+
+       PY=$(tools/mlx-oracle.sh --vlm | tail -1); $PY tools/gen_vlm_fixtures.py record [FAMILY ...]
+
+   converts both layouts with `mlx_vlm.convert` under each variant and records the output with
+   `tools/manifest.py describe` in `expected/<layout>-<variant>.json`, or the error mlx-vlm
+   raised (`{"error": ...}`) when it cannot convert that layout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "tests" / "fixtures" / "vlm"
+
+VARIANTS = {
+    "plain": [],
+    "q4": ["-q"],
+    "f16": ["--dtype", "float16"],
+    "mxfp4": ["-q", "--q-mode", "mxfp4"],
+}
+
+# Special tokens the processors and chat templates of the families below refer to.
+SPECIALS = [
+    "<unk>", "<pad>", "<bos>", "<eos>", "<s>", "</s>", "<|endoftext|>", "<|im_start|>",
+    "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>",
+    "<image>", "<start_of_image>", "<end_of_image>", "<image_soft_token>", "<fake_token_around_image>",
+    "<global-img>", "<end_of_utterance>", "[IMG]", "[IMG_BREAK]", "[IMG_END]",
+]
+VOCAB = 256
+
+CHAT_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
+    "{% if message['content'] is string %}{{ message['content'] }}{% else %}"
+    "{% for c in message['content'] %}{% if c['type'] == 'text' %}{{ c['text'] }}"
+    "{% else %}<image>{% endif %}{% endfor %}{% endif %}<|im_end|>\n{% endfor %}"
+)
+
+
+def tokenizer(extra: dict | None = None):
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {t: i for i, t in enumerate(SPECIALS)}
+    for i in range(VOCAB - len(SPECIALS)):
+        vocab[f"w{i}"] = len(vocab)
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        unk_token="<unk>",
+        pad_token="<pad>",
+        bos_token="<bos>",
+        eos_token="<eos>",
+        extra_special_tokens=extra or {},
+    )
+
+
+def tid(token: str) -> int:
+    return SPECIALS.index(token)
+
+
+TEXT = dict(
+    hidden_size=64,
+    intermediate_size=128,
+    num_hidden_layers=2,
+    num_attention_heads=2,
+    num_key_value_heads=1,
+    vocab_size=VOCAB,
+    bos_token_id=tid("<bos>"),
+    eos_token_id=tid("<eos>"),
+    pad_token_id=tid("<pad>"),
+)
+
+# A SigLIP/CLIP tower: 16x16 images of 4x4 patches, one layer.
+SIGLIP = dict(
+    hidden_size=32,
+    intermediate_size=64,
+    num_hidden_layers=1,
+    num_attention_heads=2,
+    image_size=16,
+    patch_size=4,
+    num_channels=3,
+)
+
+
+def qwen2_vl():
+    import transformers as t
+
+    rope = {"type": "mrope", "mrope_section": [4, 6, 6], "rope_theta": 1000000.0}
+    cfg = t.Qwen2VLConfig(
+        text_config=dict(TEXT, rope_scaling=rope, rope_parameters=rope),
+        vision_config=dict(depth=1, embed_dim=32, hidden_size=64, num_heads=2, mlp_ratio=2,
+                           patch_size=4, spatial_merge_size=2, temporal_patch_size=2),
+        image_token_id=tid("<|image_pad|>"), video_token_id=tid("<|video_pad|>"),
+        vision_start_token_id=tid("<|vision_start|>"), vision_end_token_id=tid("<|vision_end|>"),
+    )
+    model = t.Qwen2VLForConditionalGeneration(cfg)
+    ip = t.Qwen2VLImageProcessor(patch_size=4, merge_size=2, temporal_patch_size=2,
+                                 min_pixels=64, max_pixels=4096)
+    proc = t.Qwen2VLProcessor(image_processor=ip, tokenizer=tokenizer(),
+                              video_processor=t.Qwen2VLVideoProcessor(patch_size=4, merge_size=2),
+                              chat_template=CHAT_TEMPLATE)
+    return model, proc
+
+
+def qwen2_5_vl():
+    import transformers as t
+
+    rope = {"type": "mrope", "mrope_section": [4, 6, 6], "rope_theta": 1000000.0}
+    cfg = t.Qwen2_5_VLConfig(
+        text_config=dict(TEXT, rope_scaling=rope, rope_parameters=rope),
+        vision_config=dict(depth=2, hidden_size=32, out_hidden_size=64, intermediate_size=64,
+                           num_heads=2, patch_size=4, spatial_merge_size=2, temporal_patch_size=2,
+                           window_size=16, fullatt_block_indexes=[1]),
+        image_token_id=tid("<|image_pad|>"), video_token_id=tid("<|video_pad|>"),
+        vision_start_token_id=tid("<|vision_start|>"), vision_end_token_id=tid("<|vision_end|>"),
+    )
+    model = t.Qwen2_5_VLForConditionalGeneration(cfg)
+    ip = t.Qwen2VLImageProcessor(patch_size=4, merge_size=2, temporal_patch_size=2,
+                                 min_pixels=64, max_pixels=4096)
+    proc = t.Qwen2_5_VLProcessor(image_processor=ip, tokenizer=tokenizer(),
+                                 video_processor=t.Qwen2VLVideoProcessor(patch_size=4, merge_size=2),
+                                 chat_template=CHAT_TEMPLATE)
+    return model, proc
+
+
+def gemma3():
+    import transformers as t
+
+    cfg = t.Gemma3Config(
+        # mlx-vlm reads mm_tokens_per_image from text_config (its pooling kernel).
+        text_config=dict(TEXT, head_dim=32, sliding_window=16, query_pre_attn_scalar=32,
+                         layer_types=["sliding_attention", "full_attention"],
+                         mm_tokens_per_image=4),
+        vision_config=dict(SIGLIP, vision_use_head=False),
+        mm_tokens_per_image=4,
+        image_token_index=tid("<image_soft_token>"),
+        boi_token_index=tid("<start_of_image>"),
+        eoi_token_index=tid("<end_of_image>"),
+    )
+    model = t.Gemma3ForConditionalGeneration(cfg)
+    ip = t.Gemma3ImageProcessor(size={"height": 16, "width": 16})
+    tok = tokenizer({"boi_token": "<start_of_image>", "eoi_token": "<end_of_image>",
+                     "image_token": "<image_soft_token>"})
+    proc = t.Gemma3Processor(image_processor=ip, tokenizer=tok, image_seq_length=4,
+                             chat_template=CHAT_TEMPLATE)
+    return model, proc
+
+
+def llava():
+    import transformers as t
+
+    cfg = t.LlavaConfig(
+        text_config=dict(TEXT, model_type="llama"),
+        vision_config=dict(SIGLIP, model_type="clip_vision_model", projection_dim=32),
+        image_token_index=tid("<image>"),
+        projector_hidden_act="gelu",
+        vision_feature_layer=-1,
+    )
+    model = t.LlavaForConditionalGeneration(cfg)
+    ip = t.CLIPImageProcessor(size={"shortest_edge": 16}, crop_size={"height": 16, "width": 16})
+    proc = t.LlavaProcessor(image_processor=ip, tokenizer=tokenizer(), patch_size=4,
+                            chat_template=CHAT_TEMPLATE)
+    return model, proc
+
+
+def rename(tensors: dict, old: str, new: str) -> dict:
+    return {(new + k[len(old):] if k.startswith(old) else k): v for k, v in tensors.items()}
+
+
+# Per family: (classic, transformers >= 4.52) prefix renames restoring the 4.x tower level.
+TOWER_FIXUP = {
+    f: (("vision_tower.", "vision_tower.vision_model."),
+        ("model.vision_tower.", "model.vision_tower.vision_model."))
+    for f in ("gemma3", "llava", "paligemma")
+}
+
+FLAT_CONFIG = {"qwen2_vl", "qwen2_5_vl"}
+
+def qwen3_vl():
+    import transformers as t
+
+    rope = {"rope_type": "default", "mrope_section": [4, 6, 6], "mrope_interleaved": True,
+            "rope_theta": 5000000.0}
+    cfg = t.Qwen3VLConfig(
+        text_config=dict(TEXT, head_dim=32, rope_scaling=rope, rope_parameters=rope),
+        vision_config=dict(depth=2, hidden_size=32, out_hidden_size=64, intermediate_size=64,
+                           num_heads=2, patch_size=4, spatial_merge_size=2, temporal_patch_size=2,
+                           num_position_embeddings=16, deepstack_visual_indexes=[1]),
+        image_token_id=tid("<|image_pad|>"), video_token_id=tid("<|video_pad|>"),
+        vision_start_token_id=tid("<|vision_start|>"), vision_end_token_id=tid("<|vision_end|>"),
+    )
+    model = t.Qwen3VLForConditionalGeneration(cfg)
+    ip = t.Qwen2VLImageProcessor(patch_size=4, merge_size=2, temporal_patch_size=2,
+                                 min_pixels=64, max_pixels=4096)
+    proc = t.Qwen3VLProcessor(image_processor=ip, tokenizer=tokenizer(),
+                              video_processor=t.Qwen3VLVideoProcessor(patch_size=4, merge_size=2),
+                              chat_template=CHAT_TEMPLATE)
+    return model, proc
+
+
+def paligemma():
+    import transformers as t
+
+    cfg = t.PaliGemmaConfig(
+        text_config=dict(TEXT, model_type="gemma", head_dim=32, num_image_tokens=16),
+        vision_config=dict(SIGLIP, projection_dim=64, vision_use_head=False),
+        image_token_index=tid("<image>"),
+        projection_dim=64,
+        hidden_size=64,
+    )
+    model = t.PaliGemmaForConditionalGeneration(cfg)
+    ip = t.SiglipImageProcessor(size={"height": 16, "width": 16})
+    tok = tokenizer({"image_token": "<image>"})
+    proc = t.PaliGemmaProcessor(image_processor=ip, tokenizer=tok, chat_template=CHAT_TEMPLATE)
+    return model, proc
+
+
+def idefics3():
+    import transformers as t
+
+    cfg = t.Idefics3Config(
+        text_config=dict(TEXT, model_type="llama"),
+        vision_config=dict(SIGLIP, model_type="idefics3_vision"),
+        scale_factor=2,
+        image_token_id=tid("<image>"),
+    )
+    model = t.Idefics3ForConditionalGeneration(cfg)
+    ip = t.Idefics3ImageProcessor(size={"longest_edge": 16}, max_image_size={"longest_edge": 16})
+    tok = tokenizer({"image_token": "<image>", "fake_image_token": "<fake_token_around_image>",
+                     "global_image_token": "<global-img>", "end_of_utterance_token": "<end_of_utterance>"})
+    proc = t.Idefics3Processor(image_processor=ip, tokenizer=tok, image_seq_len=4,
+                               chat_template=CHAT_TEMPLATE)
+    return model, proc
+
+
+FAMILIES = {"qwen2_vl": qwen2_vl, "qwen2_5_vl": qwen2_5_vl, "gemma3": gemma3, "llava": llava,
+            "qwen3_vl": qwen3_vl, "paligemma": paligemma, "idefics3": idefics3}
+
+
+def build(family: str) -> None:
+    import torch
+    from safetensors.torch import save_file
+
+    torch.manual_seed(sum(map(ord, family)))
+    model, proc = FAMILIES[family]()
+    model = model.to(torch.bfloat16)
+    fam = OUT / family
+    if fam.exists():
+        shutil.rmtree(fam)
+    hf = fam / "hf"
+    model.save_pretrained(hf)
+    proc.save_pretrained(hf)
+    # Checkpoints on the Hub carry the processors' own files too (preprocessor_config.json,
+    # video_preprocessor_config.json), which transformers 5 folds into processor_config.json.
+    for sub in ("image_processor", "video_processor"):
+        if getattr(proc, sub, None) is not None:
+            getattr(proc, sub).save_pretrained(hf)
+    cfg = json.loads((hf / "config.json").read_text())
+    cfg["torch_dtype"] = "bfloat16"
+    if family == "qwen3_vl":
+        # Qwen3-VL checkpoints (transformers 4.57) carry these in text_config; mlx-vlm needs them.
+        rope = cfg["text_config"]["rope_parameters"]
+        cfg["text_config"]["rope_theta"] = rope["rope_theta"]
+        cfg["text_config"]["rope_scaling"] = {k: v for k, v in rope.items() if k != "rope_theta"}
+        cfg["vision_config"]["model_type"] = "qwen3_vl"
+    if family in FLAT_CONFIG:
+        # Qwen2(.5)-VL checkpoints keep the text settings at the top level (mlx-vlm reads them
+        # only there); transformers 5 nests them in text_config on save.
+        text = cfg.pop("text_config")
+        text.pop("model_type", None)
+        cfg = {**text, **cfg}
+        # ... and their vision_config has no transformers-5 `*_vision` model_type.
+        cfg["vision_config"].pop("model_type", None)
+    (hf / "config.json").write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
+
+    from safetensors import safe_open
+
+    with safe_open(hf / "model.safetensors", "pt") as f:
+        saved = {k: f.get_tensor(k) for k in f.keys()}
+    # The transformers >= 4.52 layout: the in-memory module tree's names. Tied heads are one
+    # tensor in memory; save_pretrained leaves them out.
+    state = {k: v.contiguous() for k, v in model.state_dict().items()
+             if k != "lm_head.weight" or any(n.endswith("lm_head.weight") for n in saved)}
+    fix = TOWER_FIXUP.get(family)
+    if fix is not None:
+        # transformers 5 saves the CLIP/SigLIP tower without its `vision_model.` level; the
+        # checkpoints on the Hub (transformers 4.x) have it. Keep the v5 output as a third layout.
+        v5 = fam / "hf-v5"
+        shutil.copytree(hf, v5)
+        save_file(rename(saved, *fix[0]), hf / "model.safetensors", metadata={"format": "pt"})
+        state = rename(state, *fix[1])
+    if set(state) != set(saved):
+        new = fam / "hf-new"
+        shutil.copytree(hf, new, ignore=shutil.ignore_patterns("model*.safetensors"))
+        save_file(state, new / "model.safetensors", metadata={"format": "pt"})
+    print(family, sorted(p.name for p in fam.iterdir()))
+
+
+def record(family: str) -> None:
+    fam = OUT / family
+    exp = fam / "expected"
+    if exp.exists():
+        shutil.rmtree(exp)
+    exp.mkdir()
+    bindir = Path(sys.executable).parent
+    convert = bindir / "mlx_vlm.convert"
+    manifest = ROOT / "tools" / "manifest.py"
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    for layout in ("hf", "hf-new", "hf-v5"):
+        if not (fam / layout).is_dir():
+            continue
+        for variant, args in VARIANTS.items():
+            with tempfile.TemporaryDirectory() as tmp:
+                out = Path(tmp) / "out"
+                r = subprocess.run(
+                    [str(convert), "--hf-path", str(fam / layout), "--mlx-path", str(out), *args],
+                    capture_output=True, text=True, env=env,
+                )
+                target = exp / f"{layout}-{variant}.json"
+                if r.returncode != 0:
+                    err = (r.stderr.strip().splitlines() or ["?"])[-1]
+                    target.write_text(json.dumps({"error": err}, indent=1) + "\n")
+                    print(f"{family}/{layout} {variant}: mlx-vlm failed: {err}")
+                    continue
+                m = subprocess.run([sys.executable, str(manifest), "describe", str(out)],
+                                   capture_output=True, text=True, check=True).stdout
+                target.write_text(m)
+                print(f"{family}/{layout} {variant}: {len(json.loads(m)['tensors'])} tensors")
+
+
+def main() -> None:
+    if len(sys.argv) < 2 or sys.argv[1] not in ("build", "record"):
+        sys.exit(__doc__)
+    families = sys.argv[2:] or list(FAMILIES)
+    for f in families:
+        (build if sys.argv[1] == "build" else record)(f)
+
+
+if __name__ == "__main__":
+    main()
