@@ -786,10 +786,11 @@ fn run_job(
                 None => {
                     s.scales.resize(ngroups, 0.0);
                     s.biases.resize(ngroups, 0.0);
-                    affine::quantize(
+                    plan.quant_method.quantize_affine(
                         &s.x,
                         group_size,
                         bits,
+                        float,
                         &mut s.words,
                         &mut s.scales,
                         &mut s.biases,

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use hf2mlx::cast::FloatType;
 use hf2mlx::plan::{ConvertOptions, DEFAULT_MAX_SHARD_SIZE};
 use hf2mlx::quant::Mode;
+use hf2mlx::quant::method::QuantMethod;
 
 #[derive(Parser)]
 #[command(
@@ -96,6 +97,16 @@ enum ModeArg {
     Mxfp8,
 }
 
+/// `--quant-method`: one entry per [`QuantMethod`].
+#[derive(Clone, Copy, ValueEnum)]
+enum QuantMethodArg {
+    /// Round to nearest, as mlx-lm (`mx.quantize`): identical output.
+    Rtn,
+    /// Data-free per-group search over clipping ranges with weighted least-squares refits of
+    /// scale and bias: lower KL than rtn at 4 bits but higher at 3 (README), much slower.
+    Search,
+}
+
 #[derive(clap::Args)]
 struct ConvertArgs {
     /// Shorthand `convert ORG/NAME OUTPUT_NAME BITS`: the source (Hub id or folder).
@@ -179,6 +190,16 @@ struct ConvertArgs {
     /// (`mxfp8`, `nvfp4`) or MODE:BITS[:GROUP] (`affine:6:64`).
     #[arg(long = "q-override", value_name = "REGEX=SPEC")]
     q_override: Vec<String>,
+
+    /// How affine layers choose codes, scales and biases; every method writes the same MLX
+    /// format (see "Quantization quality" in README.md for measured KL).
+    #[arg(
+        long = "quant-method",
+        value_enum,
+        value_name = "NAME",
+        default_value = "rtn"
+    )]
+    quant_method: QuantMethodArg,
 
     /// Dequantize an MLX-quantized model back to float.
     #[arg(short = 'd', long = "dequantize")]
@@ -394,6 +415,10 @@ fn run_convert(mut a: ConvertArgs) -> Result<(), hf2mlx::Error> {
     opts.q_bits_embedding = a.q_bits_embedding;
     opts.q_overrides = a.q_override;
     opts.dequantize = a.dequantize;
+    opts.quant_method = match a.quant_method {
+        QuantMethodArg::Rtn => QuantMethod::Rtn,
+        QuantMethodArg::Search => QuantMethod::Search,
+    };
     opts.q_mode = match a.q_mode {
         ModeArg::Affine => Mode::Affine,
         ModeArg::Mxfp4 => Mode::Mxfp4,

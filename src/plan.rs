@@ -14,6 +14,7 @@ use crate::cast::FloatType;
 use crate::config::{self, DtypeSource, Json};
 use crate::dtype::{DType, float_name};
 use crate::error::{Error, Result};
+use crate::quant::method::QuantMethod;
 use crate::quant::policy::{self, Override, QuantRequest, Recipe, RecipeContext};
 use crate::quant::{Mode, QuantSpec};
 use crate::safetensors::{ShardLayout, SourceTensor};
@@ -39,6 +40,8 @@ pub struct ConvertOptions {
     pub q_overrides: Vec<String>,
     /// `-d/--dequantize`.
     pub dequantize: bool,
+    /// `--quant-method`: how affine layers choose codes, scales and biases.
+    pub quant_method: QuantMethod,
     pub dtype: Option<FloatType>,
     pub max_shard_size: u64,
     pub force: bool,
@@ -65,6 +68,7 @@ impl ConvertOptions {
             q_bits_embedding: None,
             q_overrides: Vec::new(),
             dequantize: false,
+            quant_method: QuantMethod::Rtn,
             dtype: None,
             max_shard_size: DEFAULT_MAX_SHARD_SIZE,
             force: false,
@@ -91,15 +95,24 @@ impl ConvertOptions {
                 || self.q_mode != Mode::Affine
                 || self.quant_predicate.is_some()
                 || self.q_bits_embedding.is_some()
-                || !self.q_overrides.is_empty();
+                || !self.q_overrides.is_empty()
+                || self.quant_method != QuantMethod::Rtn;
             if given {
                 return Err(Error::Usage(
-                    "--q-bits, --q-group-size, --q-mode, --quant-predicate, --q-bits-embedding and \
-                     --q-override only apply with -q/--quantize"
+                    "--q-bits, --q-group-size, --q-mode, --quant-predicate, --q-bits-embedding, \
+                     --q-override and --quant-method only apply with -q/--quantize"
                         .into(),
                 ));
             }
             return Ok(None);
+        }
+        if self.quant_method != QuantMethod::Rtn && self.q_mode != Mode::Affine {
+            return Err(Error::Usage(format!(
+                "--quant-method {} chooses affine codes; it does not apply to --q-mode {} \
+                 (drop --quant-method, or use --q-mode affine)",
+                self.quant_method.as_str(),
+                self.q_mode.as_str()
+            )));
         }
         let (gs, bits) = self.q_mode.defaults();
         let spec = QuantSpec {
@@ -438,6 +451,8 @@ pub struct Plan {
     pub dtype: Option<FloatType>,
     /// The `quantization` entry of the output config.json, if the output is quantized.
     pub quantization: Option<Json>,
+    /// How affine layers are quantized (recorded in the model card, never in config.json).
+    pub quant_method: QuantMethod,
     /// Parameters in module-tree order.
     pub params: Vec<ParamPlan>,
     pub shards: Vec<ShardLayout>,
@@ -923,6 +938,11 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
         multimodal,
         dtype,
         quantization: quant_cfg,
+        quant_method: if quant.is_some() {
+            opts.quant_method
+        } else {
+            QuantMethod::Rtn
+        },
         params,
         shards,
         config_text,

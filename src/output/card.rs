@@ -94,7 +94,11 @@ pub fn model_card_with(plan: &Plan, prov: Option<&Provenance>) -> String {
                     String::new()
                 },
                 plan.bits_per_weight()
-            ))
+            ));
+            s.push_str(&format!(
+                "- Quantization method: {}\n",
+                plan.quant_method.as_str()
+            ));
         }
         None => s.push_str(&format!(
             "- Quantization: none ({:.3} bits per weight)\n",

@@ -4,6 +4,7 @@
 
 pub mod affine;
 pub mod fp;
+pub mod method;
 pub mod pack;
 pub mod policy;
 
