@@ -17,6 +17,25 @@ const PROCESSOR_NAMES: &[&str] = &[
     "chat_template.jinja",
 ];
 
+/// Refuses a multimodal conversion of an MLX checkpoint (one `mlx_vlm.convert` or hf2mlx wrote):
+/// its conv kernels are already channels-last, and the rules, which move them because Hugging
+/// Face checkpoints are PyTorch layout, would move them again.
+pub fn refuse_mlx_input(inv: &crate::source::Inventory) -> crate::Result<()> {
+    let mlx_header = inv
+        .headers
+        .iter()
+        .any(|h| h.metadata.iter().any(|(k, v)| k == "format" && v == "mlx"));
+    if mlx_header || inv.config.contains_key("quantization") {
+        return Err(crate::Error::Usage(format!(
+            "{} is already an MLX model; hf2mlx converts vision-language models from their \
+             Hugging Face checkpoint only (re-converting MLX output is not supported yet). \
+             Convert the original checkpoint, or pass --text-only for mlx-lm's text model",
+            inv.dir.display()
+        )));
+    }
+    Ok(())
+}
+
 /// Whether a top-level file travels with a multimodal model (on top of the tokenizer files):
 /// the processor files, and like `mlx_vlm.convert` every other `*.json` except the ones hf2mlx
 /// writes itself.

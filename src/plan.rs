@@ -598,6 +598,9 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
     let cfg = inv.config.clone();
     let arch = resolve_conversion(&cfg, dir, opts)?;
     let multimodal = arch::vlm::is_multimodal(arch);
+    if multimodal {
+        crate::multimodal::refuse_mlx_input(inv)?;
+    }
     refuse_prequantized(&cfg, dir, arch)?;
     // A GGUF inventory brings its own inputs (dequantized GGML tensors under HF names).
     let (tensors, named) = match crate::gguf::convert::named_inputs(inv)? {
