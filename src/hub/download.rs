@@ -318,22 +318,14 @@ fn is_git_oid(id: &str) -> bool {
 /// Git's blob id: sha1 of `blob <len>\0` followed by the contents. Non-LFS files are small
 /// (config, tokenizer, card), so hashing them again after the download costs nothing.
 fn git_blob_id(f: &mut File, len: u64) -> std::io::Result<String> {
-    use sha1::Digest as _;
     let mut h = sha1::Sha1::new();
     h.update(format!("blob {len}\0").as_bytes());
-    f.seek(SeekFrom::Start(0))?;
-    let mut r = f.take(len);
-    let mut buf = vec![0u8; CHUNK];
-    loop {
-        let n = r.read(&mut buf)?;
-        if n == 0 {
-            return Ok(hex(&h.finalize()));
-        }
-        h.update(&buf[..n]);
-    }
+    hash_prefix(f, len, &mut h)?;
+    Ok(hex(&h.finalize()))
 }
 
-fn hash_prefix(f: &mut File, len: u64, hasher: &mut Sha256) -> std::io::Result<()> {
+/// Feeds the first `len` bytes of `f` to `hasher` (sha256 for LFS resumes, sha1 for git ids).
+fn hash_prefix(f: &mut File, len: u64, hasher: &mut impl Digest) -> std::io::Result<()> {
     f.seek(SeekFrom::Start(0))?;
     let mut r = f.take(len);
     let mut buf = vec![0u8; CHUNK];
