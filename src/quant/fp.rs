@@ -312,7 +312,13 @@ fn mx_group_slow<const FP8: bool>(t: FloatType, xg: &[f32], wg: &mut [u32]) -> u
     code
 }
 
-/// nvfp4, groups of 16: an E4M3 scale (times the global scale's `enc`), E2M1 elements.
+/// Groups whose nvfp4 scales are computed together, one per SIMD lane.
+const NV_BATCH: usize = 16;
+
+/// nvfp4, groups of 16: an E4M3 scale (times the global scale's `enc`), E2M1 elements. Like the
+/// affine kernel, the per-group scalar chain (max → scale code → decoded divisor) runs for a batch
+/// of groups at once, so it vectorises across groups instead of running one serial chain per
+/// 16 elements.
 #[inline(always)]
 fn quantize_nv(
     t: FloatType,
@@ -327,23 +333,47 @@ fn quantize_nv(
         Some(g) => x86::div(2688.0, g),
         None => 1.0,
     };
-    let groups = x.chunks_exact(G).zip(words.chunks_exact_mut(G * 4 / 32));
-    for ((xg, wg), sc) in groups.zip(scales.iter_mut()) {
-        let xg: &[f32; G] = xg.try_into().expect("chunks_exact(G) yields G elements");
-        // A NaN max: any positive NaN gives the same results below (x86::div keeps it NaN,
-        // to_fp8_e4m3 of a positive NaN is 0x7E).
-        let a = f32::from_bits(amax_bits(xg));
-        let s = round_one(t, x86::div(a, 6.0));
-        let code = to_fp8_e4m3(x86::mul(s, enc));
-        *sc = code;
-        let d = round_one(t, from_fp8_e4m3(code));
-        let mut y: [f32; G] = core::array::from_fn(|i| xg[i] / d);
-        round_group(t, &mut y);
-        let y: [f32; G] = core::array::from_fn(|i| y[i] * enc);
-        if fp4_thresholds_ok(&y) {
-            pack::pack_fixed::<G, 4>(&encode_fp4(&y), wg);
-        } else {
-            pack_fp4_argmin(&y, FloatType::F32, wg);
+    let wpg = G * 4 / 32;
+    let batches = x
+        .chunks(NV_BATCH * G)
+        .zip(words.chunks_mut(NV_BATCH * wpg))
+        .zip(scales.chunks_mut(NV_BATCH));
+    for ((xb, wb), sb) in batches {
+        let mut amax = [0f32; NV_BATCH];
+        for (a, xg) in amax.iter_mut().zip(xb.chunks_exact(G)) {
+            let xg: &[f32; G] = xg.try_into().expect("chunks_exact(G) yields G elements");
+            *a = f32::from_bits(amax_bits(xg));
+        }
+        let mut d = [0f32; NV_BATCH];
+        // With every max finite and enc finite and non-zero, no NaN can arise in the scale chain
+        // (`s * enc` is finite or ±inf), so plain IEEE arithmetic equals the NaN-exact x86 ops.
+        let finite = amax.iter().fold(true, |f, a| f & a.is_finite());
+        match <&mut [u8; NV_BATCH]>::try_from(&mut *sb) {
+            Ok(sb) if finite && enc.is_finite() && enc != 0.0 => {
+                *sb = core::array::from_fn(|l| to_fp8_e4m3(round_one(t, amax[l] / 6.0) * enc));
+                d = core::array::from_fn(|l| round_one(t, from_fp8_e4m3(sb[l])));
+            }
+            _ => {
+                for (l, sc) in sb.iter_mut().enumerate() {
+                    // A NaN max: any positive NaN gives the same results below (x86::div keeps
+                    // it NaN, to_fp8_e4m3 of a positive NaN is 0x7E).
+                    let s = round_one(t, x86::div(amax[l], 6.0));
+                    *sc = to_fp8_e4m3(x86::mul(s, enc));
+                    d[l] = round_one(t, from_fp8_e4m3(*sc));
+                }
+            }
+        }
+        let groups = xb.chunks_exact(G).zip(wb.chunks_exact_mut(wpg));
+        for ((xg, wg), &d) in groups.zip(d.iter()) {
+            let xg: &[f32; G] = xg.try_into().expect("chunks_exact(G) yields G elements");
+            let mut y: [f32; G] = core::array::from_fn(|i| xg[i] / d);
+            round_group(t, &mut y);
+            let y: [f32; G] = core::array::from_fn(|i| y[i] * enc);
+            if fp4_thresholds_ok(&y) {
+                pack::pack_fixed::<G, 4>(&encode_fp4(&y), wg);
+            } else {
+                pack_fp4_argmin(&y, FloatType::F32, wg);
+            }
         }
     }
 }
