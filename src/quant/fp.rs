@@ -237,39 +237,51 @@ fn pack_fp4_argmin(y: &[f32], arith: FloatType, wg: &mut [u32]) {
     pack::pack(&codes, 4, wg);
 }
 
-/// mxfp4 (`FP8 = false`, maxval 6) or mxfp8 (`FP8 = true`, maxval 448), groups of 32. The
-/// common group (finite, scale exponent ≥ −127) runs straight-line with everything in
-/// registers; the rare ones go to [`mx_group_slow`].
+/// mxfp4 (`FP8 = false`, maxval 6) or mxfp8 (`FP8 = true`, maxval 448), groups of 32. Scale
+/// exponents are computed for a batch of groups at once (one per SIMD lane, as in nvfp4); the
+/// common group (finite, scale exponent ≥ −127) then runs straight-line with everything in
+/// registers, and the rare ones go to [`mx_group_slow`].
 #[inline(always)]
 fn quantize_mx<const FP8: bool>(t: FloatType, x: &[f32], words: &mut [u32], scales: &mut [u8]) {
     const G: usize = 32;
     let maxval = if FP8 { 448.0 } else { 6.0 };
     let wpg = G * if FP8 { 8 } else { 4 } / 32;
-    let groups = x.chunks_exact(G).zip(words.chunks_exact_mut(wpg));
-    for ((xg, wg), sc) in groups.zip(scales.iter_mut()) {
-        let xg: &[f32; G] = xg.try_into().expect("chunks_exact(G) yields G elements");
-        let a = f32::from_bits(amax_bits(xg));
-        // For a finite a: s and e as mlx computes them.
-        let s = round_one(t, a / maxval);
-        let (code, e) = e8m0_encode_ceil(s);
-        if !a.is_finite() || e < -127 {
-            *sc = mx_group_slow::<FP8>(t, xg, wg);
-            continue;
+    let batches = x
+        .chunks(FP_BATCH * G)
+        .zip(words.chunks_mut(FP_BATCH * wpg))
+        .zip(scales.chunks_mut(FP_BATCH));
+    for ((xb, wb), sb) in batches {
+        let mut amax = [0f32; FP_BATCH];
+        for (a, xg) in amax.iter_mut().zip(xb.chunks_exact(G)) {
+            let xg: &[f32; G] = xg.try_into().expect("chunks_exact(G) yields G elements");
+            *a = f32::from_bits(amax_bits(xg));
         }
-        *sc = code;
-        // x / 2^e and x · 2^-e are the same real number, correctly rounded: identical bits
-        // (2^-e is exact for e >= -127), and a multiply is several times cheaper than a divide.
-        // (mlx divides by T(2^e), which is 2^e: exact in T for every T-valued s.)
-        let r = pow2_f32(-e);
-        let mut y: [f32; G] = core::array::from_fn(|i| xg[i] * r);
-        round_group(t, &mut y);
-        if FP8 {
-            let codes: [u8; G] = core::array::from_fn(|i| to_fp8_e4m3(y[i]));
-            pack::pack_fixed::<G, 8>(&codes, wg);
-        } else if fp4_thresholds_ok(&y) {
-            pack::pack_fixed::<G, 4>(&encode_fp4(&y), wg);
-        } else {
-            pack_fp4_argmin(&y, t, wg);
+        // For a finite a: s and e as mlx computes them (garbage, and unused, otherwise).
+        let e: [i32; FP_BATCH] =
+            core::array::from_fn(|l| e8m0_encode_ceil(round_one(t, amax[l] / maxval)).1);
+        let groups = xb.chunks_exact(G).zip(wb.chunks_exact_mut(wpg));
+        for (l, ((xg, wg), sc)) in groups.zip(sb.iter_mut()).enumerate() {
+            let xg: &[f32; G] = xg.try_into().expect("chunks_exact(G) yields G elements");
+            let e = e[l];
+            if !amax[l].is_finite() || e < -127 {
+                *sc = mx_group_slow::<FP8>(t, xg, wg);
+                continue;
+            }
+            *sc = (e + 127) as u8;
+            // x / 2^e and x · 2^-e are the same real number, correctly rounded: identical bits
+            // (2^-e is exact for e >= -127), and a multiply is several times cheaper than a
+            // divide. (mlx divides by T(2^e), which is 2^e: exact in T for every T-valued s.)
+            let r = pow2_f32(-e);
+            let mut y: [f32; G] = core::array::from_fn(|i| xg[i] * r);
+            round_group(t, &mut y);
+            if FP8 {
+                let codes: [u8; G] = core::array::from_fn(|i| to_fp8_e4m3(y[i]));
+                pack::pack_fixed::<G, 8>(&codes, wg);
+            } else if fp4_thresholds_ok(&y) {
+                pack::pack_fixed::<G, 4>(&encode_fp4(&y), wg);
+            } else {
+                pack_fp4_argmin(&y, t, wg);
+            }
         }
     }
 }
@@ -312,8 +324,8 @@ fn mx_group_slow<const FP8: bool>(t: FloatType, xg: &[f32], wg: &mut [u32]) -> u
     code
 }
 
-/// Groups whose nvfp4 scales are computed together, one per SIMD lane.
-const NV_BATCH: usize = 16;
+/// Groups whose scales are computed together, one per SIMD lane.
+const FP_BATCH: usize = 16;
 
 /// nvfp4, groups of 16: an E4M3 scale (times the global scale's `enc`), E2M1 elements. Like the
 /// affine kernel, the per-group scalar chain (max → scale code → decoded divisor) runs for a batch
@@ -335,20 +347,20 @@ fn quantize_nv(
     };
     let wpg = G * 4 / 32;
     let batches = x
-        .chunks(NV_BATCH * G)
-        .zip(words.chunks_mut(NV_BATCH * wpg))
-        .zip(scales.chunks_mut(NV_BATCH));
+        .chunks(FP_BATCH * G)
+        .zip(words.chunks_mut(FP_BATCH * wpg))
+        .zip(scales.chunks_mut(FP_BATCH));
     for ((xb, wb), sb) in batches {
-        let mut amax = [0f32; NV_BATCH];
+        let mut amax = [0f32; FP_BATCH];
         for (a, xg) in amax.iter_mut().zip(xb.chunks_exact(G)) {
             let xg: &[f32; G] = xg.try_into().expect("chunks_exact(G) yields G elements");
             *a = f32::from_bits(amax_bits(xg));
         }
-        let mut d = [0f32; NV_BATCH];
+        let mut d = [0f32; FP_BATCH];
         // With every max finite and enc finite and non-zero, no NaN can arise in the scale chain
         // (`s * enc` is finite or ±inf), so plain IEEE arithmetic equals the NaN-exact x86 ops.
         let finite = amax.iter().fold(true, |f, a| f & a.is_finite());
-        match <&mut [u8; NV_BATCH]>::try_from(&mut *sb) {
+        match <&mut [u8; FP_BATCH]>::try_from(&mut *sb) {
             Ok(sb) if finite && enc.is_finite() && enc != 0.0 => {
                 *sb = core::array::from_fn(|l| to_fp8_e4m3(round_one(t, amax[l] / 6.0) * enc));
                 d = core::array::from_fn(|l| round_one(t, from_fp8_e4m3(sb[l])));
