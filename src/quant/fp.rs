@@ -390,6 +390,24 @@ fn quantize_nv(
     }
 }
 
+/// The caller contract of [`quantize`] and [`dequantize`]: whole groups, and as many words and
+/// scales as they take.
+fn check_lengths(mode: FpMode, n: usize, words: usize, scales: usize, what: &str) {
+    let gs = mode.group_size();
+    assert_eq!(
+        n % gs,
+        0,
+        "fp::{what}: length is not a multiple of the group size"
+    );
+    let n_groups = n / gs;
+    assert_eq!(
+        words,
+        n_groups * gs * mode.bits() as usize / 32,
+        "fp::{what}: words length"
+    );
+    assert_eq!(scales, n_groups, "fp::{what}: scales length");
+}
+
 /// Quantize `x` (f32 values holding T values, T = weight dtype) to `mode`. Writes
 /// `x.len()*bits/32` packed words and one u8 scale code per group (`x.len()/group_size`).
 /// `global_scale` is only meaningful for nvfp4 (ignored otherwise). `x.len()` must be a multiple
@@ -408,17 +426,7 @@ pub fn quantize(
     words: &mut [u32],
     scales: &mut [u8],
 ) {
-    let gs = mode.group_size();
-    let bits = mode.bits() as usize;
-    assert_eq!(
-        x.len() % gs,
-        0,
-        "fp::quantize: length is not a multiple of the group size"
-    );
-    let n_groups = x.len() / gs;
-    let wpg = gs * bits / 32;
-    assert_eq!(words.len(), n_groups * wpg, "fp::quantize: words length");
-    assert_eq!(scales.len(), n_groups, "fp::quantize: scales length");
+    check_lengths(mode, x.len(), words.len(), scales.len(), "quantize");
     match mode {
         FpMode::Mxfp4 => quantize_mx::<false>(t, x, words, scales),
         FpMode::Mxfp8 => quantize_mx::<true>(t, x, words, scales),
@@ -478,17 +486,10 @@ pub fn dequantize(
     global_scale: Option<f32>,
     out: &mut [f32],
 ) {
+    check_lengths(mode, out.len(), words.len(), scales.len(), "dequantize");
     let gs = mode.group_size();
     let bits = mode.bits() as usize;
-    assert_eq!(
-        out.len() % gs,
-        0,
-        "fp::dequantize: length is not a multiple of the group size"
-    );
-    let n_groups = out.len() / gs;
     let wpg = gs * bits / 32;
-    assert_eq!(words.len(), n_groups * wpg, "fp::dequantize: words length");
-    assert_eq!(scales.len(), n_groups, "fp::dequantize: scales length");
 
     // element values in out_t
     let mut lut4 = E2M1_LUT;
