@@ -3,10 +3,11 @@
 # modes, and mlx_lm.convert -q, on synthetic Llama-shaped checkpoints, in one run. Reports wall
 # time, CPU time and peak RSS (/usr/bin/time -v) per run, and ratios to `cat`.
 #
-# `floor <mode>` rows time what any streaming converter must do at least: read the inputs
-# (`cat`) while writing as many bytes as that mode's output to the same disk and fsyncing them
-# (`dd conv=fdatasync`), in parallel. hf2mlx fsyncs its output before the final rename, so on a
-# disk that writes slower than the page cache reads, this floor, not `cat`, is the bound.
+# `cat+dd <mode>` rows are a second baseline: read the inputs (`cat`) while writing as many
+# bytes as that mode's output to the same disk and fsyncing them (`dd conv=fdatasync`), in
+# parallel -- the I/O any converter that fsyncs its output must do (hf2mlx does, before the
+# final rename; mlx_lm.convert does not). On a disk that writes slower than the page cache
+# reads, this, not `cat`, is the bound.
 #
 #   bench/run.sh [SIZES] [REPEATS]       e.g. bench/run.sh "1b 8b" 3
 # Env: BENCH_DIR (default ~/.cache/hf2mlx/bench), SKIP_MLX_LM=1 to leave mlx_lm.convert out.
@@ -27,6 +28,8 @@ measure() { # label size cmd...
   local out=$dir/out-$size
   for r in $(seq "$reps"); do
     rm -rf "$out"
+    # Re-warm: a run that wrote a 16 GB output may have pushed inputs out of the page cache.
+    cat "$src"/*.safetensors > /dev/null
     /usr/bin/time -v -o "$dir/time.txt" "$@" > /dev/null 2> "$dir/stderr.txt" || { cat "$dir/stderr.txt"; exit 1; }
     local wall cpu rss
     wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$dir/time.txt")
@@ -41,9 +44,8 @@ for size in $sizes; do
   src=$dir/llama-$size
   [ -f "$src/config.json" ] || "$PY" bench/make_synthetic.py "$size" "$src"
   out=$dir/out-$size
-  # Warm the page cache once, untimed, so every tool (and cat) reads from memory: the ratios
-  # then compare converters, not the disk's cold-read speed.
-  cat "$src"/*.safetensors > /dev/null
+  # `measure` warms the page cache before every run, untimed, so every tool (and cat) reads
+  # from memory: the ratios then compare converters, not the disk's cold-read speed.
   measure cat "$size" sh -c "cat $src/*.safetensors > /dev/null"
   for mode in "-q" "bf16" "mxfp4" "nvfp4" "mxfp8"; do
     case $mode in
@@ -53,9 +55,9 @@ for size in $sizes; do
     esac
     bytes=$("$bin" convert --hf-path "$src" --mlx-path "$out" "${args[@]}" --dry-run --json |
       "$PY" -c 'import json,sys; print(json.load(sys.stdin)["total_size"])')
-    measure "floor $mode" "$size" sh -c "cat $src/*.safetensors > /dev/null &
-      dd if=/dev/zero of=$dir/floor.bin bs=16M count=$bytes iflag=count_bytes conv=fdatasync status=none
-      wait; rm -f $dir/floor.bin"
+    measure "cat+dd $mode" "$size" sh -c "cat $src/*.safetensors > /dev/null &
+      dd if=/dev/zero of=$dir/dd.bin bs=16M count=$bytes iflag=count_bytes conv=fdatasync status=none
+      wait; rm -f $dir/dd.bin"
     measure "hf2mlx $mode" "$size" "$bin" convert --hf-path "$src" --mlx-path "$out" "${args[@]}" --quiet
   done
   if [ "${SKIP_MLX_LM:-0}" != 1 ]; then
@@ -70,13 +72,13 @@ rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
 g = collections.OrderedDict()
 for size, label, _, wall, cpu, rss in rows:
     g.setdefault((size, label), []).append((float(wall), float(cpu), float(rss)))
-print(f"\n| model | tool | wall s (median) | CPU s | peak RSS MB | wall / cat | wall / floor |")
+print(f"\n| model | tool | wall s (median) | CPU s | peak RSS MB | wall / cat | wall / cat+dd |")
 print("|---|---|---|---|---|---|---|")
 for (size, label), v in g.items():
     wall = statistics.median(x[0] for x in v); cpu = statistics.median(x[1] for x in v)
     rss = max(x[2] for x in v); base = statistics.median(x[0] for x in g[(size, "cat")])
     mode = label.split(" ", 1)[1] if label.startswith("hf2mlx ") else None
-    floor = g.get((size, f"floor {mode}")) if mode else None
+    floor = g.get((size, f"cat+dd {mode}")) if mode else None
     vs_floor = f"{wall / statistics.median(x[0] for x in floor):.2f}" if floor else ""
     print(f"| {size} | {label} | {wall:.1f} | {cpu:.1f} | {rss:.0f} | {wall / base:.2f} | {vs_floor} |")
 for size in dict.fromkeys(k[0] for k in g):
