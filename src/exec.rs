@@ -14,6 +14,7 @@ use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::eval::weight_error::WeightErrors;
 use crate::plan::{Input, Op, ParamPlan, Plan};
+use crate::quant::method::importance;
 use crate::quant::{affine, fp};
 use crate::safetensors::{Checkpoint, ShardWriter, SourceTensor, TensorSlot};
 
@@ -543,6 +544,7 @@ pub fn execute_measured(
         (s.file, s.offset, j.first)
     });
 
+    let col_weights = column_weights(plan, ckpt)?;
     let failed = AtomicBool::new(false);
     jobs.par_iter()
         .try_for_each_init(Scratch::default, |scratch, job| {
@@ -550,7 +552,8 @@ pub fn execute_measured(
                 return Ok(());
             }
             let p = &plan.params[job.param];
-            let r = run_job(plan, p, job, ckpt, &writers, scratch, errors);
+            let cw = col_weights[job.param].as_deref();
+            let r = run_job(plan, p, job, ckpt, &writers, scratch, errors, cw);
             match r {
                 Err(_) => failed.store(true, Ordering::Relaxed),
                 Ok(()) => {
@@ -565,6 +568,39 @@ pub fn execute_measured(
         w.finish()?;
     }
     Ok(())
+}
+
+/// Per parameter, the per-column error weights of quantization methods that use them
+/// ([`importance`]): read from the norm in front of each layer (a few KB each).
+fn column_weights(plan: &Plan, ckpt: &Checkpoint) -> Result<Vec<Option<Vec<f32>>>> {
+    let mut out = vec![None; plan.params.len()];
+    if !plan.quant_method.uses_column_weights() {
+        return Ok(out);
+    }
+    let by_name: std::collections::HashMap<&str, &ParamPlan> =
+        plan.params.iter().map(|p| (p.name.as_str(), p)).collect();
+    let has_lm_head = plan
+        .params
+        .iter()
+        .any(|p| p.name.ends_with("lm_head.weight"));
+    for (i, p) in plan.params.iter().enumerate() {
+        let Op::Quantize { mode, .. } = p.op else {
+            continue;
+        };
+        if mode.fp().is_some() {
+            continue;
+        }
+        let Some(norm) = importance::norm_for(&p.name, has_lm_head, plan.arch)
+            .and_then(|n| by_name.get(n.as_str()).copied())
+        else {
+            continue;
+        };
+        if norm.input.shape() != [p.row_len()] {
+            continue;
+        }
+        out[i] = importance::weights_from_gains(&param_values(norm, ckpt)?);
+    }
+    Ok(out)
 }
 
 /// Reads `count` units starting at `first` of a stored tensor with `units` units in all.
@@ -729,6 +765,7 @@ fn read_floats(ckpt: &Checkpoint, t: &SourceTensor) -> Result<Vec<f32>> {
     Ok(out)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_job(
     plan: &Plan,
     p: &ParamPlan,
@@ -737,6 +774,7 @@ fn run_job(
     writers: &[ShardWriter],
     s: &mut Scratch,
     errors: Option<&WeightErrors>,
+    col_weight: Option<&[f32]>,
 ) -> Result<()> {
     let slot = |k: usize| -> Result<(&ShardWriter, &TensorSlot)> {
         let pl = p
@@ -791,6 +829,7 @@ fn run_job(
                         group_size,
                         bits,
                         float,
+                        col_weight,
                         &mut s.words,
                         &mut s.scales,
                         &mut s.biases,
