@@ -1,38 +1,54 @@
 #!/usr/bin/env bash
 # Quantization quality benchmark: converts each model with every --quant-method at each bit
-# width (group size 64), then measures KL(source || quantized), perplexity and top-1 agreement
-# with mlx-lm's own forward pass (bench/quality.py, oracle venv) on a held-out text. Prints the
-# TSV the README's "Quantization quality" table is made from.
+# width (group size 64), timing each conversion, then measures KL(source || quantized),
+# perplexity and top-1 agreement on a held-out text with `hf2mlx eval` (candle forward pass,
+# checked against mlx-lm's logits in tests/eval.rs). Prints, per model, the conversion times with
+# their ratio to rtn's at the same bit width, then the eval table: what README's "Quantization
+# quality" table is made from. bench/quality.py does the same measurement with mlx-lm's own
+# forward pass (much slower on CPU-only machines).
 #
 #   bench/quality.sh [MODEL_DIR...]     default: ~/.cache/hf2mlx/models/SmolLM2-135M-Instruct
-# Env: BITS (default "2 3 4 8"), METHODS (default "rtn search"), TEXT (default
-# bench/texts/heldout.txt; bench/texts/tune.txt is the one methods were tuned on), TOKENS (first N
-# tokens of the text, default 0 = all), OUT (scratch folder, default ~/.cache/hf2mlx/quality).
+# Env: BITS (default "2 3 4 8"), METHODS (default "rtn clipfit search"; rtn must come first for
+# the time ratio), TEXT (default bench/texts/heldout.txt; bench/texts/tune.txt is the one methods
+# were tuned on), TOKENS (first N tokens of the text, default 0 = all), OUT (scratch folder,
+# default ~/.cache/hf2mlx/quality), REPS (conversions timed per cell, best kept; default 3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 models=("$@")
 [ ${#models[@]} -gt 0 ] || models=("$HOME/.cache/hf2mlx/models/SmolLM2-135M-Instruct")
 bits=${BITS:-"2 3 4 8"}
-methods=${METHODS:-"rtn search"}
+methods=${METHODS:-"rtn clipfit search"}
 text=${TEXT:-bench/texts/heldout.txt}
 tokens=${TOKENS:-0}
+reps=${REPS:-3}
 out=${OUT:-$HOME/.cache/hf2mlx/quality}
-PY=${HF2MLX_ORACLE_PYTHON:-/root/.cache/hf2mlx/mlx-oracle/bin/python}
 cargo build --release -q
 bin=$PWD/target/release/hf2mlx
 mkdir -p "$out"
+limit=()
+[ "$tokens" = 0 ] || limit=(--max-tokens "$tokens")
 for model in "${models[@]}"; do
   name=$(basename "$model")
   dirs=()
+  echo "# $name: conversion time (s), best of $reps, and ratio to rtn at the same bits"
   for b in $bits; do
+    rtn_time=""
     for m in $methods; do
       d=$out/$name-$m-$b
-      start=$(date +%s.%N)
-      "$bin" convert --hf-path "$model" --mlx-path "$d" -q --q-bits "$b" --q-group-size 64 \
-        --quant-method "$m" --force --quiet
-      echo "# $name $m $b-bit: converted in $(echo "$(date +%s.%N) - $start" | bc) s" >&2
+      best=""
+      for _ in $(seq "$reps"); do
+        start=$(date +%s.%N)
+        "$bin" convert --hf-path "$model" --mlx-path "$d" -q --q-bits "$b" --q-group-size 64 \
+          --quant-method "$m" --force --quiet
+        t=$(echo "$(date +%s.%N) - $start" | bc)
+        if [ -z "$best" ] || [ "$(echo "$t < $best" | bc)" = 1 ]; then best=$t; fi
+      done
+      [ "$m" = rtn ] && rtn_time=$best
+      ratio=""
+      [ -n "$rtn_time" ] && ratio=$(echo "scale=2; $best / $rtn_time" | bc)
+      printf '%s\t%s-bit\t%.2f s\t%sx rtn\n' "$m" "$b" "$best" "$ratio"
       dirs+=("$d")
     done
   done
-  "$PY" bench/quality.py --source "$model" --text "$text" --max-tokens "$tokens" "${dirs[@]}"
+  "$bin" eval --reference "$model" --text "$text" "${limit[@]}" "${dirs[@]}"
 done

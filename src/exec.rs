@@ -12,6 +12,7 @@ use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::eval::weight_error::WeightErrors;
 use crate::plan::{Input, Op, ParamPlan, Plan};
+use crate::quant::method::importance;
 use crate::quant::{affine, fp};
 use crate::safetensors::{Checkpoint, ShardWriter, SourceTensor, TensorSlot};
 
@@ -579,6 +580,7 @@ pub fn execute_measured(
         .collect::<Result<Vec<_>>>()?;
 
     let queue = JobQueue::new(plan);
+    let col_weights = column_weights(plan, ckpt)?;
     let failed = AtomicBool::new(false);
     // Every worker takes the next block in file order, so the two cores read one sequential
     // stream (kernel readahead sees it) instead of two distant halves.
@@ -589,7 +591,8 @@ pub fn execute_measured(
                 break;
             };
             let p = &plan.params[job.param];
-            if let Err(e) = run_job(plan, p, &job, ckpt, &writers, &mut scratch, errors) {
+            let cw = col_weights[job.param].as_deref();
+            if let Err(e) = run_job(plan, p, &job, ckpt, &writers, &mut scratch, errors, cw) {
                 failed.store(true, Ordering::Relaxed);
                 return Err(e);
             }
@@ -604,6 +607,39 @@ pub fn execute_measured(
         w.finish()?;
     }
     Ok(())
+}
+
+/// Per parameter, the per-column error weights of quantization methods that use them
+/// ([`importance`]): read from the norm in front of each layer (a few KB each).
+fn column_weights(plan: &Plan, ckpt: &Checkpoint) -> Result<Vec<Option<Vec<f32>>>> {
+    let mut out = vec![None; plan.params.len()];
+    if !plan.quant_method.uses_column_weights() {
+        return Ok(out);
+    }
+    let by_name: std::collections::HashMap<&str, &ParamPlan> =
+        plan.params.iter().map(|p| (p.name.as_str(), p)).collect();
+    let has_lm_head = plan
+        .params
+        .iter()
+        .any(|p| p.name.ends_with("lm_head.weight"));
+    for (i, p) in plan.params.iter().enumerate() {
+        let Op::Quantize { mode, .. } = p.op else {
+            continue;
+        };
+        if mode.fp().is_some() {
+            continue;
+        }
+        let Some(norm) = importance::norm_for(&p.name, has_lm_head, plan.arch)
+            .and_then(|n| by_name.get(n.as_str()).copied())
+        else {
+            continue;
+        };
+        if norm.input.shape() != [p.row_len()] {
+            continue;
+        }
+        out[i] = importance::weights_from_gains(&param_values(norm, ckpt)?);
+    }
+    Ok(out)
 }
 
 /// Reads `count` units starting at `first` of a stored tensor with `units` units in all.
@@ -768,6 +804,7 @@ fn read_floats(ckpt: &Checkpoint, t: &SourceTensor) -> Result<Vec<f32>> {
     Ok(out)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_job(
     plan: &Plan,
     p: &ParamPlan,
@@ -776,6 +813,7 @@ fn run_job(
     writers: &[ShardWriter],
     s: &mut Scratch,
     errors: Option<&WeightErrors>,
+    col_weight: Option<&[f32]>,
 ) -> Result<()> {
     let slot = |k: usize| -> Result<(&ShardWriter, &TensorSlot)> {
         let pl = p
@@ -830,6 +868,7 @@ fn run_job(
                         group_size,
                         bits,
                         float,
+                        col_weight,
                         &mut s.words,
                         &mut s.scales,
                         &mut s.biases,

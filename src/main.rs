@@ -105,6 +105,9 @@ enum QuantMethodArg {
     /// Data-free per-group search over clipping ranges with weighted least-squares refits of
     /// scale and bias: lower KL than rtn at 4 bits but higher at 3 (README), much slower.
     Search,
+    /// Data-free per-group clip search and bias refit, errors weighted per input column by the
+    /// RMSNorm gain in front of each layer: lower KL than rtn (README, Quantization quality).
+    Clipfit,
 }
 
 #[derive(clap::Args)]
@@ -418,6 +421,7 @@ fn run_convert(mut a: ConvertArgs) -> Result<(), hf2mlx::Error> {
     opts.quant_method = match a.quant_method {
         QuantMethodArg::Rtn => QuantMethod::Rtn,
         QuantMethodArg::Search => QuantMethod::Search,
+        QuantMethodArg::Clipfit => QuantMethod::Clipfit,
     };
     opts.q_mode = match a.q_mode {
         ModeArg::Affine => Mode::Affine,

@@ -21,21 +21,33 @@ fn convert(src: &Path, dst: &Path, bits: u32, method: QuantMethod) {
 
 #[test]
 fn search_outputs_load_in_mlx_lm_and_dequantize_like_ours() {
+    outputs_load_in_mlx_lm_and_dequantize_like_ours(QuantMethod::Search);
+}
+
+#[test]
+fn clipfit_outputs_load_in_mlx_lm_and_dequantize_like_ours() {
+    outputs_load_in_mlx_lm_and_dequantize_like_ours(QuantMethod::Clipfit);
+}
+
+/// The method's folder loads with `mlx_lm.load`, `mx.dequantize` of every layer equals our `-d`
+/// output, config.json is RTN's, and the weights differ from RTN's (the method did something).
+fn outputs_load_in_mlx_lm_and_dequantize_like_ours(method: QuantMethod) {
     let py = common::oracle_python();
     let src = common::llama();
     let tmp = tempfile::tempdir().unwrap();
+    let name = method.as_str();
     for bits in [3, 4] {
-        let ours = tmp.path().join(format!("search-{bits}"));
+        let ours = tmp.path().join(format!("{name}-{bits}"));
         let rtn = tmp.path().join(format!("rtn-{bits}"));
         let deq = tmp.path().join(format!("deq-{bits}"));
-        convert(&src, &ours, bits, QuantMethod::Search);
+        convert(&src, &ours, bits, method);
         convert(&src, &rtn, bits, QuantMethod::Rtn);
         let mut d = ConvertOptions::new(&ours, &deq);
         d.dequantize = true;
         hf2mlx::convert(&d, &|_, _| {}).unwrap_or_else(|e| panic!("dequantize: {e}"));
         let card = std::fs::read_to_string(ours.join("README.md")).unwrap();
         assert!(
-            card.contains("- Quantization method: search"),
+            card.contains(&format!("- Quantization method: {name}")),
             "model card lacks the method:\n{card}"
         );
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/check_method.py");

@@ -2,6 +2,8 @@
 //! same MLX affine format (`--q-mode affine`), so its output loads in stock mlx-lm; they differ
 //! only in quality and time. `rtn` is mlx's own round-to-nearest, bit-exact with `mx.quantize`.
 
+pub mod clipfit;
+pub mod importance;
 pub mod search;
 
 use crate::cast::FloatType;
@@ -18,15 +20,19 @@ pub enum QuantMethod {
     /// ([`search`]); data-free. Measured: lower KL than RTN at 4 bits, higher at 3 bits, and
     /// tens of times RTN's CPU time, hence not the default.
     Search,
+    /// Per-group clip search and bias refit, weighted per input column by the RMSNorm gain in
+    /// front of the layer ([`clipfit`], [`importance`]); data-free.
+    Clipfit,
 }
 
 impl QuantMethod {
-    pub const ALL: [QuantMethod; 2] = [QuantMethod::Rtn, QuantMethod::Search];
+    pub const ALL: [QuantMethod; 3] = [QuantMethod::Rtn, QuantMethod::Search, QuantMethod::Clipfit];
 
     pub fn as_str(self) -> &'static str {
         match self {
             QuantMethod::Rtn => "rtn",
             QuantMethod::Search => "search",
+            QuantMethod::Clipfit => "clipfit",
         }
     }
 
@@ -34,8 +40,15 @@ impl QuantMethod {
         QuantMethod::ALL.into_iter().find(|m| m.as_str() == s)
     }
 
-    /// Quantizes `x` (values of the weight dtype `t`, whole groups) in the affine format: packed
+    /// Whether the method weighs errors per input column (see [`importance`]), so the executor
+    /// should look up the column weights of each parameter.
+    pub fn uses_column_weights(self) -> bool {
+        self == QuantMethod::Clipfit
+    }
+
+    /// Quantizes `x` (values of the weight dtype `t`, whole rows) in the affine format: packed
     /// words plus per-group scales and biases as f32 (encode them to `t` to store them).
+    /// `col_weight`: per-column error weights of one row, for methods that use them.
     #[allow(clippy::too_many_arguments)]
     pub fn quantize_affine(
         self,
@@ -43,6 +56,7 @@ impl QuantMethod {
         group_size: usize,
         bits: u32,
         t: FloatType,
+        col_weight: Option<&[f32]>,
         words: &mut [u32],
         scales: &mut [f32],
         biases: &mut [f32],
@@ -59,6 +73,9 @@ impl QuantMethod {
                 scales,
                 biases,
             ),
+            QuantMethod::Clipfit => {
+                clipfit::quantize(x, group_size, bits, t, col_weight, words, scales, biases)
+            }
         }
     }
 }
