@@ -646,9 +646,6 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
         }
     }
     let dtype = dtype.map(|(t, _)| t);
-    // An explicit --dtype also decides the dtype of dequantized fp layers (mlx-lm always
-    // gives bfloat16 there).
-    let flag_dtype = opts.dtype;
 
     // sanitize: rename/drop by the architecture's rules.
     let kept = apply::sanitize(arch, &cfg, named).map_err(Error::Plan)?;
@@ -710,18 +707,26 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
     };
 
     // Per-parameter operation, and the flat list of outputs in module order.
-    let mut quant_cfg: Option<Json> = match (&quant, &input_quant) {
+    let quant_cfg: Option<Json> = match (&quant, &input_quant) {
         (Some(q), _) => Some(q.spec.config_entry()),
         (None, Some(iq)) if !opts.dequantize => Some(iq.clone()),
         _ => None,
     };
-    let mut planned = Vec::with_capacity(params.len());
-    let mut outputs: Vec<(String, DType, Vec<usize>)> = Vec::new();
-    let mut total_parameters: u64 = 0;
-    let target_of = |name: &str, float: Option<FloatType>| match (float, dtype) {
-        (Some(_), Some(t)) if apply::may_cast(arch, name) => Some(t),
-        (f, _) => f,
+    let ctx = ParamContext {
+        opts,
+        quant: quant.as_ref(),
+        arch,
+        dtype,
+        recipe_ctx: recipe_ctx.as_ref(),
+        weight_files: &inv.weight_files,
     };
+    let mut state = PlanState {
+        planned: Vec::with_capacity(params.len()),
+        outputs: Vec::new(),
+        quant_cfg,
+        notes,
+    };
+    let mut total_parameters: u64 = 0;
     // mlx-lm counts the parameters of leaf modules only (`get_total_parameters`): arrays a module
     // holds next to submodules (mamba's `A_log`, `D`) are left out.
     let inner_modules: std::collections::HashSet<String> = params
@@ -734,175 +739,18 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
         })
         .collect();
     for (name, param) in params {
-        let (input, logical_float) = match param {
-            Param::Plain(i) => {
-                for t in i.sources() {
-                    check_loadable(t, &inv.weight_files)?;
-                }
-                let f = i.float_type();
-                (i, f)
-            }
-            Param::Quantized {
-                weight,
-                scales,
-                biases,
-                global_scale,
-                spec,
-            } => {
-                // Affine dequantizes in the scales' dtype after mlx-lm's cast step; the fp modes
-                // in bfloat16 (mlx's default), or in --dtype when given; with an nvfp4 global
-                // scale mlx computes in float32.
-                let float = match spec.mode {
-                    Mode::Affine => {
-                        let s = scales.dtype.float_type().unwrap_or(FloatType::BF16);
-                        target_of(&scales.name, Some(s)).unwrap_or(s)
-                    }
-                    _ if global_scale.is_some() => FloatType::F32,
-                    _ => flag_dtype.unwrap_or(FloatType::BF16),
-                };
-                let input = Input::Quantized {
-                    weight,
-                    scales,
-                    biases,
-                    global_scale,
-                    mode: spec.mode,
-                    group_size: spec.group_size,
-                    bits: spec.bits,
-                    float,
-                };
-                (input, Some(float))
-            }
-        };
-        let shape = input.shape();
+        let (input, logical_float) = ctx.param_input(param)?;
         if !inner_modules.contains(name.rsplit_once('.').map_or("", |(o, _)| o)) {
-            total_parameters += shape.iter().product::<usize>() as u64;
+            total_parameters += input.shape().iter().product::<usize>() as u64;
         }
-        let decision = match (&quant, logical_float) {
-            (Some(q), Some(_)) => {
-                policy::decide(arch, &name, &shape, q, recipe_ctx.as_ref(), &mut notes)
-            }
-            _ => None,
-        };
-        // Dequantized layers keep the dtype dequantization gives (mlx-lm casts before it
-        // dequantizes): affine the cast scales' dtype, fp modes bfloat16 unless --dtype says.
-        let target = match &input {
-            Input::Quantized {
-                mode: Mode::Affine,
-                float,
-                ..
-            } => Some(*float),
-            Input::Quantized { .. } if decision.is_none() || opts.dequantize => {
-                Some(flag_dtype.unwrap_or(FloatType::BF16))
-            }
-            _ => target_of(&name, logical_float),
-        };
-        let stored_spec = match &input {
-            Input::Quantized {
-                mode,
-                group_size,
-                bits,
-                ..
-            } => Some(QuantSpec {
-                mode: *mode,
-                group_size: *group_size,
-                bits: *bits,
-            }),
-            _ => None,
-        };
-        let layer = name.strip_suffix(".weight").unwrap_or(&name).to_string();
-        let base = layer.clone();
-        let first = outputs.len();
-
-        // A quantized input layer is kept as stored when nothing asks to change it: no -q/-d,
-        // or -q deciding the very same settings (re-quantizing would only lose precision).
-        let keep_stored = match (&input, &decision) {
-            (Input::Quantized { .. }, _) if opts.dequantize => false,
-            (Input::Quantized { .. }, Some(d)) => Some(d.spec) == stored_spec,
-            (Input::Quantized { .. }, None) => quant.is_none(),
-            _ => false,
-        };
-        if keep_stored {
-            let Input::Quantized {
-                weight,
-                scales,
-                biases,
-                global_scale,
-                ..
-            } = input
-            else {
-                unreachable!()
-            };
-            let spec = stored_spec.unwrap_or(QuantSpec {
-                mode: Mode::Affine,
-                group_size: 64,
-                bits: 4,
-            });
-            if let (Some(q), Some(qc)) = (&quant, quant_cfg.as_mut())
-                && spec != q.spec
-            {
-                qc.insert(layer.clone(), Value::Object(spec.config_entry()));
-            }
-            for part in [Some(weight), Some(scales), biases, global_scale]
-                .into_iter()
-                .flatten()
-            {
-                let pname = part.name.clone();
-                let shape = part.shape.clone();
-                let input = Input::Tensor { tensor: part };
-                let (op, dt) = plain_op(&input, target_of(&pname, input.float_type()));
-                outputs.push((pname.clone(), dt, shape));
-                planned.push((
-                    ParamPlan {
-                        name: pname,
-                        input,
-                        op,
-                        outputs: Vec::new(),
-                    },
-                    outputs.len() - 1,
-                    1,
-                ));
-            }
-            continue;
-        }
-
-        let op = if let (Some(d), Some(t)) = (&decision, target) {
-            if let (Some(qc), Some(entry)) = (quant_cfg.as_mut(), &d.config_entry) {
-                qc.insert(layer.clone(), Value::Object(entry.clone()));
-            }
-            check_quantizable_shape(&name, &shape, &d.spec)?;
-            for (suffix, dt, shape) in d.spec.output_tensors(&shape, DType::from_float(t)) {
-                outputs.push((format!("{base}.{suffix}"), dt, shape));
-            }
-            Op::Quantize {
-                float: t,
-                mode: d.spec.mode,
-                group_size: d.spec.group_size,
-                bits: d.spec.bits,
-            }
-        } else {
-            let (op, out_dtype) = match &input {
-                Input::Quantized { float, .. } => {
-                    let t = target.unwrap_or(*float);
-                    (Op::Float { to: t }, DType::from_float(t))
-                }
-                other => plain_op(other, target),
-            };
-            outputs.push((name.clone(), out_dtype, shape.clone()));
-            op
-        };
-        let n_out = outputs.len() - first;
-        planned.push((
-            ParamPlan {
-                name,
-                input,
-                op,
-                outputs: Vec::new(),
-            },
-            first,
-            n_out,
-        ));
+        ctx.plan_param(name, input, logical_float, &mut state)?;
     }
-
+    let PlanState {
+        planned,
+        outputs,
+        quant_cfg,
+        notes,
+    } = state;
     // Greedy sharding in module order, exactly like `make_shards`.
     let (shards, placements) = make_shards(outputs, opts.max_shard_size);
     let params = planned
@@ -958,6 +806,229 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
         inventory: inv.clone(),
     };
     Ok(plan)
+}
+
+/// What every parameter's decision depends on: the request and the model, fixed for a plan.
+struct ParamContext<'a> {
+    opts: &'a ConvertOptions,
+    quant: Option<&'a QuantRequest>,
+    arch: &'static Arch,
+    /// Cast target for floating tensors (`--dtype` or the config's), if any.
+    dtype: Option<FloatType>,
+    recipe_ctx: Option<&'a RecipeContext>,
+    weight_files: &'a [PathBuf],
+}
+
+/// What the parameters' decisions accumulate, in module order.
+struct PlanState {
+    /// Each parameter's plan with the index of its first output and its output count.
+    planned: Vec<(ParamPlan, usize, usize)>,
+    /// Every output tensor (name, dtype, shape), in the order they are sharded.
+    outputs: Vec<(String, DType, Vec<usize>)>,
+    /// The output `quantization` entry, growing per-layer entries as layers are decided.
+    quant_cfg: Option<Json>,
+    notes: Vec<String>,
+}
+
+impl ParamContext<'_> {
+    /// The float type a floating parameter ends up in: the cast target where the model allows
+    /// casting it, else its own.
+    fn target_of(&self, name: &str, float: Option<FloatType>) -> Option<FloatType> {
+        match (float, self.dtype) {
+            (Some(_), Some(t)) if apply::may_cast(self.arch, name) => Some(t),
+            (f, _) => f,
+        }
+    }
+
+    /// The input a sanitized parameter is read from, and the float type its values have.
+    fn param_input(&self, param: Param) -> Result<(Input, Option<FloatType>)> {
+        match param {
+            Param::Plain(i) => {
+                for t in i.sources() {
+                    check_loadable(t, self.weight_files)?;
+                }
+                let f = i.float_type();
+                Ok((i, f))
+            }
+            Param::Quantized {
+                weight,
+                scales,
+                biases,
+                global_scale,
+                spec,
+            } => {
+                // Affine dequantizes in the scales' dtype after mlx-lm's cast step; the fp modes
+                // in bfloat16 (mlx's default), or in --dtype when given; with an nvfp4 global
+                // scale mlx computes in float32.
+                let float = match spec.mode {
+                    Mode::Affine => {
+                        let s = scales.dtype.float_type().unwrap_or(FloatType::BF16);
+                        self.target_of(&scales.name, Some(s)).unwrap_or(s)
+                    }
+                    _ if global_scale.is_some() => FloatType::F32,
+                    _ => self.opts.dtype.unwrap_or(FloatType::BF16),
+                };
+                let input = Input::Quantized {
+                    weight,
+                    scales,
+                    biases,
+                    global_scale,
+                    mode: spec.mode,
+                    group_size: spec.group_size,
+                    bits: spec.bits,
+                    float,
+                };
+                Ok((input, Some(float)))
+            }
+        }
+    }
+
+    /// Decides one parameter: which op (copy, cast, quantize, or keep a stored quantized
+    /// layer's parts), in which dtype, and which output tensors it adds.
+    fn plan_param(
+        &self,
+        name: String,
+        input: Input,
+        logical_float: Option<FloatType>,
+        state: &mut PlanState,
+    ) -> Result<()> {
+        let (opts, quant) = (self.opts, self.quant);
+        // An explicit --dtype also decides the dtype of dequantized fp layers (mlx-lm always
+        // gives bfloat16 there).
+        let flag_dtype = opts.dtype;
+        let shape = input.shape();
+        let decision = match (quant, logical_float) {
+            (Some(q), Some(_)) => policy::decide(
+                self.arch,
+                &name,
+                &shape,
+                q,
+                self.recipe_ctx,
+                &mut state.notes,
+            ),
+            _ => None,
+        };
+        // Dequantized layers keep the dtype dequantization gives (mlx-lm casts before it
+        // dequantizes): affine the cast scales' dtype, fp modes bfloat16 unless --dtype says.
+        let target = match &input {
+            Input::Quantized {
+                mode: Mode::Affine,
+                float,
+                ..
+            } => Some(*float),
+            Input::Quantized { .. } if decision.is_none() || opts.dequantize => {
+                Some(flag_dtype.unwrap_or(FloatType::BF16))
+            }
+            _ => self.target_of(&name, logical_float),
+        };
+        let stored_spec = match &input {
+            Input::Quantized {
+                mode,
+                group_size,
+                bits,
+                ..
+            } => Some(QuantSpec {
+                mode: *mode,
+                group_size: *group_size,
+                bits: *bits,
+            }),
+            _ => None,
+        };
+        let layer = name.strip_suffix(".weight").unwrap_or(&name).to_string();
+        let base = layer.clone();
+        let outputs = &mut state.outputs;
+        let first = outputs.len();
+
+        // A quantized input layer is kept as stored when nothing asks to change it: no -q/-d,
+        // or -q deciding the very same settings (re-quantizing would only lose precision).
+        let keep_stored = match (&input, &decision) {
+            (Input::Quantized { .. }, _) if opts.dequantize => false,
+            (Input::Quantized { .. }, Some(d)) => Some(d.spec) == stored_spec,
+            (Input::Quantized { .. }, None) => quant.is_none(),
+            _ => false,
+        };
+        if keep_stored {
+            let Input::Quantized {
+                weight,
+                scales,
+                biases,
+                global_scale,
+                ..
+            } = input
+            else {
+                unreachable!()
+            };
+            let spec = stored_spec.unwrap_or(QuantSpec {
+                mode: Mode::Affine,
+                group_size: 64,
+                bits: 4,
+            });
+            if let (Some(q), Some(qc)) = (quant, state.quant_cfg.as_mut())
+                && spec != q.spec
+            {
+                qc.insert(layer.clone(), Value::Object(spec.config_entry()));
+            }
+            for part in [Some(weight), Some(scales), biases, global_scale]
+                .into_iter()
+                .flatten()
+            {
+                let pname = part.name.clone();
+                let shape = part.shape.clone();
+                let input = Input::Tensor { tensor: part };
+                let (op, dt) = plain_op(&input, self.target_of(&pname, input.float_type()));
+                outputs.push((pname.clone(), dt, shape));
+                state.planned.push((
+                    ParamPlan {
+                        name: pname,
+                        input,
+                        op,
+                        outputs: Vec::new(),
+                    },
+                    outputs.len() - 1,
+                    1,
+                ));
+            }
+            return Ok(());
+        }
+
+        let op = if let (Some(d), Some(t)) = (&decision, target) {
+            if let (Some(qc), Some(entry)) = (state.quant_cfg.as_mut(), &d.config_entry) {
+                qc.insert(layer.clone(), Value::Object(entry.clone()));
+            }
+            check_quantizable_shape(&name, &shape, &d.spec)?;
+            for (suffix, dt, shape) in d.spec.output_tensors(&shape, DType::from_float(t)) {
+                outputs.push((format!("{base}.{suffix}"), dt, shape));
+            }
+            Op::Quantize {
+                float: t,
+                mode: d.spec.mode,
+                group_size: d.spec.group_size,
+                bits: d.spec.bits,
+            }
+        } else {
+            let (op, out_dtype) = match &input {
+                Input::Quantized { float, .. } => {
+                    let t = target.unwrap_or(*float);
+                    (Op::Float { to: t }, DType::from_float(t))
+                }
+                other => plain_op(other, target),
+            };
+            outputs.push((name.clone(), out_dtype, shape.clone()));
+            op
+        };
+        let n_out = outputs.len() - first;
+        state.planned.push((
+            ParamPlan {
+                name,
+                input,
+                op,
+                outputs: Vec::new(),
+            },
+            first,
+            n_out,
+        ));
+        Ok(())
+    }
 }
 
 /// Output size and bits per weight under one setting.
