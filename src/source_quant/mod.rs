@@ -95,7 +95,7 @@ impl SourceFormat {
     /// `X.biases` computed from the source's packs), as mlx-lm's loader does after `sanitize`.
     pub fn transform(&self, params: Vec<(String, Input)>) -> Result<Vec<(String, Input)>, String> {
         match self {
-            SourceFormat::Awq { .. } => awq_transform(params),
+            SourceFormat::Awq { method, .. } => awq_transform(method, params),
             SourceFormat::Native { .. } => Ok(params),
         }
     }
@@ -112,7 +112,10 @@ pub fn quantization_config(cfg: &Json) -> Option<&Value> {
 /// `_transform_awq_weights`: every `P.qweight` with its `P.scales` (and `P.qzeros`) becomes
 /// `P.weight`/`P.scales`/`P.biases` in MLX's layout; every other floating tensor is cast to
 /// the scales' dtype (mlx-lm's `model_dtype`, that of the last layer it transformed).
-fn awq_transform(params: Vec<(String, Input)>) -> Result<Vec<(String, Input)>, String> {
+fn awq_transform(
+    method: &str,
+    params: Vec<(String, Input)>,
+) -> Result<Vec<(String, Input)>, String> {
     if let Some((name, _)) = params.iter().find(|(n, _)| n.ends_with(".g_idx")) {
         return Err(format!(
             "`{name}`: this GPTQ checkpoint uses act-order group indices (g_idx), which mlx-lm \
@@ -171,11 +174,11 @@ fn awq_transform(params: Vec<(String, Input)>) -> Result<Vec<(String, Input)>, S
         }
     }
     let Some(model_dtype) = model_dtype else {
-        return Err(
-            "the config says AWQ/GPTQ but no tensor ends in `.qweight`; the checkpoint does not \
-             match its quantization_config"
-                .into(),
-        );
+        return Err(format!(
+            "the config says this is a pre-quantized checkpoint (quant_method `{method}`) but no \
+             tensor ends in `.qweight`, so its weights are not AutoAWQ/GPTQ packs (mlx-lm fails \
+             on it too). Remove `quantization_config` from config.json if the weights are floats"
+        ));
     };
     for (name, input) in params {
         let is_pack_part = [".qweight", ".qzeros", ".scales"]
