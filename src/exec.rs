@@ -309,7 +309,129 @@ fn read_rows(
             Ok(())
         }
         Input::Quantized { .. } => Err(internal("quantized input inside a composite".into())),
+        Input::Cast { of, to } => {
+            let Some(from) = of.storage_dtype().float_type() else {
+                return Err(internal("cast of a non-float tensor".into()));
+            };
+            let mut raw = Vec::new();
+            read_rows(ckpt, of, first, count, &mut raw)?;
+            let mut x = vec![0f32; raw.len() / from.size()];
+            cast::decode_to_f32(from, &raw, &mut x);
+            let at = out.len();
+            out.resize(at + x.len() * to.size(), 0);
+            cast::encode_from_f32(*to, &x, &mut out[at..]);
+            Ok(())
+        }
+        Input::View { of, .. } => {
+            let s = of.shape();
+            let src_rows = s.iter().product::<usize>() / s.last().copied().unwrap_or(1).max(1);
+            let row_bytes = row_len * input.storage_dtype().size();
+            let src_row_bytes = s.last().copied().unwrap_or(1) * of.storage_dtype().size();
+            if src_row_bytes > 0 && row_bytes.is_multiple_of(src_row_bytes) {
+                // Each of our rows is a whole number of source rows.
+                let k = row_bytes / src_row_bytes;
+                read_rows(ckpt, of, first * k, count * k, out)
+            } else if row_bytes > 0 && src_row_bytes.is_multiple_of(row_bytes) {
+                // Each source row holds a whole number of our rows.
+                let k = src_row_bytes / row_bytes;
+                let (r0, r1) = (first / k, (first + count).div_ceil(k));
+                let mut src = Vec::new();
+                read_rows(ckpt, of, r0, r1 - r0, &mut src)?;
+                let skip = (first - r0 * k) * row_bytes;
+                out.extend_from_slice(&src[skip..skip + count * row_bytes]);
+                Ok(())
+            } else {
+                let mut src = Vec::new();
+                read_rows(ckpt, of, 0, src_rows, &mut src)?;
+                out.extend_from_slice(&src[first * row_bytes..(first + count) * row_bytes]);
+                Ok(())
+            }
+        }
+        Input::AwqWeight { qweight } => {
+            let n_in = qweight.shape().first().copied().unwrap_or(0);
+            let (c0, nc) = crate::source_quant::awq::word_columns(first, count);
+            let cols = read_column_words(ckpt, qweight, c0, nc)?;
+            let mut words = vec![0u32; count * n_in / 8];
+            crate::source_quant::awq::repack_rows(&cols, n_in, nc, first, count, &mut words);
+            out.extend(words.iter().flat_map(|w| w.to_le_bytes()));
+            Ok(())
+        }
+        Input::AwqBiases { qzeros, scales } => {
+            let Some(ft) = scales.storage_dtype().float_type() else {
+                return Err(internal("AWQ scales are not floats".into()));
+            };
+            let groups = scales.shape().first().copied().unwrap_or(0);
+            // Scales of our rows: columns first..first+count of every group row.
+            let raw = read_columns(ckpt, scales, first, count)?;
+            let mut s = vec![0f32; groups * count];
+            cast::decode_to_f32(ft, &raw, &mut s);
+            let (c0, nc) = crate::source_quant::awq::word_columns(first, count);
+            let zeros = match qzeros {
+                Some(z) => Some(read_column_words(ckpt, z, c0, nc)?),
+                None => None,
+            };
+            let mut b = vec![0f32; count * groups];
+            crate::source_quant::awq::biases_rows(
+                zeros.as_deref(),
+                nc,
+                &s,
+                groups,
+                first,
+                count,
+                &mut b,
+            );
+            let at = out.len();
+            out.resize(at + b.len() * ft.size(), 0);
+            cast::encode_from_f32(ft, &b, &mut out[at..]);
+            Ok(())
+        }
     }
+}
+
+/// Columns `[c0, c0+n)` of every row of a 2-D input, row after row, as raw bytes: one short
+/// read per row where the rows are stored, else the whole input read once.
+fn read_columns(ckpt: &Checkpoint, of: &Input, c0: usize, n: usize) -> Result<Vec<u8>> {
+    let s = of.shape();
+    let [rows, cols] = s.as_slice() else {
+        return Err(internal(format!("column read of a {}-d tensor", s.len())));
+    };
+    let (rows, cols) = (*rows, *cols);
+    let elem = of.storage_dtype().size();
+    let mut out = vec![0u8; rows * n * elem];
+    if rows == 0 || n == 0 {
+        return Ok(out);
+    }
+    if row_location(of, 0).is_some() {
+        for (i, dst) in out.chunks_exact_mut(n * elem).enumerate() {
+            let Some((file, at)) = row_location(of, i) else {
+                return Err(internal("column read out of range".into()));
+            };
+            ckpt.read_at(file, at + (c0 * elem) as u64, dst)?;
+        }
+    } else {
+        let mut all = Vec::new();
+        read_rows(ckpt, of, 0, rows, &mut all)?;
+        for (i, dst) in out.chunks_exact_mut(n * elem).enumerate() {
+            let s = (i * cols + c0) * elem;
+            dst.copy_from_slice(&all[s..s + n * elem]);
+        }
+    }
+    Ok(out)
+}
+
+/// [`read_columns`] of a 32-bit integer tensor, as little-endian words.
+fn read_column_words(ckpt: &Checkpoint, of: &Input, c0: usize, n: usize) -> Result<Vec<u32>> {
+    if of.storage_dtype().size() != 4 {
+        return Err(internal(format!(
+            "packed words stored as {}, not 32-bit",
+            of.storage_dtype().as_str()
+        )));
+    }
+    let raw = read_columns(ckpt, of, c0, n)?;
+    Ok(raw
+        .chunks_exact(4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect())
 }
 
 /// Appends rows `[first, first+count)` of an fp8 block-scaled weight as bfloat16 bytes, reading
@@ -675,7 +797,11 @@ fn load_values(p: &ParamPlan, job: &Job, ckpt: &Checkpoint, s: &mut Scratch) -> 
         | Input::Gguf { .. }
         | Input::Fp8Blocks { .. }
         | Input::Transpose { .. }
-        | Input::Map { .. } => {
+        | Input::Map { .. }
+        | Input::Cast { .. }
+        | Input::View { .. }
+        | Input::AwqWeight { .. }
+        | Input::AwqBiases { .. } => {
             let Some(ft) = p.input.storage_dtype().float_type() else {
                 return Err(internal(format!("`{}` is not a float tensor", p.name)));
             };
@@ -693,7 +819,8 @@ fn load_values(p: &ParamPlan, job: &Job, ckpt: &Checkpoint, s: &mut Scratch) -> 
             float,
         } => {
             // Rows of the packed weight.
-            read_units(ckpt, weight, n_units, job.first, job.count, &mut s.src)?;
+            s.src.clear();
+            read_rows(ckpt, weight, job.first, job.count, &mut s.src)?;
             s.words.resize(s.src.len() / 4, 0);
             for (w, b) in s.words.iter_mut().zip(s.src.chunks_exact(4)) {
                 *w = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
@@ -701,28 +828,27 @@ fn load_values(p: &ParamPlan, job: &Job, ckpt: &Checkpoint, s: &mut Scratch) -> 
             let groups = n / group_size;
             match mode.fp() {
                 None => {
-                    let load =
-                        |t: &SourceTensor, out: &mut Vec<f32>, buf: &mut Vec<u8>| -> Result<()> {
-                            let ft = t
-                                .dtype
-                                .float_type()
-                                .ok_or_else(|| internal(format!("`{}` is not float", t.name)))?;
-                            read_units(ckpt, t, n_units, job.first, job.count, buf)?;
-                            out.resize(groups, 0.0);
-                            cast::decode_to_f32(ft, buf, out);
-                            // mlx-lm casts scales/biases to the model dtype before dequantizing.
-                            if ft != *float {
-                                cast::round_to(*float, out);
-                            }
-                            Ok(())
-                        };
+                    let load = |t: &Input, out: &mut Vec<f32>, buf: &mut Vec<u8>| -> Result<()> {
+                        let ft = t.storage_dtype().float_type().ok_or_else(|| {
+                            internal(format!("scales/biases of `{}` are not float", p.name))
+                        })?;
+                        buf.clear();
+                        read_rows(ckpt, t, job.first, job.count, buf)?;
+                        out.resize(groups, 0.0);
+                        cast::decode_to_f32(ft, buf, out);
+                        // mlx-lm casts scales/biases to the model dtype before dequantizing.
+                        if ft != *float {
+                            cast::round_to(*float, out);
+                        }
+                        Ok(())
+                    };
                     load(scales, &mut s.scales, &mut s.src)?;
                     match biases {
                         Some(b) => load(b, &mut s.biases, &mut s.src)?,
                         None => s.biases.clear(),
                     }
                     if s.biases.len() != groups {
-                        return Err(internal(format!("`{}` has no biases", weight.name)));
+                        return Err(internal(format!("`{}` has no biases", p.name)));
                     }
                     affine::dequantize(
                         &s.words,
@@ -735,14 +861,8 @@ fn load_values(p: &ParamPlan, job: &Job, ckpt: &Checkpoint, s: &mut Scratch) -> 
                     );
                 }
                 Some(mode) => {
-                    read_units(
-                        ckpt,
-                        scales,
-                        n_units,
-                        job.first,
-                        job.count,
-                        &mut s.scale_codes,
-                    )?;
+                    s.scale_codes.clear();
+                    read_rows(ckpt, scales, job.first, job.count, &mut s.scale_codes)?;
                     match global_scale {
                         None => {
                             fp::dequantize(mode, *float, &s.words, &s.scale_codes, None, &mut s.x)
@@ -792,13 +912,15 @@ pub fn param_values(p: &ParamPlan, ckpt: &Checkpoint) -> Result<Vec<f32>> {
 }
 
 /// A small float tensor (e.g. a global scale) as f32 values.
-fn read_floats(ckpt: &Checkpoint, t: &SourceTensor) -> Result<Vec<f32>> {
+fn read_floats(ckpt: &Checkpoint, t: &Input) -> Result<Vec<f32>> {
     let ft = t
-        .dtype
+        .storage_dtype()
         .float_type()
-        .ok_or_else(|| internal(format!("`{}` is not a float tensor", t.name)))?;
-    let mut buf = vec![0u8; t.nbytes as usize];
-    ckpt.read_at(t.file, t.offset, &mut buf)?;
+        .ok_or_else(|| internal("a global scale is not a float tensor".into()))?;
+    let s = t.shape();
+    let rows = s.iter().product::<usize>() / s.last().copied().unwrap_or(1).max(1);
+    let mut buf = Vec::new();
+    read_rows(ckpt, t, 0, rows, &mut buf)?;
     let mut out = vec![0f32; buf.len() / ft.size()];
     cast::decode_to_f32(ft, &buf, &mut out);
     Ok(out)

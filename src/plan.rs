@@ -154,14 +154,15 @@ impl ConvertOptions {
 pub enum Input {
     /// A stored tensor.
     Tensor { tensor: SourceTensor },
-    /// A layer an MLX checkpoint stores quantized; its float values are recovered with
+    /// A layer an MLX checkpoint stores quantized (or a pre-quantized source's layer in MLX's
+    /// layout, its parts computed from the stored packs); its float values are recovered with
     /// `mx.dequantize`'s arithmetic.
     Quantized {
-        weight: SourceTensor,
-        scales: SourceTensor,
-        biases: Option<SourceTensor>,
+        weight: Box<Input>,
+        scales: Box<Input>,
+        biases: Option<Box<Input>>,
         /// nvfp4 tensor scale (one f32, or one per expert of a stacked `[E, out, in]` weight).
-        global_scale: Option<SourceTensor>,
+        global_scale: Option<Box<Input>>,
         mode: Mode,
         group_size: usize,
         bits: u32,
@@ -215,6 +216,30 @@ pub enum Input {
         of: Box<Input>,
         op: crate::arch::ValueOp,
     },
+    /// `of.astype(to)` (round to nearest even): a cast a loader applies before convert's own
+    /// dtype step (AWQ sources cast every float tensor to the scales' dtype).
+    Cast {
+        of: Box<Input>,
+        #[serde(serialize_with = "ser_float")]
+        to: FloatType,
+    },
+    /// The same bytes under another dtype and shape (`v.view(uint32)` of packed codes);
+    /// streamed row by row when rows keep their byte length.
+    View {
+        of: Box<Input>,
+        #[serde(serialize_with = "ser_dtype")]
+        dtype: DType,
+        shape: Vec<usize>,
+    },
+    /// An AWQ/GPTQ `qweight` (int32 `[in, out/8]`, AWQ nibble order) as MLX's uint32
+    /// `[out, in/8]` (`source_quant::awq`); streamed by runs of output rows.
+    AwqWeight { qweight: Box<Input> },
+    /// AWQ/GPTQ biases in MLX layout `[out, in/G]`: `-zeros · scales` (`-8 · scales` without
+    /// `qzeros`) in float32, rounded to the scales' dtype; `scales` is the stored `[in/G, out]`.
+    AwqBiases {
+        qzeros: Option<Box<Input>>,
+        scales: Box<Input>,
+    },
 }
 
 impl crate::arch::Payload for Input {
@@ -256,6 +281,14 @@ impl crate::arch::Payload for Input {
     fn swap_last_axes(self) -> Self {
         Input::Transpose { of: Box::new(self) }
     }
+    fn view_words(self) -> Self {
+        let shape = crate::arch::Payload::view_words(Input::shape(&self));
+        Input::View {
+            of: Box::new(self),
+            dtype: DType::U32,
+            shape,
+        }
+    }
     fn map_values(self, op: crate::arch::ValueOp) -> Self {
         Input::Map {
             of: Box::new(self),
@@ -278,6 +311,10 @@ impl Input {
             | Input::Transpose { of }
             | Input::Map { of, .. } => of.storage_dtype(),
             Input::Fp8Blocks { .. } => DType::BF16,
+            Input::Cast { to, .. } => DType::from_float(*to),
+            Input::View { dtype, .. } => *dtype,
+            Input::AwqWeight { .. } => DType::U32,
+            Input::AwqBiases { scales, .. } => scales.storage_dtype(),
         }
     }
 
@@ -286,7 +323,7 @@ impl Input {
         match self {
             Input::Tensor { tensor } | Input::Gguf { tensor, .. } => tensor.shape.clone(),
             Input::Quantized { weight, bits, .. } => {
-                let mut s = weight.shape.clone();
+                let mut s = weight.shape();
                 if let Some(k) = s.last_mut() {
                     *k = *k * 32 / *bits as usize;
                 }
@@ -321,7 +358,20 @@ impl Input {
                 }
                 s
             }
-            Input::Map { of, .. } => of.shape(),
+            Input::Map { of, .. } | Input::Cast { of, .. } => of.shape(),
+            Input::View { shape, .. } => shape.clone(),
+            Input::AwqWeight { qweight } => {
+                let s = qweight.shape();
+                match s.as_slice() {
+                    [n_in, n_out_8] => vec![n_out_8 * 8, n_in / 8],
+                    _ => s,
+                }
+            }
+            Input::AwqBiases { scales, .. } => {
+                let mut s = scales.shape();
+                s.reverse();
+                s
+            }
         }
     }
 
@@ -336,9 +386,16 @@ impl Input {
                 global_scale,
                 ..
             } => {
-                let mut v = vec![weight, scales];
-                v.extend(biases.as_ref());
-                v.extend(global_scale.as_ref());
+                let mut v = weight.sources();
+                v.extend(scales.sources());
+                v.extend(biases.iter().flat_map(|b| b.sources()));
+                v.extend(global_scale.iter().flat_map(|g| g.sources()));
+                v
+            }
+            Input::AwqWeight { qweight } => qweight.sources(),
+            Input::AwqBiases { qzeros, scales } => {
+                let mut v = scales.sources();
+                v.extend(qzeros.iter().flat_map(|z| z.sources()));
                 v
             }
             Input::Stack { parts } => parts.iter().flat_map(Input::sources).collect(),
@@ -346,7 +403,9 @@ impl Input {
             | Input::MoveAxis { of, .. }
             | Input::Reshape { of, .. }
             | Input::Transpose { of }
-            | Input::Map { of, .. } => of.sources(),
+            | Input::Map { of, .. }
+            | Input::Cast { of, .. }
+            | Input::View { of, .. } => of.sources(),
             Input::Fp8Blocks {
                 weight, scale_inv, ..
             } => {
@@ -361,14 +420,16 @@ impl Input {
     /// block, so each strided source read is long enough).
     pub fn transposes(&self) -> bool {
         match self {
-            Input::Transpose { .. } => true,
+            Input::Transpose { .. } | Input::AwqWeight { .. } | Input::AwqBiases { .. } => true,
             Input::Tensor { .. } | Input::Quantized { .. } | Input::Gguf { .. } => false,
             Input::Stack { parts } => parts.iter().any(Input::transposes),
             Input::Fp8Blocks { weight, .. } => weight.transposes(),
             Input::Rows { of, .. }
             | Input::MoveAxis { of, .. }
             | Input::Reshape { of, .. }
-            | Input::Map { of, .. } => of.transposes(),
+            | Input::Map { of, .. }
+            | Input::Cast { of, .. }
+            | Input::View { of, .. } => of.transposes(),
         }
     }
 
@@ -401,6 +462,10 @@ pub enum Op {
         group_size: usize,
         bits: u32,
     },
+}
+
+fn ser_dtype<S: serde::Serializer>(t: &DType, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(t.as_str())
 }
 
 fn ser_float<S: serde::Serializer>(t: &FloatType, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -580,13 +645,14 @@ pub fn build(opts: &ConvertOptions) -> Result<Plan> {
 }
 
 /// A parameter after sanitize: either a plain tensor or the parts of an MLX-quantized layer.
+#[allow(clippy::large_enum_variant)] // one per parameter, moved once into its plan
 enum Param {
     Plain(Input),
     Quantized {
-        weight: SourceTensor,
-        scales: SourceTensor,
-        biases: Option<SourceTensor>,
-        global_scale: Option<SourceTensor>,
+        weight: Input,
+        scales: Input,
+        biases: Option<Input>,
+        global_scale: Option<Input>,
         spec: QuantSpec,
     },
 }
@@ -601,7 +667,15 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
     if multimodal {
         crate::multimodal::refuse_mlx_input(inv)?;
     }
-    refuse_prequantized(&cfg, dir, arch)?;
+    // A pre-quantized source mlx-lm's loader maps onto MLX quantized layers (AWQ, ...).
+    let source_format =
+        crate::source_quant::SourceFormat::detect(&cfg).map_err(|msg| Error::Config {
+            file: dir.join("config.json"),
+            msg,
+        })?;
+    if source_format.is_none() {
+        refuse_prequantized(&cfg, dir, arch)?;
+    }
     // A GGUF inventory brings its own inputs (dequantized GGML tensors under HF names).
     let (tensors, named) = match crate::gguf::convert::named_inputs(inv)? {
         Some(gguf) => gguf,
@@ -614,7 +688,10 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
             (tensors, named)
         }
     };
-    let input_quant = cfg.get("quantization").and_then(Value::as_object).cloned();
+    let input_quant = match &source_format {
+        Some(f) => Some(f.mlx_quantization()),
+        None => cfg.get("quantization").and_then(Value::as_object).cloned(),
+    };
     // fp8 sources the model dequantizes are float after sanitize: `-d` then only drops their
     // `quantization_config`, as mlx-lm does.
     if opts.dequantize && input_quant.is_none() && !arch::dequantizes_fp8(arch, &cfg) {
@@ -646,12 +723,16 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
         }
     }
     let dtype = dtype.map(|(t, _)| t);
-    // An explicit --dtype also decides the dtype of dequantized fp layers (mlx-lm always
-    // gives bfloat16 there).
-    let flag_dtype = opts.dtype;
 
     // sanitize: rename/drop by the architecture's rules.
     let kept = apply::sanitize(arch, &cfg, named).map_err(Error::Plan)?;
+    // mlx-lm's loader rewrites pre-quantized packs after `sanitize`.
+    let kept = match &source_format {
+        Some(f) => f.transform(kept).map_err(|msg| {
+            Error::Source(format!("{}: {msg}", dir.join("config.json").display()))
+        })?,
+        None => kept,
+    };
     let kept_sources: std::collections::HashSet<&str> = kept
         .iter()
         .flat_map(|(_, i)| i.sources())
@@ -710,18 +791,30 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
     };
 
     // Per-parameter operation, and the flat list of outputs in module order.
-    let mut quant_cfg: Option<Json> = match (&quant, &input_quant) {
+    let quant_cfg: Option<Json> = match (&quant, &input_quant) {
+        // mlx-lm's `quantize_model` on a model its loader quantized keeps that entry and adds
+        // one per layer it quantizes.
+        (Some(_), Some(iq)) if source_format.is_some() => Some(iq.clone()),
         (Some(q), _) => Some(q.spec.config_entry()),
         (None, Some(iq)) if !opts.dequantize => Some(iq.clone()),
         _ => None,
     };
-    let mut planned = Vec::with_capacity(params.len());
-    let mut outputs: Vec<(String, DType, Vec<usize>)> = Vec::new();
-    let mut total_parameters: u64 = 0;
-    let target_of = |name: &str, float: Option<FloatType>| match (float, dtype) {
-        (Some(_), Some(t)) if apply::may_cast(arch, name) => Some(t),
-        (f, _) => f,
+    let ctx = ParamContext {
+        opts,
+        quant: quant.as_ref(),
+        arch,
+        dtype,
+        recipe_ctx: recipe_ctx.as_ref(),
+        weight_files: &inv.weight_files,
+        keep_source_layers: source_format.is_some(),
     };
+    let mut state = PlanState {
+        planned: Vec::with_capacity(params.len()),
+        outputs: Vec::new(),
+        quant_cfg,
+        notes,
+    };
+    let mut total_parameters: u64 = 0;
     // mlx-lm counts the parameters of leaf modules only (`get_total_parameters`): arrays a module
     // holds next to submodules (mamba's `A_log`, `D`) are left out.
     let inner_modules: std::collections::HashSet<String> = params
@@ -734,175 +827,18 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
         })
         .collect();
     for (name, param) in params {
-        let (input, logical_float) = match param {
-            Param::Plain(i) => {
-                for t in i.sources() {
-                    check_loadable(t, &inv.weight_files)?;
-                }
-                let f = i.float_type();
-                (i, f)
-            }
-            Param::Quantized {
-                weight,
-                scales,
-                biases,
-                global_scale,
-                spec,
-            } => {
-                // Affine dequantizes in the scales' dtype after mlx-lm's cast step; the fp modes
-                // in bfloat16 (mlx's default), or in --dtype when given; with an nvfp4 global
-                // scale mlx computes in float32.
-                let float = match spec.mode {
-                    Mode::Affine => {
-                        let s = scales.dtype.float_type().unwrap_or(FloatType::BF16);
-                        target_of(&scales.name, Some(s)).unwrap_or(s)
-                    }
-                    _ if global_scale.is_some() => FloatType::F32,
-                    _ => flag_dtype.unwrap_or(FloatType::BF16),
-                };
-                let input = Input::Quantized {
-                    weight,
-                    scales,
-                    biases,
-                    global_scale,
-                    mode: spec.mode,
-                    group_size: spec.group_size,
-                    bits: spec.bits,
-                    float,
-                };
-                (input, Some(float))
-            }
-        };
-        let shape = input.shape();
+        let (input, logical_float) = ctx.param_input(&name, param)?;
         if !inner_modules.contains(name.rsplit_once('.').map_or("", |(o, _)| o)) {
-            total_parameters += shape.iter().product::<usize>() as u64;
+            total_parameters += input.shape().iter().product::<usize>() as u64;
         }
-        let decision = match (&quant, logical_float) {
-            (Some(q), Some(_)) => {
-                policy::decide(arch, &name, &shape, q, recipe_ctx.as_ref(), &mut notes)
-            }
-            _ => None,
-        };
-        // Dequantized layers keep the dtype dequantization gives (mlx-lm casts before it
-        // dequantizes): affine the cast scales' dtype, fp modes bfloat16 unless --dtype says.
-        let target = match &input {
-            Input::Quantized {
-                mode: Mode::Affine,
-                float,
-                ..
-            } => Some(*float),
-            Input::Quantized { .. } if decision.is_none() || opts.dequantize => {
-                Some(flag_dtype.unwrap_or(FloatType::BF16))
-            }
-            _ => target_of(&name, logical_float),
-        };
-        let stored_spec = match &input {
-            Input::Quantized {
-                mode,
-                group_size,
-                bits,
-                ..
-            } => Some(QuantSpec {
-                mode: *mode,
-                group_size: *group_size,
-                bits: *bits,
-            }),
-            _ => None,
-        };
-        let layer = name.strip_suffix(".weight").unwrap_or(&name).to_string();
-        let base = layer.clone();
-        let first = outputs.len();
-
-        // A quantized input layer is kept as stored when nothing asks to change it: no -q/-d,
-        // or -q deciding the very same settings (re-quantizing would only lose precision).
-        let keep_stored = match (&input, &decision) {
-            (Input::Quantized { .. }, _) if opts.dequantize => false,
-            (Input::Quantized { .. }, Some(d)) => Some(d.spec) == stored_spec,
-            (Input::Quantized { .. }, None) => quant.is_none(),
-            _ => false,
-        };
-        if keep_stored {
-            let Input::Quantized {
-                weight,
-                scales,
-                biases,
-                global_scale,
-                ..
-            } = input
-            else {
-                unreachable!()
-            };
-            let spec = stored_spec.unwrap_or(QuantSpec {
-                mode: Mode::Affine,
-                group_size: 64,
-                bits: 4,
-            });
-            if let (Some(q), Some(qc)) = (&quant, quant_cfg.as_mut())
-                && spec != q.spec
-            {
-                qc.insert(layer.clone(), Value::Object(spec.config_entry()));
-            }
-            for part in [Some(weight), Some(scales), biases, global_scale]
-                .into_iter()
-                .flatten()
-            {
-                let pname = part.name.clone();
-                let shape = part.shape.clone();
-                let input = Input::Tensor { tensor: part };
-                let (op, dt) = plain_op(&input, target_of(&pname, input.float_type()));
-                outputs.push((pname.clone(), dt, shape));
-                planned.push((
-                    ParamPlan {
-                        name: pname,
-                        input,
-                        op,
-                        outputs: Vec::new(),
-                    },
-                    outputs.len() - 1,
-                    1,
-                ));
-            }
-            continue;
-        }
-
-        let op = if let (Some(d), Some(t)) = (&decision, target) {
-            if let (Some(qc), Some(entry)) = (quant_cfg.as_mut(), &d.config_entry) {
-                qc.insert(layer.clone(), Value::Object(entry.clone()));
-            }
-            check_quantizable_shape(&name, &shape, &d.spec)?;
-            for (suffix, dt, shape) in d.spec.output_tensors(&shape, DType::from_float(t)) {
-                outputs.push((format!("{base}.{suffix}"), dt, shape));
-            }
-            Op::Quantize {
-                float: t,
-                mode: d.spec.mode,
-                group_size: d.spec.group_size,
-                bits: d.spec.bits,
-            }
-        } else {
-            let (op, out_dtype) = match &input {
-                Input::Quantized { float, .. } => {
-                    let t = target.unwrap_or(*float);
-                    (Op::Float { to: t }, DType::from_float(t))
-                }
-                other => plain_op(other, target),
-            };
-            outputs.push((name.clone(), out_dtype, shape.clone()));
-            op
-        };
-        let n_out = outputs.len() - first;
-        planned.push((
-            ParamPlan {
-                name,
-                input,
-                op,
-                outputs: Vec::new(),
-            },
-            first,
-            n_out,
-        ));
+        ctx.plan_param(name, input, logical_float, &mut state)?;
     }
-
+    let PlanState {
+        planned,
+        outputs,
+        quant_cfg,
+        notes,
+    } = state;
     // Greedy sharding in module order, exactly like `make_shards`.
     let (shards, placements) = make_shards(outputs, opts.max_shard_size);
     let params = planned
@@ -917,11 +853,14 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
     for edit in arch.config_edits {
         edit.apply(&mut out_cfg);
     }
-    if opts.dequantize || quant.is_some() {
+    if opts.dequantize || quant.is_some() || source_format.is_some() {
         out_cfg.remove("quantization");
         out_cfg.remove("quantization_config");
     }
-    let out_quant = quant_cfg.clone().filter(|_| quant.is_some());
+    // A pre-quantized source's output carries the entry mlx-lm's loader made (unless -d).
+    let out_quant = quant_cfg
+        .clone()
+        .filter(|_| quant.is_some() || source_format.is_some());
     let config_text = if multimodal {
         crate::multimodal::output_config(out_cfg, out_quant)
     } else {
@@ -958,6 +897,250 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
         inventory: inv.clone(),
     };
     Ok(plan)
+}
+
+/// What every parameter's decision depends on: the request and the model, fixed for a plan.
+struct ParamContext<'a> {
+    opts: &'a ConvertOptions,
+    quant: Option<&'a QuantRequest>,
+    arch: &'static Arch,
+    /// Cast target for floating tensors (`--dtype` or the config's), if any.
+    dtype: Option<FloatType>,
+    recipe_ctx: Option<&'a RecipeContext>,
+    weight_files: &'a [PathBuf],
+    /// The source was quantized in a non-MLX format (AWQ, compressed-tensors, ...): mlx-lm's
+    /// loader turns its layers into quantized modules, which `-q` keeps as they are.
+    keep_source_layers: bool,
+}
+
+/// What the parameters' decisions accumulate, in module order.
+struct PlanState {
+    /// Each parameter's plan with the index of its first output and its output count.
+    planned: Vec<(ParamPlan, usize, usize)>,
+    /// Every output tensor (name, dtype, shape), in the order they are sharded.
+    outputs: Vec<(String, DType, Vec<usize>)>,
+    /// The output `quantization` entry, growing per-layer entries as layers are decided.
+    quant_cfg: Option<Json>,
+    notes: Vec<String>,
+}
+
+impl ParamContext<'_> {
+    /// The float type a floating parameter ends up in: the cast target where the model allows
+    /// casting it, else its own.
+    fn target_of(&self, name: &str, float: Option<FloatType>) -> Option<FloatType> {
+        match (float, self.dtype) {
+            (Some(_), Some(t)) if apply::may_cast(self.arch, name) => Some(t),
+            (f, _) => f,
+        }
+    }
+
+    /// The input a sanitized parameter is read from, and the float type its values have.
+    fn param_input(&self, name: &str, param: Param) -> Result<(Input, Option<FloatType>)> {
+        match param {
+            Param::Plain(i) => {
+                for t in i.sources() {
+                    check_loadable(t, self.weight_files)?;
+                }
+                let f = i.float_type();
+                Ok((i, f))
+            }
+            Param::Quantized {
+                weight,
+                scales,
+                biases,
+                global_scale,
+                spec,
+            } => {
+                // Affine dequantizes in the scales' dtype after mlx-lm's cast step; the fp modes
+                // in bfloat16 (mlx's default), or in --dtype when given; with an nvfp4 global
+                // scale mlx computes in float32.
+                let float = match spec.mode {
+                    Mode::Affine => {
+                        let s = scales
+                            .storage_dtype()
+                            .float_type()
+                            .unwrap_or(FloatType::BF16);
+                        let layer = name.strip_suffix(".weight").unwrap_or(name);
+                        self.target_of(&format!("{layer}.scales"), Some(s))
+                            .unwrap_or(s)
+                    }
+                    _ if global_scale.is_some() => FloatType::F32,
+                    _ => self.opts.dtype.unwrap_or(FloatType::BF16),
+                };
+                let input = Input::Quantized {
+                    weight: Box::new(weight),
+                    scales: Box::new(scales),
+                    biases: biases.map(Box::new),
+                    global_scale: global_scale.map(Box::new),
+                    mode: spec.mode,
+                    group_size: spec.group_size,
+                    bits: spec.bits,
+                    float,
+                };
+                Ok((input, Some(float)))
+            }
+        }
+    }
+
+    /// Decides one parameter: which op (copy, cast, quantize, or keep a stored quantized
+    /// layer's parts), in which dtype, and which output tensors it adds.
+    fn plan_param(
+        &self,
+        name: String,
+        input: Input,
+        logical_float: Option<FloatType>,
+        state: &mut PlanState,
+    ) -> Result<()> {
+        let (opts, quant) = (self.opts, self.quant);
+        // An explicit --dtype also decides the dtype of dequantized fp layers (mlx-lm always
+        // gives bfloat16 there).
+        let flag_dtype = opts.dtype;
+        let shape = input.shape();
+        let decision = match (quant, logical_float) {
+            (Some(q), Some(_)) => policy::decide(
+                self.arch,
+                &name,
+                &shape,
+                q,
+                self.recipe_ctx,
+                &mut state.notes,
+            ),
+            _ => None,
+        };
+        // Dequantized layers keep the dtype dequantization gives (mlx-lm casts before it
+        // dequantizes): affine the cast scales' dtype, fp modes bfloat16 unless --dtype says.
+        let target = match &input {
+            Input::Quantized {
+                mode: Mode::Affine,
+                float,
+                ..
+            } => Some(*float),
+            Input::Quantized { .. } if decision.is_none() || opts.dequantize => {
+                Some(flag_dtype.unwrap_or(FloatType::BF16))
+            }
+            _ => self.target_of(&name, logical_float),
+        };
+        let stored_spec = match &input {
+            Input::Quantized {
+                mode,
+                group_size,
+                bits,
+                ..
+            } => Some(QuantSpec {
+                mode: *mode,
+                group_size: *group_size,
+                bits: *bits,
+            }),
+            _ => None,
+        };
+        let layer = name.strip_suffix(".weight").unwrap_or(&name).to_string();
+        let base = layer.clone();
+        let outputs = &mut state.outputs;
+        let first = outputs.len();
+
+        // A quantized input layer is kept as stored when nothing asks to change it: no -q/-d,
+        // or -q deciding the very same settings (re-quantizing would only lose precision).
+        let keep_stored = match (&input, &decision) {
+            (Input::Quantized { .. }, _) if opts.dequantize => false,
+            // mlx-lm's loader made these layers quantized modules, which `-q` leaves alone.
+            (Input::Quantized { .. }, _) if self.keep_source_layers => true,
+            (Input::Quantized { .. }, Some(d)) => Some(d.spec) == stored_spec,
+            (Input::Quantized { .. }, None) => quant.is_none(),
+            _ => false,
+        };
+        if keep_stored {
+            let Input::Quantized {
+                weight,
+                scales,
+                biases,
+                global_scale,
+                ..
+            } = input
+            else {
+                unreachable!()
+            };
+            let spec = stored_spec.unwrap_or(QuantSpec {
+                mode: Mode::Affine,
+                group_size: 64,
+                bits: 4,
+            });
+            // (A loader-quantized source's layers are covered by its global entry.)
+            if let (Some(q), Some(qc)) = (quant, state.quant_cfg.as_mut())
+                && spec != q.spec
+                && !self.keep_source_layers
+            {
+                qc.insert(layer.clone(), Value::Object(spec.config_entry()));
+            }
+            let parts = [
+                ("weight", Some(weight)),
+                ("scales", Some(scales)),
+                ("biases", biases),
+                ("global_scale", global_scale),
+            ];
+            for (suffix, part) in parts {
+                let Some(input) = part else { continue };
+                let input = *input;
+                let pname = format!("{layer}.{suffix}");
+                let shape = input.shape();
+                let (op, dt) = plain_op(&input, self.target_of(&pname, input.float_type()));
+                outputs.push((pname.clone(), dt, shape));
+                state.planned.push((
+                    ParamPlan {
+                        name: pname,
+                        input,
+                        op,
+                        outputs: Vec::new(),
+                    },
+                    outputs.len() - 1,
+                    1,
+                ));
+            }
+            return Ok(());
+        }
+
+        let op = if let (Some(d), Some(t)) = (&decision, target) {
+            // On top of a loader-quantized model every newly quantized layer gets its entry.
+            let entry = match &d.config_entry {
+                None if self.keep_source_layers => Some(d.spec.config_entry()),
+                e => e.clone(),
+            };
+            if let (Some(qc), Some(entry)) = (state.quant_cfg.as_mut(), entry) {
+                qc.insert(layer.clone(), Value::Object(entry));
+            }
+            check_quantizable_shape(&name, &shape, &d.spec)?;
+            for (suffix, dt, shape) in d.spec.output_tensors(&shape, DType::from_float(t)) {
+                outputs.push((format!("{base}.{suffix}"), dt, shape));
+            }
+            Op::Quantize {
+                float: t,
+                mode: d.spec.mode,
+                group_size: d.spec.group_size,
+                bits: d.spec.bits,
+            }
+        } else {
+            let (op, out_dtype) = match &input {
+                Input::Quantized { float, .. } => {
+                    let t = target.unwrap_or(*float);
+                    (Op::Float { to: t }, DType::from_float(t))
+                }
+                other => plain_op(other, target),
+            };
+            outputs.push((name.clone(), out_dtype, shape.clone()));
+            op
+        };
+        let n_out = outputs.len() - first;
+        state.planned.push((
+            ParamPlan {
+                name,
+                input,
+                op,
+                outputs: Vec::new(),
+            },
+            first,
+            n_out,
+        ));
+        Ok(())
+    }
 }
 
 /// Output size and bits per weight under one setting.
@@ -1022,10 +1205,11 @@ fn plain_op(i: &Input, target: Option<FloatType>) -> (Op, DType) {
     }
 }
 
-/// Groups `X.weight` (uint32) + `X.scales` [+ `X.biases`] of an MLX-quantized checkpoint into
-/// one quantized parameter, with its settings from config.json's `quantization` (per-layer
-/// entry, else the global one checked against the shapes, else inferred like mlx-lm's
-/// `infer_quant_config` where the shapes allow only one answer).
+/// Groups `X.weight` (uint32) + `X.scales` [+ `X.biases`] of an MLX-quantized checkpoint (or
+/// of a pre-quantized source already in MLX's layout) into one quantized parameter, with its
+/// settings from config.json's `quantization` (per-layer entry, else the global one checked
+/// against the shapes, else inferred like mlx-lm's `infer_quant_config` where the shapes allow
+/// only one answer).
 fn group_quantized(
     sorted: Vec<(String, Input)>,
     input_quant: Option<&Json>,
@@ -1037,15 +1221,7 @@ fn group_quantized(
             .map(|(n, t)| (n, Param::Plain(t)))
             .collect());
     };
-    // Quantized layers are stored tensors in MLX checkpoints (already stacked and renamed).
-    let stored = |i: &Input| match i {
-        Input::Tensor { tensor } => Some(tensor.clone()),
-        _ => None,
-    };
-    let by_name: HashMap<&str, SourceTensor> = sorted
-        .iter()
-        .filter_map(|(n, i)| Some((n.as_str(), stored(i)?)))
-        .collect();
+    let by_name: HashMap<&str, &Input> = sorted.iter().map(|(n, i)| (n.as_str(), i)).collect();
     let mut quantized: HashMap<String, (QuantSpec, bool, bool)> = HashMap::new();
     for (name, _) in &sorted {
         let Some(layer) = name.strip_suffix(".scales") else {
@@ -1054,22 +1230,25 @@ fn group_quantized(
         let Some(w) = by_name.get(format!("{layer}.weight").as_str()) else {
             continue;
         };
-        if w.dtype != DType::U32 {
+        if w.storage_dtype() != DType::U32 {
             continue;
         }
         let has_biases = by_name.contains_key(format!("{layer}.biases").as_str());
         let Some(t) = by_name.get(name.as_str()) else {
             continue;
         };
-        let spec = layer_spec(layer, w, t, qcfg).map_err(|msg| Error::Config {
-            file: dir.join("config.json"),
-            msg,
-        })?;
+        let spec =
+            layer_spec(layer, &w.shape(), t.storage_dtype(), &t.shape(), qcfg).map_err(|msg| {
+                Error::Config {
+                    file: dir.join("config.json"),
+                    msg,
+                }
+            })?;
         let has_global = by_name.contains_key(format!("{layer}.global_scale").as_str());
         quantized.insert(layer.to_string(), (spec, has_biases, has_global));
     }
     let mut out = Vec::new();
-    let mut parts: HashMap<String, SourceTensor> = HashMap::new();
+    let mut parts: HashMap<String, Input> = HashMap::new();
     for (name, input) in sorted {
         let layer = name
             .strip_suffix(".weight")
@@ -1078,13 +1257,6 @@ fn group_quantized(
             .or_else(|| name.strip_suffix(".global_scale"));
         match layer.filter(|l| quantized.contains_key(*l)) {
             Some(l) => {
-                let Some(t) = stored(&input) else {
-                    return Err(Error::Plan(format!(
-                        "`{name}` is part of a quantized layer but must be assembled from several \
-                         tensors; hf2mlx cannot convert such quantized checkpoints yet"
-                    )));
-                };
-                parts.insert(name.clone(), t);
                 let (spec, has_biases, has_global) = quantized[l];
                 let (w, s, b, g) = (
                     format!("{l}.weight"),
@@ -1092,6 +1264,7 @@ fn group_quantized(
                     format!("{l}.biases"),
                     format!("{l}.global_scale"),
                 );
+                parts.insert(name, input);
                 let complete = parts.contains_key(&w)
                     && parts.contains_key(&s)
                     && (!has_biases || parts.contains_key(&b))
@@ -1120,20 +1293,22 @@ fn group_quantized(
     Ok(out)
 }
 
-/// The settings a stored quantized layer was packed with.
+/// The settings a stored quantized layer was packed with, from its weight's and scales'
+/// shapes and the scales' dtype.
 fn layer_spec(
     layer: &str,
-    w: &SourceTensor,
-    s: &SourceTensor,
+    w_shape: &[usize],
+    s_dtype: DType,
+    s_shape: &[usize],
     qcfg: &Json,
 ) -> std::result::Result<QuantSpec, String> {
-    let wk = *w.shape.last().unwrap_or(&0);
-    let sk = *s.shape.last().unwrap_or(&0);
+    let wk = *w_shape.last().unwrap_or(&0);
+    let sk = *s_shape.last().unwrap_or(&0);
     let fits = |spec: &QuantSpec| {
         spec.bits > 0
             && (wk * 32).is_multiple_of(spec.bits as usize)
             && wk * 32 / spec.bits as usize == sk * spec.group_size
-            && (s.dtype == DType::U8) == (spec.mode != Mode::Affine)
+            && (s_dtype == DType::U8) == (spec.mode != Mode::Affine)
     };
     let from_dict = |d: &Json| {
         let mode = d
@@ -1168,7 +1343,7 @@ fn layer_spec(
     if fits(&global) {
         return Ok(global);
     }
-    let candidates: Vec<QuantSpec> = if s.dtype == DType::U8 {
+    let candidates: Vec<QuantSpec> = if s_dtype == DType::U8 {
         [Mode::Nvfp4, Mode::Mxfp4, Mode::Mxfp8]
             .iter()
             .map(|m| {

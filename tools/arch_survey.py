@@ -730,6 +730,10 @@ fixture_case("qwen3_moe", "qwen3_moe")
 case("qwen3_moe-tied", fcfg("qwen3_moe", tie_word_embeddings=True, mlp_only_layers=[1]),
      then(unstack(), lm_head()))
 fixture_case("olmoe", "olmoe")
+# gpt_oss in MLX layout (its sanitize passes weights that already have `gate_proj.weight`);
+# the released mxfp4 layout is covered by tests/prequant_sources.rs.
+case("gpt_oss", cfg("gpt_oss", num_local_experts=4, num_experts_per_tok=2, head_dim=16,
+                    sliding_window=64, layer_types=["sliding_attention", "full_attention"]))
 case("olmoe-tied", fcfg("olmoe", tie_word_embeddings=True, attention_bias=True), unstack())
 fixture_case("dots1", "dots1")
 case("dots1-tied", fcfg("dots1", tie_word_embeddings=True, first_k_dense_replace=2),

@@ -262,6 +262,72 @@ fn apply_rules<T: Payload>(
                     }
                 })
                 .collect(),
+            Rule::ViewWords { suffix, to } => {
+                let mut next = Vec::with_capacity(out.len());
+                for (k, v) in out {
+                    let Some(base) = k.strip_suffix(suffix) else {
+                        next.push((k, v));
+                        continue;
+                    };
+                    let shape = v.shape();
+                    if shape.len() < 2
+                        || !(shape[shape.len() - 2] * shape[shape.len() - 1]).is_multiple_of(4)
+                    {
+                        return Err(format!(
+                            "`{k}` {shape:?} is not packed bytes that view as uint32 words"
+                        ));
+                    }
+                    next.push((format!("{base}{to}"), v.view_words()));
+                }
+                next
+            }
+            Rule::SplitInterleaved {
+                pat,
+                from,
+                parts,
+                columns,
+            } => {
+                let mut next = Vec::with_capacity(out.len());
+                for (k, v) in out {
+                    if !pat.matches(&k) {
+                        next.push((k, v));
+                        continue;
+                    }
+                    let n = parts.len();
+                    let shape = v.shape();
+                    let axis = if columns {
+                        shape.len().checked_sub(1)
+                    } else {
+                        shape.len().checked_sub(2)
+                    };
+                    let Some(axis) = axis.filter(|&a| shape[a].is_multiple_of(n)) else {
+                        return Err(format!(
+                            "`{k}` {shape:?} cannot be split into {n} interleaved parts"
+                        ));
+                    };
+                    for (i, part) in parts.iter().enumerate() {
+                        let name = k.replace(from, part);
+                        let piece = if columns {
+                            // v[..., i::n] = rows i of every block of n of v.reshape(.., m, n).T
+                            let mut s = shape.clone();
+                            let m = s[axis] / n;
+                            s[axis] = m;
+                            s.push(n);
+                            let mut flat = shape.clone();
+                            flat[axis] = m;
+                            v.clone()
+                                .reshape(s)
+                                .swap_last_axes()
+                                .rows(n, i, 1)
+                                .reshape(flat)
+                        } else {
+                            v.clone().rows(n, i, 1)
+                        };
+                        next.push((name, piece));
+                    }
+                }
+                next
+            }
             Rule::Squeeze(pat) => out
                 .into_iter()
                 .map(|(k, v)| {
@@ -774,6 +840,12 @@ impl Payload for Traced {
     }
     fn map_values(self, _op: ValueOp) -> Self {
         self
+    }
+    fn view_words(self) -> Self {
+        Traced {
+            shape: self.shape.view_words(),
+            from: self.from,
+        }
     }
 }
 

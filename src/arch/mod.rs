@@ -44,6 +44,7 @@ mod glm_moe_dsa;
 mod gpt2;
 mod gpt_bigcode;
 mod gpt_neox;
+mod gpt_oss;
 mod gptj;
 mod granite;
 mod granitemoe;

@@ -192,6 +192,22 @@ pub enum Rule {
     },
     /// `v.squeeze()`: size-1 axes of matching tensors removed (bytes unchanged).
     Squeeze(Pat),
+    /// Packed codes stored as bytes: tensors named `*<suffix>` (uint8 `[..., n, 16]`) become
+    /// `v.view(uint32).flatten(-2)` (`[..., n·4]`, the same bytes) named `*<to>` (gpt_oss's
+    /// mxfp4 `*_blocks` → `*.weight`).
+    ViewWords {
+        suffix: &'static str,
+        to: &'static str,
+    },
+    /// Interleaved pieces of fused tensors: for i < n = `parts.len()`, matching tensors give
+    /// `v[..., i::n, :]` (rows) or, with `columns`, `v[..., i::n]` (last axis), named with
+    /// `from` replaced by `parts[i]` (gpt_oss's `gate_up_proj` → `gate_proj`, `up_proj`).
+    SplitInterleaved {
+        pat: Pat,
+        from: &'static str,
+        parts: &'static [&'static str],
+        columns: bool,
+    },
     /// `weights[to] = weights[from]` when `to` is absent (a head duplicated from the embedding).
     CopyIfAbsent {
         from: &'static str,
@@ -385,6 +401,8 @@ pub trait Payload: Sized + Clone {
     fn swap_last_axes(self) -> Self;
     /// A value transform (same shape and dtype).
     fn map_values(self, op: ValueOp) -> Self;
+    /// `x.view(uint32).flatten(-2)` of uint8 codes `[..., n, k]`: `[..., n·k/4]`.
+    fn view_words(self) -> Self;
 }
 
 impl Payload for Vec<usize> {
@@ -422,6 +440,15 @@ impl Payload for Vec<usize> {
         self
     }
     fn map_values(self, _op: ValueOp) -> Self {
+        self
+    }
+    fn view_words(mut self) -> Self {
+        if self.len() >= 2 {
+            let k = self.pop().unwrap_or(0);
+            if let Some(n) = self.last_mut() {
+                *n = *n * k / 4;
+            }
+        }
         self
     }
 }

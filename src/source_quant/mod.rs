@@ -1,4 +1,200 @@
-//! Checkpoints that arrive already quantized in a non-MLX format (fp8 block scales, ...): the
-//! kernels that turn their stored codes back into the values mlx-lm's loader computes.
+//! Checkpoints that arrive already quantized in a non-MLX format (fp8 block scales, AWQ/GPTQ
+//! packs, ...): which format mlx-lm's loader sees in `quantization_config`, the MLX
+//! `quantization` entry it turns that into, and the kernels that turn the stored codes into
+//! MLX's layout (or back into the values mlx-lm's loader computes).
 
+pub mod awq;
 pub mod fp8;
+
+use serde_json::{Map, Value, json};
+
+use crate::cast::FloatType;
+use crate::config::Json;
+use crate::plan::Input;
+
+/// A pre-quantized source format mlx-lm's `load_model` converts into MLX quantized layers.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SourceFormat {
+    /// AutoAWQ, and GPTQ read with AWQ's layout (`_transform_awq_weights`).
+    Awq {
+        /// `awq` or `gptq`, for messages.
+        method: String,
+        group_size: usize,
+    },
+    /// Codes the model's `sanitize` already leaves in an MLX layout (gpt-oss `mxfp4`, `mxfp8`):
+    /// the loader only sets `quantization`.
+    Native { quantization: Value },
+}
+
+impl SourceFormat {
+    /// The source's format from its `quantization_config` (config.json, else
+    /// `text_config.quantization_config`), as mlx-lm's `load_model` branches on
+    /// `quant_method`. `Ok(None)`: no such config, or a method mlx-lm handles elsewhere (fp8
+    /// 128×128 blocks dequantized by the model's sanitize). `Err`: mlx-lm fails on it too (or
+    /// hf2mlx does not convert it yet); the message says what to do.
+    pub fn detect(cfg: &Json) -> Result<Option<SourceFormat>, String> {
+        if cfg.contains_key("quantization") {
+            return Ok(None);
+        }
+        let Some(qc) = quantization_config(cfg) else {
+            return Ok(None);
+        };
+        let method = qc
+            .get("quant_method")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown");
+        match method {
+            "awq" | "gptq" => {
+                let bits = qc.get("bits").and_then(Value::as_u64).unwrap_or(4);
+                if bits != 4 {
+                    return Err(format!(
+                        "this {method} checkpoint is {bits}-bit; mlx-lm (and hf2mlx) convert only \
+                         4-bit AWQ/GPTQ packs. Use the original float checkpoint and quantize it \
+                         with -q"
+                    ));
+                }
+                let group_size = qc.get("group_size").and_then(Value::as_i64).unwrap_or(128);
+                let group_size = usize::try_from(group_size)
+                    .ok()
+                    .filter(|g| [32, 64, 128].contains(g))
+                    .ok_or_else(|| {
+                        format!(
+                            "this {method} checkpoint has group_size {group_size}; MLX quantized \
+                             layers need 32, 64 or 128 (mlx-lm fails on it too)"
+                        )
+                    })?;
+                Ok(Some(SourceFormat::Awq {
+                    method: method.to_string(),
+                    group_size,
+                }))
+            }
+            "mxfp4" => Ok(Some(SourceFormat::Native {
+                quantization: json!({"group_size": 32, "bits": 4, "mode": "mxfp4"}),
+            })),
+            "mxfp8" => Ok(Some(SourceFormat::Native {
+                quantization: json!({"group_size": 32, "bits": 8, "mode": "mxfp8"}),
+            })),
+            _ => Ok(None),
+        }
+    }
+
+    /// The `quantization` entry mlx-lm's loader puts in the config (and writes out as both
+    /// `quantization` and `quantization_config`).
+    pub fn mlx_quantization(&self) -> Json {
+        let v = match self {
+            SourceFormat::Awq { group_size, .. } => json!({"group_size": group_size, "bits": 4}),
+            SourceFormat::Native { quantization } => quantization.clone(),
+        };
+        match v {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        }
+    }
+
+    /// Rewrites the sanitized parameters into MLX's quantized layout (`X.weight`, `X.scales`,
+    /// `X.biases` computed from the source's packs), as mlx-lm's loader does after `sanitize`.
+    pub fn transform(&self, params: Vec<(String, Input)>) -> Result<Vec<(String, Input)>, String> {
+        match self {
+            SourceFormat::Awq { method, .. } => awq_transform(method, params),
+            SourceFormat::Native { .. } => Ok(params),
+        }
+    }
+}
+
+/// `quantization_config` where mlx-lm's loader looks for it.
+pub fn quantization_config(cfg: &Json) -> Option<&Value> {
+    cfg.get("quantization_config").or_else(|| {
+        cfg.get("text_config")
+            .and_then(|t| t.get("quantization_config"))
+    })
+}
+
+/// `_transform_awq_weights`: every `P.qweight` with its `P.scales` (and `P.qzeros`) becomes
+/// `P.weight`/`P.scales`/`P.biases` in MLX's layout; every other floating tensor is cast to
+/// the scales' dtype (mlx-lm's `model_dtype`, that of the last layer it transformed).
+fn awq_transform(
+    method: &str,
+    params: Vec<(String, Input)>,
+) -> Result<Vec<(String, Input)>, String> {
+    if let Some((name, _)) = params.iter().find(|(n, _)| n.ends_with(".g_idx")) {
+        return Err(format!(
+            "`{name}`: this GPTQ checkpoint uses act-order group indices (g_idx), which mlx-lm \
+             does not support either. Use a checkpoint quantized without act-order (desc_act \
+             false), or the float checkpoint with -q"
+        ));
+    }
+    let mut by_name: std::collections::HashMap<String, Input> = params.iter().cloned().collect();
+    let mut out = Vec::with_capacity(params.len());
+    let mut model_dtype: Option<FloatType> = None;
+    for (name, input) in &params {
+        if let Some(prefix) = name.strip_suffix(".qweight") {
+            let scales = by_name.remove(&format!("{prefix}.scales")).ok_or_else(|| {
+                format!("`{name}` has no `{prefix}.scales`; the AWQ/GPTQ checkpoint is incomplete")
+            })?;
+            let qzeros = by_name.remove(&format!("{prefix}.qzeros"));
+            let (ws, ss) = (input.shape(), scales.shape());
+            let ok_shapes = ws.len() == 2
+                && ss.len() == 2
+                && ss[1] == ws[1] * 8
+                && ws[0].is_multiple_of(8)
+                && ss[0] > 0
+                && ws[0].is_multiple_of(ss[0])
+                && qzeros
+                    .as_ref()
+                    .is_none_or(|z| z.shape() == vec![ss[0], ws[1]]);
+            if !ok_shapes {
+                return Err(format!(
+                    "`{name}` {ws:?} and its scales {ss:?} are not in AutoAWQ's layout \
+                     (qweight [in, out/8], scales [in/G, out], qzeros [in/G, out/8])"
+                ));
+            }
+            let Some(ft) = scales.float_type() else {
+                return Err(format!("`{prefix}.scales` is not a float tensor"));
+            };
+            model_dtype = Some(ft);
+            out.push((
+                format!("{prefix}.weight"),
+                Input::AwqWeight {
+                    qweight: Box::new(input.clone()),
+                },
+            ));
+            out.push((
+                format!("{prefix}.scales"),
+                Input::Transpose {
+                    of: Box::new(scales.clone()),
+                },
+            ));
+            out.push((
+                format!("{prefix}.biases"),
+                Input::AwqBiases {
+                    qzeros: qzeros.map(Box::new),
+                    scales: Box::new(scales),
+                },
+            ));
+        }
+    }
+    let Some(model_dtype) = model_dtype else {
+        return Err(format!(
+            "the config says this is a pre-quantized checkpoint (quant_method `{method}`) but no \
+             tensor ends in `.qweight`, so its weights are not AutoAWQ/GPTQ packs (mlx-lm fails \
+             on it too). Remove `quantization_config` from config.json if the weights are floats"
+        ));
+    };
+    for (name, input) in params {
+        let is_pack_part = [".qweight", ".qzeros", ".scales"]
+            .iter()
+            .any(|s| name.ends_with(s));
+        if is_pack_part {
+            continue;
+        }
+        let input = match input.float_type() {
+            Some(f) if f != model_dtype => Input::Cast {
+                of: Box::new(input),
+                to: model_dtype,
+            },
+            _ => input,
+        };
+        out.push((name, input));
+    }
+    Ok(out)
+}

@@ -1,0 +1,108 @@
+//! Pre-quantized Hugging Face sources (AWQ, GPTQ, ...) against mlx-lm 0.32.2: every fixture in
+//! `tests/fixtures/prequant/<case>/hf` converted with each variant's flags must give the tensors
+//! and config mlx_lm.convert wrote (`expected/<variant>.json`, recorded by
+//! `tools/gen_prequant_fixtures.py`); where mlx-lm failed, hf2mlx must refuse too.
+
+mod common;
+
+use std::path::Path;
+
+use hf2mlx::cast::FloatType;
+use hf2mlx::plan::ConvertOptions;
+use hf2mlx::quant::Mode;
+use serde_json::Value;
+
+/// The options for a manifest's `command` (mlx_lm.convert flags).
+fn options(command: &str, src: &Path, dst: &Path) -> ConvertOptions {
+    let mut o = ConvertOptions::new(src, dst);
+    let mut it = command.split_whitespace().skip(1);
+    while let Some(flag) = it.next() {
+        let mut val = || it.next().expect("flag value").to_string();
+        match flag {
+            "-q" => o.quantize = true,
+            "-d" => o.dequantize = true,
+            "--q-mode" => o.q_mode = Mode::parse(&val()).unwrap(),
+            "--q-bits" => o.q_bits = Some(val().parse().unwrap()),
+            "--dtype" => {
+                o.dtype = Some(match val().as_str() {
+                    "float16" => FloatType::F16,
+                    "bfloat16" => FloatType::BF16,
+                    _ => FloatType::F32,
+                })
+            }
+            other => panic!("test does not know flag {other}"),
+        }
+    }
+    o
+}
+
+/// Converts every variant of fixture `case` and returns the differences from mlx-lm.
+fn check_case(case: &str) -> Vec<String> {
+    let root = common::fixtures().join("prequant").join(case);
+    let mut manifests: Vec<_> = std::fs::read_dir(root.join("expected"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    manifests.sort();
+    assert!(!manifests.is_empty(), "{case} has no expected manifests");
+    let mut failures = Vec::new();
+    for m in manifests {
+        let variant = m.file_stem().unwrap().to_string_lossy().to_string();
+        let expected: Value = serde_json::from_slice(&std::fs::read(&m).unwrap()).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        let opts = options(
+            expected["command"].as_str().unwrap(),
+            &root.join("hf"),
+            &out,
+        );
+        let result = hf2mlx::convert(&opts, &|_, _| {});
+        match (expected.get("error"), result) {
+            (Some(_), Err(_)) => {}
+            (Some(e), Ok(_)) => failures.push(format!(
+                "{case}/{variant}: converted, but mlx-lm fails with {e}"
+            )),
+            (None, Err(e)) => failures.push(format!("{case}/{variant}: conversion failed: {e}")),
+            (None, Ok(_)) => {
+                let diffs = common::compare(&out, &expected);
+                if !diffs.is_empty() {
+                    let head: Vec<_> = diffs.iter().take(8).cloned().collect();
+                    failures.push(format!(
+                        "{case}/{variant}: {} differences:\n    {}",
+                        diffs.len(),
+                        head.join("\n    ")
+                    ));
+                }
+            }
+        }
+    }
+    failures
+}
+
+macro_rules! cases {
+    ($($test:ident => $case:literal),* $(,)?) => {
+        $(
+            #[test]
+            fn $test() {
+                let failures = check_case($case);
+                assert!(failures.is_empty(), "{}", failures.join("\n"));
+            }
+        )*
+    };
+}
+
+cases!(
+    awq => "awq",
+    gptq => "gptq",
+    gptq_with_group_indices_is_refused => "gptq-gidx",
+    gpt_oss_mxfp4 => "gpt_oss-mxfp4",
+);
+
+#[test]
+fn act_order_refusal_names_the_tensor_and_the_way_out() {
+    let root = common::fixtures().join("prequant").join("gptq-gidx");
+    let tmp = tempfile::tempdir().unwrap();
+    let opts = ConvertOptions::new(root.join("hf"), tmp.path().join("out"));
+    let err = hf2mlx::convert(&opts, &|_, _| {}).unwrap_err().to_string();
+    assert!(err.contains(".g_idx") && err.contains("desc_act"), "{err}");
+}
