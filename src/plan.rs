@@ -1266,7 +1266,7 @@ pub fn resolve_arch(cfg: &Json, dir: &Path, trust_remote_code: bool) -> Result<&
 /// [`resolve_arch`] (mlx-lm's text conversion).
 pub fn resolve_conversion(cfg: &Json, dir: &Path, opts: &ConvertOptions) -> Result<&'static Arch> {
     let model_type = config::model_type(cfg).unwrap_or_default();
-    match arch::vlm::find(model_type) {
+    match arch::vlm::find_for_config(cfg) {
         Some(vlm) if !opts.text_only => Ok(vlm),
         Some(_) if arch::find(model_type).is_none() => Err(Error::Usage(format!(
             "`{model_type}` has no text-only conversion: mlx-lm has no model for it. Drop \

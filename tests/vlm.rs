@@ -9,6 +9,11 @@
 //! saves for CLIP/SigLIP towers (no `vision_model.` level). mlx-vlm maps only the classic layout
 //! (the reference's caveat 6), so for the others its recorded manifest is the error it raised
 //! and our output must equal its conversion of the classic layout: same tensors, other names.
+//!
+//! `pixtral` is Pixtral-12B as on the Hub: a `llava` config with a `pixtral` vision_config.
+//! mlx-vlm refuses it ("Unsupported model type: pixtral") unless the user edits `model_type` to
+//! `pixtral`; its manifests are recorded from such an edited copy, and our output, which writes
+//! `model_type: pixtral` itself, must equal them (config included).
 
 mod common;
 

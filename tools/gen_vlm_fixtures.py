@@ -266,8 +266,56 @@ def idefics3():
     return model, proc
 
 
+# A Pixtral tower (2-D RoPE ViT with a Conv2d `patch_conv`): 16x16 images of 4x4 patches.
+PIXTRAL = dict(model_type="pixtral", hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+               num_attention_heads=2, head_dim=16, image_size=16, patch_size=4)
+
+
+def pixtral_processor(merge: int):
+    import transformers as t
+
+    ip = t.PixtralImageProcessor(size={"longest_edge": 16}, patch_size=4)
+    tok = tokenizer({"image_token": "[IMG]", "image_break_token": "[IMG_BREAK]",
+                     "image_end_token": "[IMG_END]"})
+    return t.PixtralProcessor(image_processor=ip, tokenizer=tok, patch_size=4,
+                              spatial_merge_size=merge, image_token="[IMG]",
+                              image_break_token="[IMG_BREAK]", image_end_token="[IMG_END]",
+                              chat_template=CHAT_TEMPLATE)
+
+
+def mistral3():
+    """Mistral-Small-3.1 style: Pixtral tower, patch-merger projector, Mistral text model."""
+    import transformers as t
+
+    cfg = t.Mistral3Config(
+        text_config=dict(TEXT, model_type="mistral", head_dim=32, rope_theta=1000000000.0),
+        vision_config=PIXTRAL,
+        spatial_merge_size=2,
+        image_token_index=tid("[IMG]"),
+        tie_word_embeddings=False,
+    )
+    return t.Mistral3ForConditionalGeneration(cfg), pixtral_processor(2)
+
+
+def pixtral():
+    """Pixtral-12B as on the Hub (mistral-community/pixtral-12b): a `llava` config with a
+    `pixtral` vision_config."""
+    import transformers as t
+
+    cfg = t.LlavaConfig(
+        text_config=dict(TEXT, model_type="mistral", head_dim=32, rope_theta=1000000000.0),
+        vision_config=PIXTRAL,
+        image_token_index=tid("[IMG]"),
+        projector_hidden_act="gelu",
+        vision_feature_layer=-1,
+        tie_word_embeddings=False,
+    )
+    return t.LlavaForConditionalGeneration(cfg), pixtral_processor(1)
+
+
 FAMILIES = {"qwen2_vl": qwen2_vl, "qwen2_5_vl": qwen2_5_vl, "gemma3": gemma3, "llava": llava,
-            "qwen3_vl": qwen3_vl, "paligemma": paligemma, "idefics3": idefics3}
+            "qwen3_vl": qwen3_vl, "paligemma": paligemma, "idefics3": idefics3,
+            "mistral3": mistral3, "pixtral": pixtral}
 
 
 def build(family: str) -> None:
@@ -329,6 +377,12 @@ def build(family: str) -> None:
     print(family, sorted(p.name for p in fam.iterdir()))
 
 
+# Hub checkpoints whose model_type mlx-vlm cannot convert, and the one a user has to edit into
+# their config.json first: Pixtral-12B says `llava` (with a `pixtral` vision_config), which
+# mlx-vlm's llava module refuses ("Unsupported model type: pixtral").
+MLX_VLM_MODEL_TYPE = {"pixtral": "pixtral"}
+
+
 def record(family: str) -> None:
     fam = OUT / family
     exp = fam / "expected"
@@ -342,11 +396,18 @@ def record(family: str) -> None:
     for layout in ("hf", "hf-new", "hf-v5"):
         if not (fam / layout).is_dir():
             continue
+        src = fam / layout
         for variant, args in VARIANTS.items():
             with tempfile.TemporaryDirectory() as tmp:
+                if family in MLX_VLM_MODEL_TYPE:
+                    src = Path(tmp) / "src"
+                    shutil.copytree(fam / layout, src)
+                    cfg = json.loads((src / "config.json").read_text())
+                    cfg["model_type"] = MLX_VLM_MODEL_TYPE[family]
+                    (src / "config.json").write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
                 out = Path(tmp) / "out"
                 r = subprocess.run(
-                    [str(convert), "--hf-path", str(fam / layout), "--mlx-path", str(out), *args],
+                    [str(convert), "--hf-path", str(src), "--mlx-path", str(out), *args],
                     capture_output=True, text=True, env=env,
                 )
                 target = exp / f"{layout}-{variant}.json"

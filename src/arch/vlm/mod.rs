@@ -16,7 +16,9 @@
 mod gemma3;
 mod idefics3;
 mod llava;
+mod mistral3;
 mod paligemma;
+mod pixtral;
 mod qwen2_5_vl;
 mod qwen2_vl;
 mod qwen3_vl;
@@ -28,7 +30,9 @@ pub static REGISTRY: &[&Arch] = &[
     &gemma3::ARCH,
     &idefics3::ARCH,
     &llava::ARCH,
+    &mistral3::ARCH,
     &paligemma::ARCH,
+    &pixtral::ARCH,
     &qwen2_5_vl::ARCH,
     &qwen2_vl::ARCH,
     &qwen3_vl::ARCH,
@@ -40,6 +44,23 @@ pub fn find(model_type: &str) -> Option<&'static Arch> {
         .iter()
         .copied()
         .find(|a| a.name == model_type || a.aliases.contains(&model_type))
+}
+
+/// The multimodal conversion for a config: by `model_type`, except where a Hub `model_type`
+/// covers towers of different kinds (a `llava` config with a `pixtral` vision_config is
+/// Pixtral-12B, whose tower LLaVA's rules do not know).
+pub fn find_for_config(
+    config: &serde_json::Map<String, serde_json::Value>,
+) -> Option<&'static Arch> {
+    let model_type = crate::config::model_type(config).unwrap_or_default();
+    let vision_type = config
+        .get("vision_config")
+        .and_then(|v| v.get("model_type"))
+        .and_then(serde_json::Value::as_str);
+    match (model_type, vision_type) {
+        ("llava", Some("pixtral")) => Some(&pixtral::ARCH),
+        _ => find(model_type),
+    }
 }
 
 /// Whether an arch is a multimodal conversion (keeps towers).
