@@ -206,6 +206,9 @@ TOWER_FIXUP = {
         ("model.vision_tower.", "model.vision_tower.vision_model."))
     for f in ("gemma3", "llava", "paligemma")
 }
+# LFM2-VL is saved in the transformers >= 4.52 layout only; its Hub checkpoints (transformers
+# 4.5x) keep the SigLIP2 tower's `vision_model.` level there.
+TOWER_FIXUP["lfm2_vl"] = (("model.vision_tower.", "model.vision_tower.vision_model."),) * 2
 
 FLAT_CONFIG = {"qwen2_vl", "qwen2_5_vl"}
 
@@ -313,9 +316,35 @@ def pixtral():
     return t.LlavaForConditionalGeneration(cfg), pixtral_processor(1)
 
 
+def lfm2_vl():
+    """LFM2-VL: a SigLIP2 NaFlex tower (Linear patch embedding), a pixel-unshuffle projector and
+    an LFM2 text model whose short-conv layers hold depthwise Conv1d kernels."""
+    import transformers as t
+
+    text = dict(TEXT, model_type="lfm2", layer_types=["conv", "full_attention"], conv_L_cache=3,
+                block_ff_dim=128, block_auto_adjust_ff_dim=False, tie_word_embeddings=True,
+                # LFM2 checkpoints carry the legacy block_* sizes mlx-vlm builds the model from.
+                block_dim=64, conv_dim=64, conv_dim_out=64, num_heads=2)
+    text.pop("intermediate_size")
+    cfg = t.Lfm2VlConfig(
+        text_config=text,
+        vision_config=dict(SIGLIP, model_type="siglip2_vision_model", num_patches=16,
+                           vision_use_head=False),
+        image_token_id=tid("<image>"),
+        projector_hidden_size=64,
+        downsample_factor=2,
+    )
+    model = t.Lfm2VlForConditionalGeneration(cfg)
+    ip = t.Lfm2VlImageProcessor(encoder_patch_size=4, tile_size=16, min_image_tokens=1,
+                                max_image_tokens=16, max_num_patches=64, do_image_splitting=False)
+    tok = tokenizer({"image_token": "<image>"})
+    proc = t.Lfm2VlProcessor(image_processor=ip, tokenizer=tok, chat_template=CHAT_TEMPLATE)
+    return model, proc
+
+
 FAMILIES = {"qwen2_vl": qwen2_vl, "qwen2_5_vl": qwen2_5_vl, "gemma3": gemma3, "llava": llava,
             "qwen3_vl": qwen3_vl, "paligemma": paligemma, "idefics3": idefics3,
-            "mistral3": mistral3, "pixtral": pixtral}
+            "mistral3": mistral3, "pixtral": pixtral, "lfm2_vl": lfm2_vl}
 
 
 def build(family: str) -> None:
@@ -368,7 +397,8 @@ def build(family: str) -> None:
         # checkpoints on the Hub (transformers 4.x) have it. Keep the v5 output as a third layout.
         v5 = fam / "hf-v5"
         shutil.copytree(hf, v5)
-        save_file(rename(saved, *fix[0]), hf / "model.safetensors", metadata={"format": "pt"})
+        saved = rename(saved, *fix[0])
+        save_file(saved, hf / "model.safetensors", metadata={"format": "pt"})
         state = rename(state, *fix[1])
     if set(state) != set(saved):
         new = fam / "hf-new"

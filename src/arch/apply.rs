@@ -129,6 +129,18 @@ fn apply_rules<T: Payload>(
                     out
                 }
             }
+            Rule::IfConfigOr {
+                key,
+                absent,
+                truthy: want,
+                rules,
+            } => {
+                if config.get(key).map_or(absent, truthy) == want {
+                    apply_rules(arch, config, rules, out, tie_done)?
+                } else {
+                    out
+                }
+            }
             Rule::TieHead(head) => {
                 *tie_done = true;
                 drop_tied_head(arch, config, out, head)

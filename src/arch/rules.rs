@@ -146,6 +146,15 @@ pub enum Rule {
         truthy: bool,
         rules: &'static [Rule],
     },
+    /// Like `IfConfig`, for a key whose absence means `absent` rather than false (a dataclass
+    /// default of true: lfm2_vl drops the projector's layer norm only when
+    /// `projector_use_layernorm` is present and false).
+    IfConfigOr {
+        key: &'static str,
+        absent: bool,
+        truthy: bool,
+        rules: &'static [Rule],
+    },
     /// Reshapes matching tensors to `[n / config[key], config[key]]` (n = element count): a
     /// per-head layout, e.g. rwkv7's `reshape(hidden_size // head_dim, head_dim)` of `[hidden]`
     /// vectors. Bytes are unchanged; only the shape is.

@@ -15,6 +15,7 @@
 
 mod gemma3;
 mod idefics3;
+mod lfm2_vl;
 mod llava;
 mod mistral3;
 mod paligemma;
@@ -29,6 +30,7 @@ use super::{Arch, Pat};
 pub static REGISTRY: &[&Arch] = &[
     &gemma3::ARCH,
     &idefics3::ARCH,
+    &lfm2_vl::ARCH,
     &llava::ARCH,
     &mistral3::ARCH,
     &paligemma::ARCH,
@@ -170,6 +172,35 @@ mod tests {
             )],
         );
         assert_eq!(out[0].1, vec![64, 4, 2, 4]);
+    }
+
+    #[test]
+    fn lfm2_vl_projector_norm_dropped_only_when_switched_off() {
+        let arch = find("lfm2-vl").unwrap();
+        let keys: &[(&str, &[usize])] = &[
+            ("model.multi_modal_projector.layer_norm.weight", &[128]),
+            (
+                "model.language_model.layers.0.conv.conv.weight",
+                &[64, 1, 3],
+            ),
+        ];
+        let absent = names(arch, serde_json::json!({"model_type": "lfm2_vl"}), keys);
+        assert_eq!(
+            absent,
+            vec![
+                ("multi_modal_projector.layer_norm.weight".into(), vec![128]),
+                (
+                    "language_model.model.layers.0.conv.conv.weight".into(),
+                    vec![64, 3, 1]
+                ),
+            ]
+        );
+        let off = names(
+            arch,
+            serde_json::json!({"model_type": "lfm2_vl", "projector_use_layernorm": false}),
+            keys,
+        );
+        assert_eq!(off.len(), 1);
     }
 
     #[test]
