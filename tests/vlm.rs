@@ -49,7 +49,9 @@ const CONFIG_DIFFERENCES: &[&str] = &["generation_config", "torch_dtype"];
 /// Projectors mlx-vlm quantizes although they feed the language model from a tower (its
 /// substring skip list misses their names): we keep them in float like every other projector,
 /// so our tensors there equal mlx-vlm's unquantized (`plain`) output. Per family: layer prefix.
-const KEPT_FLOAT: &[(&str, &str)] = &[("idefics3", "connector.")];
+/// Deliberate differences, as mlx-vlm's bug: Idefics3/SmolVLM's `connector` and InternVL's
+/// `mlp1` (LayerNorm + two Linears from the pixel-shuffled ViT features into the text model).
+const KEPT_FLOAT: &[(&str, &str)] = &[("idefics3", "connector."), ("internvl_chat", "mlp1.")];
 
 fn vlm_root() -> PathBuf {
     common::fixtures().join("vlm")

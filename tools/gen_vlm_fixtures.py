@@ -342,9 +342,85 @@ def lfm2_vl():
     return model, proc
 
 
+def internvl_chat():
+    """InternVL 2.5/3 (`OpenGVLab/InternVL3-1B`) is remote code (`InternVLChatModel`), which
+    transformers does not ship: its checkpoint is built here with the remote code's tensor
+    names and shapes (InternViT `vision_model.*` with a Conv2d patch embedding, class and
+    position embeddings and layer scales `ls1`/`ls2`; the `mlp1` projector LayerNorm + Linear +
+    GELU + Linear over 2x2 pixel-shuffled features; a Qwen2 `language_model`)."""
+    import torch
+    import transformers as t
+
+    vit, llm, patch, image = 32, 64, 4, 16
+    n_pos = (image // patch) ** 2 + 1
+    llm_config = dict(TEXT, model_type="qwen2", architectures=["Qwen2ForCausalLM"],
+                      rms_norm_eps=1e-6, rope_theta=1000000.0, tie_word_embeddings=False)
+    vision_config = dict(model_type="intern_vit_6b", architectures=["InternVisionModel"],
+                         hidden_size=vit, intermediate_size=64, num_hidden_layers=1,
+                         num_attention_heads=2, image_size=image, patch_size=patch,
+                         num_channels=3, qkv_bias=True, qk_normalization=False,
+                         norm_type="layer_norm", layer_norm_eps=1e-6, drop_path_rate=0.0)
+    config = dict(architectures=["InternVLChatModel"], model_type="internvl_chat",
+                  auto_map={"AutoConfig": "configuration_internvl_chat.InternVLChatConfig",
+                            "AutoModel": "modeling_internvl_chat.InternVLChatModel"},
+                  llm_config=llm_config, vision_config=vision_config, downsample_ratio=0.5,
+                  force_image_size=image, template="internvl2_5", ps_version="v2",
+                  select_layer=-1, dynamic_image_size=True, max_dynamic_patch=12,
+                  use_thumbnail=True, image_token_index=tid("<image>"),
+                  tie_word_embeddings=False)
+    shapes = {
+        "vision_model.embeddings.class_embedding": (1, 1, vit),
+        "vision_model.embeddings.patch_embedding.weight": (vit, 3, patch, patch),
+        "vision_model.embeddings.patch_embedding.bias": (vit,),
+        "vision_model.embeddings.position_embedding": (1, n_pos, vit),
+    }
+    for i in range(1):
+        p = f"vision_model.encoder.layers.{i}."
+        shapes.update({p + "ls1": (vit,), p + "ls2": (vit,),
+                       p + "attn.qkv.weight": (3 * vit, vit), p + "attn.qkv.bias": (3 * vit,),
+                       p + "attn.proj.weight": (vit, vit), p + "attn.proj.bias": (vit,),
+                       p + "mlp.fc1.weight": (64, vit), p + "mlp.fc1.bias": (64,),
+                       p + "mlp.fc2.weight": (vit, 64), p + "mlp.fc2.bias": (vit,),
+                       p + "norm1.weight": (vit,), p + "norm1.bias": (vit,),
+                       p + "norm2.weight": (vit,), p + "norm2.bias": (vit,)})
+    shapes.update({"mlp1.0.weight": (4 * vit,), "mlp1.0.bias": (4 * vit,),
+                   "mlp1.1.weight": (llm, 4 * vit), "mlp1.1.bias": (llm,),
+                   "mlp1.3.weight": (llm, llm), "mlp1.3.bias": (llm,)})
+    text = t.Qwen2ForCausalLM(t.Qwen2Config(**{k: v for k, v in llm_config.items()
+                                              if k != "architectures"}))
+    for k, v in text.state_dict().items():
+        shapes["language_model." + k] = tuple(v.shape)
+    tensors = {k: torch.randn(s) * 0.02 for k, s in shapes.items()}
+    tok = tokenizer({"image_token": "<image>"})
+    return Handmade(config, tensors), tok
+
+
+class Handmade:
+    """A checkpoint of a remote-code model: its config.json and tensors, saved like
+    `save_pretrained` would (one safetensors file, `format: pt`)."""
+
+    def __init__(self, config: dict, tensors: dict):
+        self.config, self.tensors = config, tensors
+
+    def to(self, dtype):
+        self.tensors = {k: v.to(dtype) for k, v in self.tensors.items()}
+        return self
+
+    def save_pretrained(self, path: Path) -> None:
+        from safetensors.torch import save_file
+
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "config.json").write_text(json.dumps(self.config, indent=2) + "\n")
+        save_file(self.tensors, path / "model.safetensors", metadata={"format": "pt"})
+
+    def state_dict(self) -> dict:
+        return self.tensors
+
+
 FAMILIES = {"qwen2_vl": qwen2_vl, "qwen2_5_vl": qwen2_5_vl, "gemma3": gemma3, "llava": llava,
             "qwen3_vl": qwen3_vl, "paligemma": paligemma, "idefics3": idefics3,
-            "mistral3": mistral3, "pixtral": pixtral, "lfm2_vl": lfm2_vl}
+            "mistral3": mistral3, "pixtral": pixtral, "lfm2_vl": lfm2_vl,
+            "internvl_chat": internvl_chat}
 
 
 def build(family: str) -> None:

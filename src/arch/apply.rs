@@ -39,6 +39,10 @@ pub fn is_tied(arch: &Arch, config: &Map<String, Value>, has_lm_head: bool) -> b
             Some(_) => default,
             None => from(config, default),
         },
+        Tied::SubConfig { key, default } => match config.get(key) {
+            Some(Value::Object(sub)) => from(sub, default),
+            _ => default,
+        },
     }
 }
 

@@ -50,6 +50,9 @@ pub enum Tied {
     /// top-level flag is ignored when `text_config` exists (the wrapper builds the text model from
     /// `text_config` alone).
     TextConfigOnly { default: bool },
+    /// Only the nested text config `config[key]` decides (InternVL's `llm_config`), with this
+    /// default when it or its flag is absent.
+    SubConfig { key: &'static str, default: bool },
 }
 
 /// A string pattern over dotted parameter paths, mirroring the Python tests mlx-lm uses

@@ -15,6 +15,7 @@
 
 mod gemma3;
 mod idefics3;
+mod internvl_chat;
 mod lfm2_vl;
 mod llava;
 mod mistral3;
@@ -30,6 +31,7 @@ use super::{Arch, Pat};
 pub static REGISTRY: &[&Arch] = &[
     &gemma3::ARCH,
     &idefics3::ARCH,
+    &internvl_chat::ARCH,
     &lfm2_vl::ARCH,
     &llava::ARCH,
     &mistral3::ARCH,
@@ -204,10 +206,25 @@ mod tests {
     }
 
     #[test]
+    fn internvl_ties_its_head_by_llm_config() {
+        let arch = find("internvl_chat").unwrap();
+        let keys: &[(&str, &[usize])] = &[
+            ("language_model.model.embed_tokens.weight", &[8, 4]),
+            ("language_model.lm_head.weight", &[8, 4]),
+        ];
+        let cfg = |tied: bool| {
+            serde_json::json!({"model_type": "internvl_chat", "tie_word_embeddings": !tied,
+                               "llm_config": {"tie_word_embeddings": tied}})
+        };
+        assert_eq!(names(arch, cfg(true), keys).len(), 1);
+        assert_eq!(names(arch, cfg(false), keys).len(), 2);
+    }
+
+    #[test]
     fn towers_and_projectors_are_never_language_model_layers() {
         for arch in REGISTRY {
             assert!(is_multimodal(arch), "{}", arch.name);
-            let tower = if arch.name == "idefics3" {
+            let tower = if matches!(arch.name, "idefics3" | "internvl_chat") {
                 "vision_model"
             } else {
                 "vision_tower"
