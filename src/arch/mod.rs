@@ -77,7 +77,7 @@ mod minicpm;
 mod minicpm3;
 mod minimax;
 mod ministral3;
-mod mistral3;
+pub(crate) mod mistral3;
 mod mistral4;
 mod mixtral;
 mod mla;

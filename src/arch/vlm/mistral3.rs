@@ -31,5 +31,7 @@ pub const ARCH: Arch = Arch {
     ],
     quant_predicate: &[(Pat::Contains("lm_head"), LayerQuant::Skip)],
     towers: &[Pat::Prefix("vision_tower."), Pat::Prefix("multi_modal_projector.")],
+    // Mistral 4 text models (MoE + MLA) are refused as in the text conversion.
+    unsupported: crate::arch::mistral3::ARCH.unsupported,
     ..Arch::BASE
 };
