@@ -1413,6 +1413,13 @@ pub fn resolve_arch(cfg: &Json, dir: &Path, trust_remote_code: bool) -> Result<&
             });
         }
     };
+    refuse_unsupported(arch, cfg, dir)?;
+    Ok(arch)
+}
+
+/// Refuses configurations of a known model type that its rules do not cover
+/// ([`arch::Unsupported`]), naming the config key.
+fn refuse_unsupported(arch: &Arch, cfg: &Json, dir: &Path) -> Result<()> {
     for u in arch.unsupported {
         let mut v = Some(&Value::Object(cfg.clone()));
         for k in u.key {
@@ -1433,7 +1440,7 @@ pub fn resolve_arch(cfg: &Json, dir: &Path, trust_remote_code: bool) -> Result<&
             )));
         }
     }
-    Ok(arch)
+    Ok(())
 }
 
 /// The rules a conversion uses: a vision-language `model_type` hf2mlx has multimodal rules for
@@ -1441,8 +1448,11 @@ pub fn resolve_arch(cfg: &Json, dir: &Path, trust_remote_code: bool) -> Result<&
 /// [`resolve_arch`] (mlx-lm's text conversion).
 pub fn resolve_conversion(cfg: &Json, dir: &Path, opts: &ConvertOptions) -> Result<&'static Arch> {
     let model_type = config::model_type(cfg).unwrap_or_default();
-    match arch::vlm::find(model_type) {
-        Some(vlm) if !opts.text_only => Ok(vlm),
+    match arch::vlm::find_for_config(cfg) {
+        Some(vlm) if !opts.text_only => {
+            refuse_unsupported(vlm, cfg, dir)?;
+            Ok(vlm)
+        }
         Some(_) if arch::find(model_type).is_none() => Err(Error::Usage(format!(
             "`{model_type}` has no text-only conversion: mlx-lm has no model for it. Drop \
              --text-only to convert it with its vision tower for mlx-vlm"

@@ -9,6 +9,11 @@
 //! saves for CLIP/SigLIP towers (no `vision_model.` level). mlx-vlm maps only the classic layout
 //! (the reference's caveat 6), so for the others its recorded manifest is the error it raised
 //! and our output must equal its conversion of the classic layout: same tensors, other names.
+//!
+//! `pixtral` is Pixtral-12B as on the Hub: a `llava` config with a `pixtral` vision_config.
+//! mlx-vlm refuses it ("Unsupported model type: pixtral") unless the user edits `model_type` to
+//! `pixtral`; its manifests are recorded from such an edited copy, and our output, which writes
+//! `model_type: pixtral` itself, must equal them (config included).
 
 mod common;
 
@@ -44,7 +49,9 @@ const CONFIG_DIFFERENCES: &[&str] = &["generation_config", "torch_dtype"];
 /// Projectors mlx-vlm quantizes although they feed the language model from a tower (its
 /// substring skip list misses their names): we keep them in float like every other projector,
 /// so our tensors there equal mlx-vlm's unquantized (`plain`) output. Per family: layer prefix.
-const KEPT_FLOAT: &[(&str, &str)] = &[("idefics3", "connector.")];
+/// Deliberate differences, as mlx-vlm's bug: Idefics3/SmolVLM's `connector` and InternVL's
+/// `mlp1` (LayerNorm + two Linears from the pixel-shuffled ViT features into the text model).
+const KEPT_FLOAT: &[(&str, &str)] = &[("idefics3", "connector."), ("internvl_chat", "mlp1.")];
 
 fn vlm_root() -> PathBuf {
     common::fixtures().join("vlm")

@@ -206,6 +206,9 @@ TOWER_FIXUP = {
         ("model.vision_tower.", "model.vision_tower.vision_model."))
     for f in ("gemma3", "llava", "paligemma")
 }
+# LFM2-VL is saved in the transformers >= 4.52 layout only; its Hub checkpoints (transformers
+# 4.5x) keep the SigLIP2 tower's `vision_model.` level there.
+TOWER_FIXUP["lfm2_vl"] = (("model.vision_tower.", "model.vision_tower.vision_model."),) * 2
 
 FLAT_CONFIG = {"qwen2_vl", "qwen2_5_vl"}
 
@@ -266,8 +269,158 @@ def idefics3():
     return model, proc
 
 
+# A Pixtral tower (2-D RoPE ViT with a Conv2d `patch_conv`): 16x16 images of 4x4 patches.
+PIXTRAL = dict(model_type="pixtral", hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+               num_attention_heads=2, head_dim=16, image_size=16, patch_size=4)
+
+
+def pixtral_processor(merge: int):
+    import transformers as t
+
+    ip = t.PixtralImageProcessor(size={"longest_edge": 16}, patch_size=4)
+    tok = tokenizer({"image_token": "[IMG]", "image_break_token": "[IMG_BREAK]",
+                     "image_end_token": "[IMG_END]"})
+    return t.PixtralProcessor(image_processor=ip, tokenizer=tok, patch_size=4,
+                              spatial_merge_size=merge, image_token="[IMG]",
+                              image_break_token="[IMG_BREAK]", image_end_token="[IMG_END]",
+                              chat_template=CHAT_TEMPLATE)
+
+
+def mistral3():
+    """Mistral-Small-3.1 style: Pixtral tower, patch-merger projector, Mistral text model."""
+    import transformers as t
+
+    cfg = t.Mistral3Config(
+        text_config=dict(TEXT, model_type="mistral", head_dim=32, rope_theta=1000000000.0),
+        vision_config=PIXTRAL,
+        spatial_merge_size=2,
+        image_token_index=tid("[IMG]"),
+        tie_word_embeddings=False,
+    )
+    return t.Mistral3ForConditionalGeneration(cfg), pixtral_processor(2)
+
+
+def pixtral():
+    """Pixtral-12B as on the Hub (mistral-community/pixtral-12b): a `llava` config with a
+    `pixtral` vision_config."""
+    import transformers as t
+
+    cfg = t.LlavaConfig(
+        text_config=dict(TEXT, model_type="mistral", head_dim=32, rope_theta=1000000000.0),
+        vision_config=PIXTRAL,
+        image_token_index=tid("[IMG]"),
+        projector_hidden_act="gelu",
+        vision_feature_layer=-1,
+        tie_word_embeddings=False,
+    )
+    return t.LlavaForConditionalGeneration(cfg), pixtral_processor(1)
+
+
+def lfm2_vl():
+    """LFM2-VL: a SigLIP2 NaFlex tower (Linear patch embedding), a pixel-unshuffle projector and
+    an LFM2 text model whose short-conv layers hold depthwise Conv1d kernels."""
+    import transformers as t
+
+    text = dict(TEXT, model_type="lfm2", layer_types=["conv", "full_attention"], conv_L_cache=3,
+                block_ff_dim=128, block_auto_adjust_ff_dim=False, tie_word_embeddings=True,
+                # LFM2 checkpoints carry the legacy block_* sizes mlx-vlm builds the model from.
+                block_dim=64, conv_dim=64, conv_dim_out=64, num_heads=2)
+    text.pop("intermediate_size")
+    cfg = t.Lfm2VlConfig(
+        text_config=text,
+        vision_config=dict(SIGLIP, model_type="siglip2_vision_model", num_patches=16,
+                           vision_use_head=False),
+        image_token_id=tid("<image>"),
+        projector_hidden_size=64,
+        downsample_factor=2,
+    )
+    model = t.Lfm2VlForConditionalGeneration(cfg)
+    ip = t.Lfm2VlImageProcessor(encoder_patch_size=4, tile_size=16, min_image_tokens=1,
+                                max_image_tokens=16, max_num_patches=64, do_image_splitting=False)
+    tok = tokenizer({"image_token": "<image>"})
+    proc = t.Lfm2VlProcessor(image_processor=ip, tokenizer=tok, chat_template=CHAT_TEMPLATE)
+    return model, proc
+
+
+def internvl_chat():
+    """InternVL 2.5/3 (`OpenGVLab/InternVL3-1B`) is remote code (`InternVLChatModel`), which
+    transformers does not ship: its checkpoint is built here with the remote code's tensor
+    names and shapes (InternViT `vision_model.*` with a Conv2d patch embedding, class and
+    position embeddings and layer scales `ls1`/`ls2`; the `mlp1` projector LayerNorm + Linear +
+    GELU + Linear over 2x2 pixel-shuffled features; a Qwen2 `language_model`)."""
+    import torch
+    import transformers as t
+
+    vit, llm, patch, image = 32, 64, 4, 16
+    n_pos = (image // patch) ** 2 + 1
+    llm_config = dict(TEXT, model_type="qwen2", architectures=["Qwen2ForCausalLM"],
+                      rms_norm_eps=1e-6, rope_theta=1000000.0, tie_word_embeddings=False)
+    vision_config = dict(model_type="intern_vit_6b", architectures=["InternVisionModel"],
+                         hidden_size=vit, intermediate_size=64, num_hidden_layers=1,
+                         num_attention_heads=2, image_size=image, patch_size=patch,
+                         num_channels=3, qkv_bias=True, qk_normalization=False,
+                         norm_type="layer_norm", layer_norm_eps=1e-6, drop_path_rate=0.0)
+    config = dict(architectures=["InternVLChatModel"], model_type="internvl_chat",
+                  auto_map={"AutoConfig": "configuration_internvl_chat.InternVLChatConfig",
+                            "AutoModel": "modeling_internvl_chat.InternVLChatModel"},
+                  llm_config=llm_config, vision_config=vision_config, downsample_ratio=0.5,
+                  force_image_size=image, template="internvl2_5", ps_version="v2",
+                  select_layer=-1, dynamic_image_size=True, max_dynamic_patch=12,
+                  use_thumbnail=True, image_token_index=tid("<image>"),
+                  tie_word_embeddings=False)
+    shapes = {
+        "vision_model.embeddings.class_embedding": (1, 1, vit),
+        "vision_model.embeddings.patch_embedding.weight": (vit, 3, patch, patch),
+        "vision_model.embeddings.patch_embedding.bias": (vit,),
+        "vision_model.embeddings.position_embedding": (1, n_pos, vit),
+    }
+    for i in range(1):
+        p = f"vision_model.encoder.layers.{i}."
+        shapes.update({p + "ls1": (vit,), p + "ls2": (vit,),
+                       p + "attn.qkv.weight": (3 * vit, vit), p + "attn.qkv.bias": (3 * vit,),
+                       p + "attn.proj.weight": (vit, vit), p + "attn.proj.bias": (vit,),
+                       p + "mlp.fc1.weight": (64, vit), p + "mlp.fc1.bias": (64,),
+                       p + "mlp.fc2.weight": (vit, 64), p + "mlp.fc2.bias": (vit,),
+                       p + "norm1.weight": (vit,), p + "norm1.bias": (vit,),
+                       p + "norm2.weight": (vit,), p + "norm2.bias": (vit,)})
+    shapes.update({"mlp1.0.weight": (4 * vit,), "mlp1.0.bias": (4 * vit,),
+                   "mlp1.1.weight": (llm, 4 * vit), "mlp1.1.bias": (llm,),
+                   "mlp1.3.weight": (llm, llm), "mlp1.3.bias": (llm,)})
+    text = t.Qwen2ForCausalLM(t.Qwen2Config(**{k: v for k, v in llm_config.items()
+                                              if k != "architectures"}))
+    for k, v in text.state_dict().items():
+        shapes["language_model." + k] = tuple(v.shape)
+    tensors = {k: torch.randn(s) * 0.02 for k, s in shapes.items()}
+    tok = tokenizer({"image_token": "<image>"})
+    return Handmade(config, tensors), tok
+
+
+class Handmade:
+    """A checkpoint of a remote-code model: its config.json and tensors, saved like
+    `save_pretrained` would (one safetensors file, `format: pt`)."""
+
+    def __init__(self, config: dict, tensors: dict):
+        self.config, self.tensors = config, tensors
+
+    def to(self, dtype):
+        self.tensors = {k: v.to(dtype) for k, v in self.tensors.items()}
+        return self
+
+    def save_pretrained(self, path: Path) -> None:
+        from safetensors.torch import save_file
+
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "config.json").write_text(json.dumps(self.config, indent=2) + "\n")
+        save_file(self.tensors, path / "model.safetensors", metadata={"format": "pt"})
+
+    def state_dict(self) -> dict:
+        return self.tensors
+
+
 FAMILIES = {"qwen2_vl": qwen2_vl, "qwen2_5_vl": qwen2_5_vl, "gemma3": gemma3, "llava": llava,
-            "qwen3_vl": qwen3_vl, "paligemma": paligemma, "idefics3": idefics3}
+            "qwen3_vl": qwen3_vl, "paligemma": paligemma, "idefics3": idefics3,
+            "mistral3": mistral3, "pixtral": pixtral, "lfm2_vl": lfm2_vl,
+            "internvl_chat": internvl_chat}
 
 
 def build(family: str) -> None:
@@ -320,13 +473,20 @@ def build(family: str) -> None:
         # checkpoints on the Hub (transformers 4.x) have it. Keep the v5 output as a third layout.
         v5 = fam / "hf-v5"
         shutil.copytree(hf, v5)
-        save_file(rename(saved, *fix[0]), hf / "model.safetensors", metadata={"format": "pt"})
+        saved = rename(saved, *fix[0])
+        save_file(saved, hf / "model.safetensors", metadata={"format": "pt"})
         state = rename(state, *fix[1])
     if set(state) != set(saved):
         new = fam / "hf-new"
         shutil.copytree(hf, new, ignore=shutil.ignore_patterns("model*.safetensors"))
         save_file(state, new / "model.safetensors", metadata={"format": "pt"})
     print(family, sorted(p.name for p in fam.iterdir()))
+
+
+# Hub checkpoints whose model_type mlx-vlm cannot convert, and the one a user has to edit into
+# their config.json first: Pixtral-12B says `llava` (with a `pixtral` vision_config), which
+# mlx-vlm's llava module refuses ("Unsupported model type: pixtral").
+MLX_VLM_MODEL_TYPE = {"pixtral": "pixtral"}
 
 
 def record(family: str) -> None:
@@ -342,11 +502,18 @@ def record(family: str) -> None:
     for layout in ("hf", "hf-new", "hf-v5"):
         if not (fam / layout).is_dir():
             continue
+        src = fam / layout
         for variant, args in VARIANTS.items():
             with tempfile.TemporaryDirectory() as tmp:
+                if family in MLX_VLM_MODEL_TYPE:
+                    src = Path(tmp) / "src"
+                    shutil.copytree(fam / layout, src)
+                    cfg = json.loads((src / "config.json").read_text())
+                    cfg["model_type"] = MLX_VLM_MODEL_TYPE[family]
+                    (src / "config.json").write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
                 out = Path(tmp) / "out"
                 r = subprocess.run(
-                    [str(convert), "--hf-path", str(fam / layout), "--mlx-path", str(out), *args],
+                    [str(convert), "--hf-path", str(src), "--mlx-path", str(out), *args],
                     capture_output=True, text=True, env=env,
                 )
                 target = exp / f"{layout}-{variant}.json"

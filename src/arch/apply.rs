@@ -39,6 +39,10 @@ pub fn is_tied(arch: &Arch, config: &Map<String, Value>, has_lm_head: bool) -> b
             Some(_) => default,
             None => from(config, default),
         },
+        Tied::SubConfig { key, default } => match config.get(key) {
+            Some(Value::Object(sub)) => from(sub, default),
+            _ => default,
+        },
     }
 }
 
@@ -124,6 +128,18 @@ fn apply_rules<T: Payload>(
                 rules,
             } => {
                 if config.get(key).is_some_and(truthy) == want {
+                    apply_rules(arch, config, rules, out, tie_done)?
+                } else {
+                    out
+                }
+            }
+            Rule::IfConfigOr {
+                key,
+                absent,
+                truthy: want,
+                rules,
+            } => {
+                if config.get(key).map_or(absent, truthy) == want {
                     apply_rules(arch, config, rules, out, tie_done)?
                 } else {
                     out

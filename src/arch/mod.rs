@@ -78,7 +78,7 @@ mod minicpm;
 mod minicpm3;
 mod minimax;
 mod ministral3;
-mod mistral3;
+pub(crate) mod mistral3;
 mod mistral4;
 mod mixtral;
 mod mla;
@@ -188,11 +188,17 @@ pub enum ConfigEdit {
         from: &'static str,
         to: &'static str,
     },
+    /// `config["model_type"] = value`: a checkpoint whose own model_type names a module that
+    /// cannot load the converted model (Pixtral-12B says `llava`; mlx-vlm needs `pixtral`).
+    SetModelType(&'static str),
 }
 
 impl ConfigEdit {
     pub fn apply(&self, config: &mut serde_json::Map<String, serde_json::Value>) {
         match *self {
+            ConfigEdit::SetModelType(value) => {
+                config.insert("model_type".into(), value.into());
+            }
             ConfigEdit::RenameNestedKey { dict, from, to } => {
                 let has_text = matches!(
                     config.get("text_config"),

@@ -50,6 +50,9 @@ pub enum Tied {
     /// top-level flag is ignored when `text_config` exists (the wrapper builds the text model from
     /// `text_config` alone).
     TextConfigOnly { default: bool },
+    /// Only the nested text config `config[key]` decides (InternVL's `llm_config`), with this
+    /// default when it or its flag is absent.
+    SubConfig { key: &'static str, default: bool },
 }
 
 /// A string pattern over dotted parameter paths, mirroring the Python tests mlx-lm uses
@@ -143,6 +146,15 @@ pub enum Rule {
     /// `truthy`: sanitize steps that depend on the configuration (granitemoehybrid's `use_moe`).
     IfConfig {
         key: &'static str,
+        truthy: bool,
+        rules: &'static [Rule],
+    },
+    /// Like `IfConfig`, for a key whose absence means `absent` rather than false (a dataclass
+    /// default of true: lfm2_vl drops the projector's layer norm only when
+    /// `projector_use_layernorm` is present and false).
+    IfConfigOr {
+        key: &'static str,
+        absent: bool,
         truthy: bool,
         rules: &'static [Rule],
     },

@@ -15,8 +15,12 @@
 
 mod gemma3;
 mod idefics3;
+mod internvl_chat;
+mod lfm2_vl;
 mod llava;
+mod mistral3;
 mod paligemma;
+mod pixtral;
 mod qwen2_5_vl;
 mod qwen2_vl;
 mod qwen3_vl;
@@ -27,8 +31,12 @@ use super::{Arch, Pat};
 pub static REGISTRY: &[&Arch] = &[
     &gemma3::ARCH,
     &idefics3::ARCH,
+    &internvl_chat::ARCH,
+    &lfm2_vl::ARCH,
     &llava::ARCH,
+    &mistral3::ARCH,
     &paligemma::ARCH,
+    &pixtral::ARCH,
     &qwen2_5_vl::ARCH,
     &qwen2_vl::ARCH,
     &qwen3_vl::ARCH,
@@ -40,6 +48,23 @@ pub fn find(model_type: &str) -> Option<&'static Arch> {
         .iter()
         .copied()
         .find(|a| a.name == model_type || a.aliases.contains(&model_type))
+}
+
+/// The multimodal conversion for a config: by `model_type`, except where a Hub `model_type`
+/// covers towers of different kinds (a `llava` config with a `pixtral` vision_config is
+/// Pixtral-12B, whose tower LLaVA's rules do not know).
+pub fn find_for_config(
+    config: &serde_json::Map<String, serde_json::Value>,
+) -> Option<&'static Arch> {
+    let model_type = crate::config::model_type(config).unwrap_or_default();
+    let vision_type = config
+        .get("vision_config")
+        .and_then(|v| v.get("model_type"))
+        .and_then(serde_json::Value::as_str);
+    match (model_type, vision_type) {
+        ("llava", Some("pixtral")) => Some(&pixtral::ARCH),
+        _ => find(model_type),
+    }
 }
 
 /// Whether an arch is a multimodal conversion (keeps towers).
@@ -152,10 +177,54 @@ mod tests {
     }
 
     #[test]
+    fn lfm2_vl_projector_norm_dropped_only_when_switched_off() {
+        let arch = find("lfm2-vl").unwrap();
+        let keys: &[(&str, &[usize])] = &[
+            ("model.multi_modal_projector.layer_norm.weight", &[128]),
+            (
+                "model.language_model.layers.0.conv.conv.weight",
+                &[64, 1, 3],
+            ),
+        ];
+        let absent = names(arch, serde_json::json!({"model_type": "lfm2_vl"}), keys);
+        assert_eq!(
+            absent,
+            vec![
+                ("multi_modal_projector.layer_norm.weight".into(), vec![128]),
+                (
+                    "language_model.model.layers.0.conv.conv.weight".into(),
+                    vec![64, 3, 1]
+                ),
+            ]
+        );
+        let off = names(
+            arch,
+            serde_json::json!({"model_type": "lfm2_vl", "projector_use_layernorm": false}),
+            keys,
+        );
+        assert_eq!(off.len(), 1);
+    }
+
+    #[test]
+    fn internvl_ties_its_head_by_llm_config() {
+        let arch = find("internvl_chat").unwrap();
+        let keys: &[(&str, &[usize])] = &[
+            ("language_model.model.embed_tokens.weight", &[8, 4]),
+            ("language_model.lm_head.weight", &[8, 4]),
+        ];
+        let cfg = |tied: bool| {
+            serde_json::json!({"model_type": "internvl_chat", "tie_word_embeddings": !tied,
+                               "llm_config": {"tie_word_embeddings": tied}})
+        };
+        assert_eq!(names(arch, cfg(true), keys).len(), 1);
+        assert_eq!(names(arch, cfg(false), keys).len(), 2);
+    }
+
+    #[test]
     fn towers_and_projectors_are_never_language_model_layers() {
         for arch in REGISTRY {
             assert!(is_multimodal(arch), "{}", arch.name);
-            let tower = if arch.name == "idefics3" {
+            let tower = if matches!(arch.name, "idefics3" | "internvl_chat") {
                 "vision_model"
             } else {
                 "vision_tower"
