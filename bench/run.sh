@@ -44,6 +44,14 @@ for size in $sizes; do
   src=$dir/llama-$size
   [ -f "$src/config.json" ] || "$PY" bench/make_synthetic.py "$size" "$src"
   out=$dir/out-$size
+  # The bf16 row writes an output as large as the input (the temp folder and the cat+dd file
+  # never coexist with it): check up front rather than fail with ENOSPC half way.
+  need=$(du -sb "$src" | cut -f1)
+  avail=$(df --output=avail -B1 "$dir" | tail -1)
+  if [ "$avail" -lt $((need + need / 10)) ]; then
+    echo "bench: $size needs ~$((need / 1000000000 + 1)) GB free in $dir, have $((avail / 1000000000)) GB" >&2
+    exit 1
+  fi
   # `measure` warms the page cache before every run, untimed, so every tool (and cat) reads
   # from memory: the ratios then compare converters, not the disk's cold-read speed.
   measure cat "$size" sh -c "cat $src/*.safetensors > /dev/null"

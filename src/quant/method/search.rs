@@ -313,23 +313,7 @@ pub fn quantize(
 mod tests {
     use super::*;
     use crate::cast::round_to;
-
-    /// A deterministic bell-shaped sample with a few outliers, like trained weights.
-    fn sample(n: usize, seed: u32) -> Vec<f32> {
-        let mut s = seed.wrapping_mul(2_654_435_761).max(1);
-        let mut next = || {
-            s ^= s << 13;
-            s ^= s >> 17;
-            s ^= s << 5;
-            (s as f32 / u32::MAX as f32) - 0.5
-        };
-        (0..n)
-            .map(|i| {
-                let v = (next() + next() + next()) * 0.05;
-                if i % 97 == 13 { v * 12.0 } else { v }
-            })
-            .collect()
-    }
+    use crate::quant::method::test_sample::sample;
 
     struct Out {
         words: Vec<u32>,
