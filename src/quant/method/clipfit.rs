@@ -20,6 +20,7 @@
 //! Groups holding NaN or ±Inf, constant groups, and 1-bit are quantized by mlx's RTN kernel
 //! unchanged, so non-finite inputs give exactly RTN's output and no finite input yields NaN/Inf.
 
+use super::check_lengths;
 use crate::cast::{FloatType, round_one};
 use crate::quant::{affine, pack};
 
@@ -122,16 +123,7 @@ pub fn quantize(
     scales: &mut [f32],
     biases: &mut [f32],
 ) {
-    assert!(
-        affine::GROUP_SIZES.contains(&group_size) && x.len().is_multiple_of(group_size),
-        "clipfit: bad group size {group_size} for length {}",
-        x.len()
-    );
-    let wpg = group_size * bits as usize / 32;
-    let n_groups = x.len() / group_size;
-    assert_eq!(words.len(), n_groups * wpg, "clipfit: words length");
-    assert_eq!(scales.len(), n_groups, "clipfit: scales length");
-    assert_eq!(biases.len(), n_groups, "clipfit: biases length");
+    let wpg = check_lengths("clipfit", x.len(), group_size, bits, words, scales, biases);
     if let Some(cw) = col_weight {
         assert!(
             cw.len().is_multiple_of(group_size) && x.len().is_multiple_of(cw.len()),

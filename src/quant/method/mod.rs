@@ -6,6 +6,29 @@ pub mod clipfit;
 pub mod importance;
 pub mod search;
 
+/// The caller contract shared by the affine methods: a group size mlx supports, whole groups,
+/// and as many words, scales and biases as they take. Returns the words per group.
+pub(crate) fn check_lengths(
+    method: &str,
+    n: usize,
+    group_size: usize,
+    bits: u32,
+    words: &[u32],
+    scales: &[f32],
+    biases: &[f32],
+) -> usize {
+    assert!(
+        crate::quant::affine::GROUP_SIZES.contains(&group_size) && n.is_multiple_of(group_size),
+        "{method}: bad group size {group_size} for length {n}"
+    );
+    let wpg = group_size * bits as usize / 32;
+    let n_groups = n / group_size;
+    assert_eq!(words.len(), n_groups * wpg, "{method}: words length");
+    assert_eq!(scales.len(), n_groups, "{method}: scales length");
+    assert_eq!(biases.len(), n_groups, "{method}: biases length");
+    wpg
+}
+
 /// Weights-like test data shared by the methods' unit tests.
 #[cfg(test)]
 mod test_sample {

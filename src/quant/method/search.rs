@@ -20,6 +20,7 @@
 //! Groups holding NaN or ±Inf, and constant groups, are quantized by mlx's RTN kernel unchanged,
 //! so non-finite inputs give exactly RTN's output and no finite input ever yields a NaN/Inf.
 
+use super::check_lengths;
 use crate::cast::{FloatType, round_one};
 use crate::quant::{affine, pack};
 
@@ -258,16 +259,7 @@ pub fn quantize(
     scales: &mut [f32],
     biases: &mut [f32],
 ) {
-    assert!(
-        affine::GROUP_SIZES.contains(&group_size) && x.len().is_multiple_of(group_size),
-        "search: bad group size {group_size} for length {}",
-        x.len()
-    );
-    let wpg = group_size * bits as usize / 32;
-    let n_groups = x.len() / group_size;
-    assert_eq!(words.len(), n_groups * wpg, "search: words length");
-    assert_eq!(scales.len(), n_groups, "search: scales length");
-    assert_eq!(biases.len(), n_groups, "search: biases length");
+    let wpg = check_lengths("search", x.len(), group_size, bits, words, scales, biases);
     let n_bins = ((1u32 << bits) - 1) as f32;
     let mut wbuf = [0f32; 128];
     let mut codes = [0u8; 128];
