@@ -67,6 +67,11 @@ for size in $sizes; do
       dd if=/dev/zero of=$dir/dd.bin bs=16M count=$bytes iflag=count_bytes conv=fdatasync status=none
       wait; rm -f $dir/dd.bin"
     measure "hf2mlx $mode" "$size" "$bin" convert --hf-path "$src" --mlx-path "$out" "${args[@]}" --quiet
+    # The same through the page cache (no O_DIRECT): what the direct write path gains.
+    if [ "$mode" = -q ]; then
+      measure "hf2mlx -q buffered" "$size" env HF2MLX_DIRECT_IO=0 \
+        "$bin" convert --hf-path "$src" --mlx-path "$out" -q --quiet
+    fi
   done
   if [ "${SKIP_MLX_LM:-0}" != 1 ]; then
     measure "mlx_lm -q" "$size" env HF_HUB_OFFLINE=1 "$PY" -m mlx_lm convert --hf-path "$src" --mlx-path "$out" -q
@@ -85,7 +90,7 @@ print("|---|---|---|---|---|---|---|")
 for (size, label), v in g.items():
     wall = statistics.median(x[0] for x in v); cpu = statistics.median(x[1] for x in v)
     rss = max(x[2] for x in v); base = statistics.median(x[0] for x in g[(size, "cat")])
-    mode = label.split(" ", 1)[1] if label.startswith("hf2mlx ") else None
+    mode = label.split(" ")[1] if label.startswith("hf2mlx ") else None
     floor = g.get((size, f"cat+dd {mode}")) if mode else None
     vs_floor = f"{wall / statistics.median(x[0] for x in floor):.2f}" if floor else ""
     print(f"| {size} | {label} | {wall:.1f} | {cpu:.1f} | {rss:.0f} | {wall / base:.2f} | {vs_floor} |")

@@ -14,7 +14,7 @@ use crate::eval::weight_error::WeightErrors;
 use crate::plan::{Input, Op, ParamPlan, Plan};
 use crate::quant::method::importance;
 use crate::quant::{affine, fp};
-use crate::safetensors::{Checkpoint, ShardWriter, SourceTensor, TensorSlot};
+use crate::safetensors::{Checkpoint, ShardWriter, SourceTensor, TensorSlot, WritePool};
 
 /// Target elements per block: 64 Ki elements = 128 KiB of bf16 input, 256 KiB as f32, so a
 /// block stays in L2 between the page-cache copy, the decode and the kernel (4 MiB blocks
@@ -340,11 +340,17 @@ fn read_rows(
                 let skip = (first - r0 * k) * row_bytes;
                 out.extend_from_slice(&src[skip..skip + count * row_bytes]);
                 Ok(())
-            } else {
+            } else if src_row_bytes > 0 {
+                // Rows that straddle source rows: read just the source rows our bytes span.
+                let (start, end) = (first * row_bytes, (first + count) * row_bytes);
+                let (r0, r1) = (start / src_row_bytes, end.div_ceil(src_row_bytes));
                 let mut src = Vec::new();
-                read_rows(ckpt, of, 0, src_rows, &mut src)?;
-                out.extend_from_slice(&src[first * row_bytes..(first + count) * row_bytes]);
+                read_rows(ckpt, of, r0, r1.min(src_rows) - r0, &mut src)?;
+                let skip = start - r0 * src_row_bytes;
+                out.extend_from_slice(&src[skip..skip + (end - start)]);
                 Ok(())
+            } else {
+                Ok(()) // an empty source: nothing to read
             }
         }
         Input::AwqWeight { qweight } => {
@@ -695,10 +701,12 @@ pub fn execute_measured(
     progress: &(dyn Fn(u64) + Sync),
     errors: Option<&WeightErrors>,
 ) -> Result<()> {
+    // Declared before the writers, so that on an early return they drop first (see WritePool).
+    let pool = WritePool::start()?;
     let writers = plan
         .shards
         .iter()
-        .map(|s| ShardWriter::create(&dir.join(&s.file_name), s))
+        .map(|s| ShardWriter::create(&dir.join(&s.file_name), s, &pool))
         .collect::<Result<Vec<_>>>()?;
 
     let queue = JobQueue::new(plan);
@@ -723,12 +731,10 @@ pub fn execute_measured(
         }
         Ok(())
     });
-    results.into_iter().collect::<Result<()>>()?;
-
-    for w in writers {
-        w.finish()?;
-    }
-    Ok(())
+    let work = results.into_iter().collect::<Result<()>>();
+    // A write error is the cause of any worker error that follows it, so it goes first.
+    pool.finish(writers, work.is_ok())?;
+    work
 }
 
 /// Per parameter, the per-column error weights of quantization methods that use them
@@ -1075,4 +1081,54 @@ fn check_bounds(t: &TensorSlot, at: u64, len: usize) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A checkpoint with one U8 tensor `t` of `shape`, holding 0, 1, 2, ….
+    fn byte_checkpoint(dir: &Path, shape: [usize; 2]) -> Checkpoint {
+        let n = shape[0] * shape[1];
+        let header = format!(
+            r#"{{"t":{{"dtype":"U8","shape":[{},{}],"data_offsets":[0,{n}]}}}}"#,
+            shape[0], shape[1]
+        );
+        let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+        bytes.extend_from_slice(header.as_bytes());
+        bytes.extend((0..n).map(|i| i as u8));
+        let path = dir.join("model.safetensors");
+        std::fs::write(&path, bytes).unwrap();
+        Checkpoint::open(&[path]).unwrap()
+    }
+
+    /// Views whose rows straddle the source's rows read only the source rows they span and
+    /// return exactly their bytes.
+    #[test]
+    fn views_read_the_rows_they_span() {
+        let dir = tempfile::tempdir().unwrap();
+        let ckpt = byte_checkpoint(dir.path(), [6, 5]);
+        let of = Input::Tensor {
+            tensor: ckpt.tensors[0].clone(),
+        };
+        for (shape, first, count) in [
+            (vec![3, 10], 1, 2), // each view row spans two source rows
+            (vec![10, 3], 3, 4), // view rows straddle source rows
+            (vec![15, 2], 7, 8),
+            (vec![2, 15], 0, 2),
+        ] {
+            let row = shape[1];
+            let view = Input::View {
+                of: Box::new(of.clone()),
+                dtype: DType::U8,
+                shape,
+            };
+            let mut out = Vec::new();
+            read_rows(&ckpt, &view, first, count, &mut out).unwrap();
+            let want: Vec<u8> = (first * row..(first + count) * row)
+                .map(|i| i as u8)
+                .collect();
+            assert_eq!(out, want, "rows {first}..+{count} of {row}");
+        }
+    }
 }

@@ -3,6 +3,7 @@
 //! multi-shard reader, and a writer whose layout is fixed up front so worker threads can fill
 //! tensors in any order with `pwrite`.
 
+mod assemble;
 mod header;
 pub mod mlx_order;
 mod reader;
@@ -10,4 +11,4 @@ mod writer;
 
 pub use header::{Header, MAX_HEADER_LEN, TensorInfo, parse_header};
 pub use reader::{Checkpoint, SourceTensor, list_tensors, read_header};
-pub use writer::{ShardLayout, ShardWriter, TensorSlot};
+pub use writer::{DIRECT_IO_ENV, ShardLayout, ShardWriter, TensorSlot, WritePool};

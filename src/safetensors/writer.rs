@@ -8,10 +8,14 @@
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 
+use super::assemble::{Assembler, CHUNK, FullUnit, PAGE};
 use crate::dtype::DType;
-use crate::error::{IoContext, Result};
+use crate::error::{Error, IoContext, Result};
 
 /// One tensor's place in a shard.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -120,26 +124,239 @@ fn json_string(s: &str) -> String {
     out
 }
 
-/// Bytes written to a shard after which its writeback is started (not waited for).
+/// Threads that write full units. Direct writes wait for the device, so two keep a request
+/// queued at the disk while the other is being set up; they use no CPU while they wait.
+const IO_THREADS: usize = 2;
+
+/// Full units waiting for an I/O thread (at most 1 MiB each): enough to ride out a slow write,
+/// small enough that memory stays flat. Workers wait when it is full, which is the back-pressure
+/// that keeps a slow disk from filling memory.
+const QUEUE_UNITS: usize = 16;
+
+/// In buffered mode, bytes written to a shard after which its writeback is started (not waited
+/// for), so the final fsync has little left to flush.
 const WRITEBACK_EVERY: u64 = 64 << 20;
 
-/// An output shard being filled. The file is created at its full size up front; tensors are
-/// written with positional writes, so threads never share a cursor.
-///
-/// Writeback starts while the conversion runs (every [`WRITEBACK_EVERY`] bytes), so the disk
-/// works in parallel with the kernels and the fsync of the commit has little left to flush:
-/// once the kernels run at memory speed, writing the output back is what the end of a
-/// conversion waits for.
-pub struct ShardWriter {
+/// The environment variable that turns direct I/O off (`HF2MLX_DIRECT_IO=0`), for file systems
+/// where it misbehaves and for comparing the two write paths in benchmarks.
+pub const DIRECT_IO_ENV: &str = "HF2MLX_DIRECT_IO";
+
+/// An output file and the two ways of writing it.
+struct OutFile {
     path: PathBuf,
+    /// Buffered writes: the fallback, and the file's last unit (its length is not page-aligned).
     file: File,
-    data_start: u64,
-    /// Bytes written since writeback was last started.
+    /// The same file opened with `O_DIRECT`, where the file system allows it.
+    direct: Option<File>,
+    /// Set when a direct write was refused (EINVAL): the rest goes through the page cache.
+    direct_refused: AtomicBool,
+    /// Buffered bytes since writeback was last started.
     unflushed: AtomicU64,
 }
 
+impl OutFile {
+    fn write_unit(&self, offset: u64, data: &[u8]) -> std::io::Result<()> {
+        if let Some(direct) = &self.direct
+            && (data.len() as u64).is_multiple_of(PAGE)
+            && !self.direct_refused.load(Ordering::Relaxed)
+        {
+            match direct.write_all_at(data, offset) {
+                Ok(()) => return Ok(()),
+                // Some file systems accept O_DIRECT at open and refuse the write.
+                Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                    self.direct_refused.store(true, Ordering::Relaxed);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        self.file.write_all_at(data, offset)?;
+        let n = data.len() as u64;
+        if self.unflushed.fetch_add(n, Ordering::Relaxed) + n >= WRITEBACK_EVERY {
+            self.unflushed.store(0, Ordering::Relaxed);
+            start_writeback(&self.file);
+        }
+        Ok(())
+    }
+}
+
+/// Opens `path` a second time with `O_DIRECT`; `None` where that is unavailable or turned off.
+#[cfg(target_os = "linux")]
+fn open_direct(path: &Path) -> Option<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if std::env::var(DIRECT_IO_ENV).is_ok_and(|v| v == "0") {
+        return None;
+    }
+    OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_DIRECT)
+        .open(path)
+        .ok()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn open_direct(_path: &Path) -> Option<File> {
+    None
+}
+
+struct WriteJob {
+    file: Arc<OutFile>,
+    unit: FullUnit,
+}
+
+/// State shared by the pool's threads and the shard writers.
+#[derive(Default)]
+struct PoolShared {
+    /// The first write error; later writes are dropped.
+    error: Mutex<Option<Error>>,
+    failed: AtomicBool,
+    /// Spent unit buffers, for reuse (allocating 1 MiB afresh costs page faults and zeroing).
+    spare: Mutex<Vec<Vec<u8>>>,
+}
+
+impl PoolShared {
+    fn fail(&self, e: Error) {
+        let mut first = self.error.lock().unwrap_or_else(|p| p.into_inner());
+        if first.is_none() {
+            *first = Some(e);
+        }
+        self.failed.store(true, Ordering::Relaxed);
+    }
+
+    fn spare(&self) -> Option<Vec<u8>> {
+        self.spare.lock().ok()?.pop()
+    }
+}
+
+/// Background threads that write the units of all shards of one conversion.
+///
+/// Workers hand complete units to the pool and go back to computing; the disk works in
+/// parallel. [`WritePool::finish`] waits for the last unit, checks that every byte of every
+/// shard was written, and fsyncs.
+pub struct WritePool {
+    sender: Option<SyncSender<WriteJob>>,
+    threads: Vec<JoinHandle<()>>,
+    shared: Arc<PoolShared>,
+}
+
+impl WritePool {
+    pub fn start() -> Result<WritePool> {
+        let (sender, receiver) = sync_channel::<WriteJob>(QUEUE_UNITS);
+        let receiver = Arc::new(Mutex::new(receiver));
+        let shared = Arc::new(PoolShared::default());
+        let threads = (0..IO_THREADS)
+            .map(|i| {
+                let receiver = Arc::clone(&receiver);
+                let shared = Arc::clone(&shared);
+                std::thread::Builder::new()
+                    .name(format!("hf2mlx-write-{i}"))
+                    .spawn(move || io_thread(&receiver, &shared))
+                    .map_err(|e| Error::io("write thread", e))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(WritePool {
+            sender: Some(sender),
+            threads,
+            shared,
+        })
+    }
+
+    /// Waits for all writes, then checks and fsyncs every shard. A write error is returned
+    /// first; `complete` says whether the caller finished all its work (if not, the shards are
+    /// left as they are, to be discarded, and the caller reports its own error).
+    pub fn finish(mut self, shards: Vec<ShardWriter>, complete: bool) -> Result<()> {
+        let mut files = Vec::with_capacity(shards.len());
+        let mut incomplete = None;
+        for s in shards {
+            let assembler = s.assembler.into_inner().unwrap_or_else(|p| p.into_inner());
+            if complete && incomplete.is_none() && !assembler.is_complete() {
+                incomplete = Some(Error::Plan(format!(
+                    "internal error: {} bytes of {} were never written",
+                    assembler.unwritten(),
+                    s.file.path.display()
+                )));
+            }
+            files.push(s.file);
+        }
+        self.join();
+        if let Some(e) = self.shared.error.lock().ok().and_then(|mut e| e.take()) {
+            return Err(e);
+        }
+        if !complete {
+            return Ok(());
+        }
+        if let Some(e) = incomplete {
+            return Err(e);
+        }
+        for f in files {
+            f.file.sync_all().at(&f.path)?;
+        }
+        Ok(())
+    }
+
+    /// Closes the queue and waits for the threads to write what is in it.
+    fn join(&mut self) {
+        drop(self.sender.take());
+        for t in self.threads.drain(..) {
+            // A panicking write thread already recorded nothing; surface it as an error.
+            if t.join().is_err() {
+                self.shared.fail(Error::io(
+                    "write thread",
+                    std::io::Error::other("a write thread panicked"),
+                ));
+            }
+        }
+    }
+}
+
+impl Drop for WritePool {
+    /// On an early return the threads still finish (or drop) their queue before the temporary
+    /// output folder is removed. Shard writers hold senders too, so they must be dropped
+    /// first: declare the pool before them.
+    fn drop(&mut self) {
+        self.shared.failed.store(true, Ordering::Relaxed);
+        self.join();
+    }
+}
+
+fn io_thread(receiver: &Mutex<Receiver<WriteJob>>, shared: &PoolShared) {
+    loop {
+        let job = match receiver.lock() {
+            Ok(r) => r.recv(),
+            Err(_) => return,
+        };
+        let Ok(WriteJob { file, unit }) = job else {
+            return; // every sender is gone: the conversion is over
+        };
+        if !shared.failed.load(Ordering::Relaxed)
+            && let Err(e) = file.write_unit(unit.offset, unit.data.as_slice())
+        {
+            shared.fail(Error::io(&file.path, e));
+        }
+        // Only whole chunks are reused (see `Assembler::write`); the pool never outgrows the
+        // number of units that can be in flight.
+        let data = unit.data.into_vec();
+        if data.capacity() >= (CHUNK + PAGE) as usize
+            && let Ok(mut spare) = shared.spare.lock()
+            && spare.len() < QUEUE_UNITS + IO_THREADS
+        {
+            spare.push(data);
+        }
+    }
+}
+
+/// An output shard being filled. The file is created at its full size up front; any thread
+/// writes any tensor's bytes at their place, and the shard's [`Assembler`] turns them into
+/// page-aligned units for the [`WritePool`].
+pub struct ShardWriter {
+    file: Arc<OutFile>,
+    data_start: u64,
+    assembler: Mutex<Assembler>,
+    sender: SyncSender<WriteJob>,
+    shared: Arc<PoolShared>,
+}
+
 impl ShardWriter {
-    pub fn create(path: &Path, layout: &ShardLayout) -> Result<ShardWriter> {
+    pub fn create(path: &Path, layout: &ShardLayout, pool: &WritePool) -> Result<ShardWriter> {
         let header = layout.header_json();
         let file = OpenOptions::new()
             .read(true)
@@ -150,33 +367,79 @@ impl ShardWriter {
         let mut head = Vec::with_capacity(8 + header.len());
         head.extend_from_slice(&(header.len() as u64).to_le_bytes());
         head.extend_from_slice(header.as_bytes());
-        file.write_all_at(&head, 0).at(path)?;
         let data_start = head.len() as u64;
-        file.set_len(data_start + layout.data_len()).at(path)?;
-        Ok(ShardWriter {
-            path: path.to_path_buf(),
-            file,
+        let file_len = data_start + layout.data_len();
+        file.set_len(file_len).at(path)?;
+        let boundaries = std::iter::once(data_start).chain(
+            layout
+                .tensors
+                .iter()
+                .map(|t| data_start + t.offset + t.nbytes),
+        );
+        let sender = pool
+            .sender
+            .clone()
+            .ok_or_else(|| Error::Plan("internal error: the write pool is closed".into()))?;
+        let w = ShardWriter {
+            file: Arc::new(OutFile {
+                path: path.to_path_buf(),
+                direct: open_direct(path),
+                file,
+                direct_refused: AtomicBool::new(false),
+                unflushed: AtomicU64::new(0),
+            }),
             data_start,
-            unflushed: AtomicU64::new(0),
-        })
+            assembler: Mutex::new(Assembler::new(boundaries, file_len)),
+            sender,
+            shared: Arc::clone(&pool.shared),
+        };
+        w.write_file_at(0, &head)?;
+        Ok(w)
     }
 
     /// Writes `bytes` at `offset` bytes into the tensor that starts at `slot_offset`.
     pub fn write_at(&self, slot_offset: u64, offset: u64, bytes: &[u8]) -> Result<()> {
-        self.file
-            .write_all_at(bytes, self.data_start + slot_offset + offset)
-            .at(&self.path)?;
-        let n = bytes.len() as u64;
-        if self.unflushed.fetch_add(n, Ordering::Relaxed) + n >= WRITEBACK_EVERY {
-            self.unflushed.store(0, Ordering::Relaxed);
-            start_writeback(&self.file);
-        }
-        Ok(())
+        self.write_file_at(self.data_start + slot_offset + offset, bytes)
     }
 
-    /// Flushes the file to disk.
-    pub fn finish(self) -> Result<()> {
-        self.file.sync_all().at(&self.path)
+    fn write_file_at(&self, offset: u64, bytes: &[u8]) -> Result<()> {
+        if self.shared.failed.load(Ordering::Relaxed) {
+            // The pool holds the real error; `WritePool::finish` returns it.
+            return Err(Error::io(
+                &self.file.path,
+                std::io::Error::other("an earlier write failed"),
+            ));
+        }
+        let (mut full, mut through) = (Vec::new(), Vec::new());
+        self.assembler
+            .lock()
+            .map_err(|_| Error::Plan("internal error: a worker panicked".into()))?
+            .write(offset, bytes, &mut full, &mut through, &mut || {
+                self.shared.spare()
+            })
+            .map_err(|e| {
+                Error::Plan(format!("internal error: {}: {e}", self.file.path.display()))
+            })?;
+        // Boundary pages: a few KB per tensor, written through the page cache from here.
+        for (at, range) in through {
+            self.file
+                .file
+                .write_all_at(&bytes[range], at)
+                .at(&self.file.path)?;
+        }
+        for unit in full {
+            let job = WriteJob {
+                file: Arc::clone(&self.file),
+                unit,
+            };
+            if self.sender.send(job).is_err() {
+                return Err(Error::io(
+                    &self.file.path,
+                    std::io::Error::other("the write threads stopped"),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
