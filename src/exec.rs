@@ -340,10 +340,10 @@ fn read_rows(
                 let skip = (first - r0 * k) * row_bytes;
                 out.extend_from_slice(&src[skip..skip + count * row_bytes]);
                 Ok(())
-            } else if src_row_bytes > 0 {
+            } else if let Some(r0) = (first * row_bytes).checked_div(src_row_bytes) {
                 // Rows that straddle source rows: read just the source rows our bytes span.
                 let (start, end) = (first * row_bytes, (first + count) * row_bytes);
-                let (r0, r1) = (start / src_row_bytes, end.div_ceil(src_row_bytes));
+                let r1 = end.div_ceil(src_row_bytes);
                 let mut src = Vec::new();
                 read_rows(ckpt, of, r0, r1.min(src_rows) - r0, &mut src)?;
                 let skip = start - r0 * src_row_bytes;
