@@ -209,7 +209,13 @@ fn quantize_groups<const G: usize>(
             }
         }
         let (scale, bias, ok) = fit_batch(&xt, &wt, bits, t);
+        // All lanes' codes at once (vector code), into the weights' tile, no longer needed.
         let (inv, zero) = inverse(&scale, &bias);
+        for (cr, xr) in wt.iter_mut().zip(&xt) {
+            for l in 0..BATCH {
+                cr[l] = code(xr[l], inv[l], zero[l], n_bins);
+            }
+        }
         for l in 0..count {
             let g = first + l;
             let wg = &mut words[g * wpg..(g + 1) * wpg];
@@ -225,8 +231,8 @@ fn quantize_groups<const G: usize>(
                 );
                 continue;
             }
-            for (c, xr) in codes.iter_mut().zip(&xt) {
-                *c = code(xr[l], inv[l], zero[l], n_bins) as u8;
+            for (c, cr) in codes.iter_mut().zip(&wt) {
+                *c = cr[l] as u8;
             }
             pack::pack(&codes, bits, wg);
             scales[g] = scale[l];
