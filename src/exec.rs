@@ -740,9 +740,8 @@ pub fn execute_measured(
 /// Per parameter, the per-column error weights of quantization methods that use them
 /// ([`importance`]): read from the norm in front of each layer (a few KB each).
 fn column_weights(plan: &Plan, ckpt: &Checkpoint) -> Result<Vec<Option<Vec<f32>>>> {
-    let mut out = vec![None; plan.params.len()];
     if !plan.quant_method.uses_column_weights() {
-        return Ok(out);
+        return Ok(vec![None; plan.params.len()]);
     }
     let by_name: std::collections::HashMap<&str, &ParamPlan> =
         plan.params.iter().map(|p| (p.name.as_str(), p)).collect();
@@ -750,24 +749,85 @@ fn column_weights(plan: &Plan, ckpt: &Checkpoint) -> Result<Vec<Option<Vec<f32>>
         .params
         .iter()
         .any(|p| p.name.ends_with("lm_head.weight"));
-    for (i, p) in plan.params.iter().enumerate() {
-        let Op::Quantize { mode, .. } = p.op else {
-            continue;
-        };
-        if mode.fp().is_some() {
-            continue;
+    // Layers fed by others read those whole (v_proj, gate/up_proj): one parameter per task.
+    use rayon::iter::{IntoParallelRefIterator, ParallelIterator};
+    plan.params
+        .par_iter()
+        .map(|p| {
+            let Op::Quantize { mode, .. } = p.op else {
+                return Ok(None);
+            };
+            if mode.fp().is_some() {
+                return Ok(None);
+            }
+            let Some(norm) = importance::norm_for(&p.name, has_lm_head, plan.arch)
+                .and_then(|n| by_name.get(n.as_str()).copied())
+            else {
+                return fed_weights(plan, ckpt, &by_name, p);
+            };
+            if norm.input.shape() != [p.row_len()] {
+                return Ok(None);
+            }
+            Ok(importance::weights_from_gains(&param_values(norm, ckpt)?))
+        })
+        .collect()
+}
+
+/// Column weights of a layer without a norm in front, from the layers feeding it
+/// ([`importance::inputs_of`]).
+fn fed_weights(
+    plan: &Plan,
+    ckpt: &Checkpoint,
+    by_name: &std::collections::HashMap<&str, &ParamPlan>,
+    p: &ParamPlan,
+) -> Result<Option<Vec<f32>>> {
+    let Some(feeder) = importance::inputs_of(&p.name, plan.arch) else {
+        return Ok(None);
+    };
+    let get = |n: &str| by_name.get(n).copied();
+    let variances = |w: &ParamPlan, norm: &ParamPlan| -> Result<Option<Vec<f64>>> {
+        if norm.input.shape().len() != 1 || w.row_len() != norm.input.shape()[0] {
+            return Ok(None);
         }
-        let Some(norm) = importance::norm_for(&p.name, has_lm_head, plan.arch)
-            .and_then(|n| by_name.get(n.as_str()).copied())
-        else {
-            continue;
-        };
-        if norm.input.shape() != [p.row_len()] {
-            continue;
+        let gains = param_values(norm, ckpt)?;
+        Ok(Some(importance::output_variances(
+            &param_values(w, ckpt)?,
+            &gains,
+        )))
+    };
+    let weights = match feeder {
+        importance::Feeder::Values { v_proj, norm } => {
+            let (Some(v), Some(norm)) = (get(&v_proj), get(&norm)) else {
+                return Ok(None);
+            };
+            let cfg: serde_json::Value =
+                serde_json::from_str(&plan.config_text).unwrap_or_default();
+            let heads = cfg["num_attention_heads"].as_u64().unwrap_or(0) as usize;
+            let head_dim = cfg["head_dim"]
+                .as_u64()
+                .map(|h| h as usize)
+                .unwrap_or_else(|| p.row_len() / heads.max(1));
+            let Some(var) = variances(v, norm)? else {
+                return Ok(None);
+            };
+            importance::values_weights(&var, heads, head_dim)
         }
-        out[i] = importance::weights_from_gains(&param_values(norm, ckpt)?);
-    }
-    Ok(out)
+        importance::Feeder::GatedMlp {
+            gate_proj,
+            up_proj,
+            norm,
+        } => {
+            let (Some(g), Some(u), Some(norm)) = (get(&gate_proj), get(&up_proj), get(&norm))
+            else {
+                return Ok(None);
+            };
+            let (Some(gv), Some(uv)) = (variances(g, norm)?, variances(u, norm)?) else {
+                return Ok(None);
+            };
+            importance::gated_weights(&gv, &uv)
+        }
+    };
+    Ok(weights.filter(|w| w.len() == p.row_len()))
 }
 
 /// Reads `count` units starting at `first` of a stored tensor with `units` units in all.

@@ -105,8 +105,8 @@ enum QuantMethodArg {
     /// Data-free per-group search over clipping ranges with weighted least-squares refits of
     /// scale and bias: lower KL than rtn at 4 bits but higher at 3 (README), much slower.
     Search,
-    /// Data-free per-group clip search and bias refit, errors weighted per input column by the
-    /// RMSNorm gain in front of each layer: lower KL than rtn (README, Quantization quality).
+    /// Data-free per-group clip search and bias refit, errors weighted per input column by an
+    /// estimate of that input's mean square: lower KL than rtn (README, Quantization quality).
     Clipfit,
 }
 

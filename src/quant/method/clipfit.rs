@@ -1,21 +1,25 @@
 //! `--quant-method clipfit`: a data-free affine quantizer in the MLX format (`w ≈ code * scale +
 //! bias`, codes `0..2^bits-1`), so mlx-lm loads the output unchanged.
 //!
-//! Per group:
-//! 1. **Clip search.** The group's `[min, max]` is shrunk about its centre by `1 - 0.04 i`
-//!    (`i = 0..=6`); each range's grid (scale and bias rounded to the weight dtype, as stored)
-//!    encodes the group, and the one with the smallest weighted squared error is kept.
+//! Per group, with every error measured on the values as stored (scale and bias rounded to the
+//! weight dtype, codes the nearest for them):
+//! 1. **Grid search.** mlx's own RTN grid, and the group's `[min, max]` shrunk about its centre by
+//!    `1 - 0.04 i` (`i = 0..=6`); the grid with the smallest weighted squared error is kept.
+//!    Since RTN's grid is a candidate and codes are re-chosen for the stored values, the result
+//!    is never worse than mlx's RTN in that error.
 //! 2. **Zero refit** (the half-quadratic step of HQQ, which for trained weights' magnitudes
 //!    reduces to this): with the scale fixed, the bias is set to the weighted least-squares value
-//!    for the current codes and the group re-encoded, a few times.
-//! 3. mlx's own RTN parameters are the fallback: whichever of the two has the smaller weighted
-//!    error, with the values actually stored, is written.
+//!    for the current codes and the group re-encoded, a few times; kept only if it lowers the
+//!    error.
 //!
 //! The error weights are per input column ([`column weights`](super::importance)): the square of
 //! the RMSNorm gain in front of the layer, when there is one, since the layer's inputs are
 //! scaled by it; otherwise all ones. Measured on real models (bench/quality.sh) this is what
 //! makes the method lower the output distribution's KL rather than only the weight error;
 //! the scale's own least-squares refit, by contrast, shrank reconstructions and raised KL.
+//!
+//! Speed: groups are fitted [`BATCH`] at a time, one per SIMD lane (the batch is transposed
+//! first), so every pass over a group is straight vector code without horizontal sums.
 //!
 //! Groups holding NaN or ±Inf, constant groups, and 1-bit are quantized by mlx's RTN kernel
 //! unchanged, so non-finite inputs give exactly RTN's output and no finite input yields NaN/Inf.
@@ -25,14 +29,19 @@ use crate::cast::{FloatType, round_one};
 use crate::quant::{affine, pack};
 
 /// Shrink factors tried: `1 - CLIP_STEP * i` for `i` in `0..=CLIP_STEPS`.
-const CLIP_STEPS: u32 = 6;
+const CLIP_STEPS: u32 = 3;
 const CLIP_STEP: f32 = 0.04;
-/// Bias refits after the clip search.
+/// Bias refits after the grid search.
 const ZERO_REFITS: u32 = 3;
-/// Independent accumulators, so that sums vectorise without reassociation.
-const LANES: usize = 8;
+/// Groups fitted together, one per lane: one AVX-512 register of f32 (two AVX2 or four NEON ones).
+const BATCH: usize = 16;
 /// 2^23: for v in [0, 2^23), `(v + 2^23) - 2^23` is `rint(v)` (ties to even).
 const MAGIC: f32 = 8_388_608.0;
+
+/// One value per group of a batch.
+type Lanes = [f32; BATCH];
+/// A batch transposed: row `i` holds element `i` of every group.
+type Tile<const G: usize> = [Lanes; G];
 
 #[inline(always)]
 fn code(x: f32, inv: f32, zero: f32, n_bins: f32) -> f32 {
@@ -42,71 +51,201 @@ fn code(x: f32, inv: f32, zero: f32, n_bins: f32) -> f32 {
     (v + MAGIC) - MAGIC
 }
 
-/// Weighted squared error of encoding `xg` with the stored `(scale, bias)`: codes are the
-/// nearest for those values, as in [`quantize`]'s final encoding.
+/// `1/scale` and the zero point `-bias/scale` (in code units) of each lane.
 #[inline(always)]
-fn stored_error(xg: &[f32], wg: &[f32], scale: f32, bias: f32, n_bins: f32) -> f32 {
-    let inv = 1.0 / scale;
-    let zero = -bias * inv;
-    let mut e = [0.0f32; LANES];
-    for (xc, wc) in xg.chunks_exact(LANES).zip(wg.chunks_exact(LANES)) {
-        for l in 0..LANES {
-            let d = code(xc[l], inv, zero, n_bins) * scale + bias - xc[l];
-            e[l] += wc[l] * d * d;
-        }
-    }
-    e.iter().sum()
+fn inverse(scale: &Lanes, bias: &Lanes) -> (Lanes, Lanes) {
+    let inv: Lanes = core::array::from_fn(|l| 1.0 / scale[l]);
+    let zero = core::array::from_fn(|l| -bias[l] * inv[l]);
+    (inv, zero)
 }
 
-/// The chosen `(scale, bias)` of one finite, non-constant group, rounded to `t`.
+/// Per lane, the weighted squared error of encoding the group with `(scale, bias)` (codes the
+/// nearest for those values); `+inf` where the pair is unusable (zero or non-finite scale,
+/// non-finite bias), so that it never wins.
 #[inline(always)]
-fn fit_group(
-    xg: &[f32],
-    wg: &[f32],
-    w_min: f32,
-    w_max: f32,
+fn errors<const G: usize>(
+    x: &Tile<G>,
+    w: &Tile<G>,
+    scale: &Lanes,
+    bias: &Lanes,
     n_bins: f32,
+) -> Lanes {
+    let (inv, zero) = inverse(scale, bias);
+    let mut e = [0.0f32; BATCH];
+    for (xr, wr) in x.iter().zip(w) {
+        for l in 0..BATCH {
+            let d = code(xr[l], inv[l], zero[l], n_bins) * scale[l] + bias[l] - xr[l];
+            e[l] += wr[l] * d * d;
+        }
+    }
+    core::array::from_fn(|l| {
+        let usable = scale[l] != 0.0 && scale[l].is_finite() && bias[l].is_finite();
+        if usable && e[l].is_finite() {
+            e[l]
+        } else {
+            f32::INFINITY
+        }
+    })
+}
+
+/// Keeps, per lane, whichever of `best` and the candidate has the smaller error.
+#[inline(always)]
+fn keep_better(best: &mut (Lanes, Lanes, Lanes), e: &Lanes, scale: &Lanes, bias: &Lanes) {
+    for l in 0..BATCH {
+        if e[l] < best.0[l] {
+            (best.0[l], best.1[l], best.2[l]) = (e[l], scale[l], bias[l]);
+        }
+    }
+}
+
+/// The stored `(scale, bias)` of each lane's group, and whether the group can be fitted at all
+/// (finite, not constant); the other lanes' results are meaningless.
+#[inline(always)]
+fn fit_batch<const G: usize>(
+    x: &Tile<G>,
+    w: &Tile<G>,
+    bits: u32,
     t: FloatType,
-) -> (f32, f32) {
-    let centre = 0.5 * (w_max + w_min);
-    let half = 0.5 * (w_max - w_min);
-    let (mut best_e, mut best_s, mut best_lo) = (f32::INFINITY, 0.0f32, 0.0f32);
+) -> (Lanes, Lanes, [bool; BATCH]) {
+    let n_bins = ((1u32 << bits) - 1) as f32;
+    let mut hi = [f32::NEG_INFINITY; BATCH];
+    let mut lo = [f32::INFINITY; BATCH];
+    // x * 0 is NaN exactly for NaN and ±inf, so a non-finite element poisons its lane's sum.
+    let mut poison = [0.0f32; BATCH];
+    for xr in x {
+        for l in 0..BATCH {
+            let v = xr[l];
+            hi[l] = if hi[l] < v { v } else { hi[l] };
+            lo[l] = if v < lo[l] { v } else { lo[l] };
+            poison[l] += v * 0.0;
+        }
+    }
+    let ok: [bool; BATCH] = core::array::from_fn(|l| poison[l] == 0.0 && hi[l] > lo[l]);
+    for l in 0..BATCH {
+        if !ok[l] {
+            (hi[l], lo[l]) = (1.0, 0.0);
+        }
+    }
+    // mlx's RTN grid as stored.
+    let mut scale = [0.0f32; BATCH];
+    let mut bias = [0.0f32; BATCH];
+    for l in 0..BATCH {
+        let (s, b) = affine::group_params(hi[l], lo[l], bits);
+        (scale[l], bias[l]) = (round_one(t, s), round_one(t, b));
+    }
+    let e = errors(x, w, &scale, &bias, n_bins);
+    let mut best = (e, scale, bias);
+    // Shrunk ranges about the centre.
     for i in 0..=CLIP_STEPS {
         let a = 1.0 - CLIP_STEP * i as f32;
-        let lo = centre - half * a;
-        let s = 2.0 * half * a / n_bins;
-        let (sr, br) = (round_one(t, s), round_one(t, lo));
-        if !(sr.is_finite() && sr > 0.0 && br.is_finite()) {
-            continue;
+        for l in 0..BATCH {
+            let (centre, half) = (0.5 * (hi[l] + lo[l]), 0.5 * (hi[l] - lo[l]));
+            scale[l] = round_one(t, 2.0 * half * a / n_bins);
+            bias[l] = round_one(t, centre - half * a);
         }
-        let e = stored_error(xg, wg, sr, br, n_bins);
-        if e < best_e {
-            (best_e, best_s, best_lo) = (e, s, lo);
-        }
-    }
-    if !best_e.is_finite() {
-        return (f32::NAN, f32::NAN);
+        let e = errors(x, w, &scale, &bias, n_bins);
+        keep_better(&mut best, &e, &scale, &bias);
     }
     // Bias refit with the scale fixed: z = Σw(q - x/s) / Σw, in code units.
-    let inv = 1.0 / best_s;
-    let sw: f32 = wg.iter().sum();
-    let mut zero = -best_lo * inv;
+    let scale = best.1;
+    let (inv, mut zero) = inverse(&scale, &best.2);
+    let mut sw = [0.0f32; BATCH];
+    for wr in w {
+        for l in 0..BATCH {
+            sw[l] += wr[l];
+        }
+    }
     for _ in 0..ZERO_REFITS {
-        let mut acc = [0.0f32; LANES];
-        for (xc, wc) in xg.chunks_exact(LANES).zip(wg.chunks_exact(LANES)) {
-            for l in 0..LANES {
-                acc[l] += wc[l] * (code(xc[l], inv, zero, n_bins) - xc[l] * inv);
+        let mut acc = [0.0f32; BATCH];
+        for (xr, wr) in x.iter().zip(w) {
+            for l in 0..BATCH {
+                acc[l] += wr[l] * (code(xr[l], inv[l], zero[l], n_bins) - xr[l] * inv[l]);
             }
         }
-        zero = acc.iter().sum::<f32>() / sw;
+        zero = core::array::from_fn(|l| acc[l] / sw[l]);
     }
-    (round_one(t, best_s), round_one(t, -zero * best_s))
+    let bias: Lanes = core::array::from_fn(|l| round_one(t, -zero[l] * scale[l]));
+    let e = errors(x, w, &scale, &bias, n_bins);
+    keep_better(&mut best, &e, &scale, &bias);
+    let ok = core::array::from_fn(|l| ok[l] && best.0[l].is_finite());
+    (best.1, best.2, ok)
+}
+
+/// The kernel for one group size, so that every loop over a group has constant bounds.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn quantize_groups<const G: usize>(
+    x: &[f32],
+    bits: u32,
+    t: FloatType,
+    col_weight: Option<&[f32]>,
+    words: &mut [u32],
+    scales: &mut [f32],
+    biases: &mut [f32],
+) {
+    let n_groups = x.len() / G;
+    let wpg = G * bits as usize / 32;
+    let n_bins = ((1u32 << bits) - 1) as f32;
+    let ones = [1.0f32; G];
+    let mut xt: Tile<G> = [[0.0; BATCH]; G];
+    let mut wt: Tile<G> = [[0.0; BATCH]; G];
+    let mut codes = [0u8; G];
+    for first in (0..n_groups).step_by(BATCH) {
+        let count = BATCH.min(n_groups - first);
+        // A short last batch repeats its last group in the spare lanes.
+        for l in 0..BATCH {
+            let g = first + l.min(count - 1);
+            let xg = &x[g * G..(g + 1) * G];
+            let wg = match col_weight {
+                Some(cw) => {
+                    let at = (g * G) % cw.len();
+                    &cw[at..at + G]
+                }
+                None => &ones[..],
+            };
+            for i in 0..G {
+                xt[i][l] = xg[i];
+                wt[i][l] = wg[i];
+            }
+        }
+        let (scale, bias, ok) = fit_batch(&xt, &wt, bits, t);
+        // All lanes' codes at once (vector code), into the weights' tile, no longer needed.
+        let (inv, zero) = inverse(&scale, &bias);
+        for (cr, xr) in wt.iter_mut().zip(&xt) {
+            for l in 0..BATCH {
+                cr[l] = code(xr[l], inv[l], zero[l], n_bins);
+            }
+        }
+        for l in 0..count {
+            let g = first + l;
+            let wg = &mut words[g * wpg..(g + 1) * wpg];
+            if !ok[l] {
+                // mlx's RTN, exactly.
+                affine::quantize(
+                    &x[g * G..(g + 1) * G],
+                    G,
+                    bits,
+                    wg,
+                    &mut scales[g..g + 1],
+                    &mut biases[g..g + 1],
+                );
+                continue;
+            }
+            for (c, cr) in codes.iter_mut().zip(&wt) {
+                *c = cr[l] as u8;
+            }
+            pack::pack(&codes, bits, wg);
+            scales[g] = scale[l];
+            biases[g] = bias[l];
+        }
+    }
 }
 
 /// Quantizes `x` (values already rounded to `t`; whole rows of `row_len` elements, a multiple of
-/// `group_size`) into packed words and per-group scales and biases (already rounded to `t`),
-/// like [`affine::quantize`]. `col_weight`, if given, holds one error weight per column of a row
-/// (positive, finite); without it every element counts the same.
+/// `group_size`) into packed words and per-group scales and biases, like [`affine::quantize`]
+/// (fitted groups' scales and biases are already rounded to `t`; RTN's, as mlx's, are not).
+/// `col_weight`, if given, holds one error weight per column of a row (positive, finite);
+/// without it every element counts the same.
 #[multiversion::multiversion(targets(
     "x86_64+avx512f+avx512bw+avx512vl+avx2+fma+bmi1+bmi2+lzcnt+popcnt",
     "x86_64+avx2+fma+bmi1+bmi2+lzcnt+popcnt",
@@ -123,7 +262,7 @@ pub fn quantize(
     scales: &mut [f32],
     biases: &mut [f32],
 ) {
-    let wpg = check_lengths("clipfit", x.len(), group_size, bits, words, scales, biases);
+    check_lengths("clipfit", x.len(), group_size, bits, words, scales, biases);
     if let Some(cw) = col_weight {
         assert!(
             cw.len().is_multiple_of(group_size) && x.len().is_multiple_of(cw.len()),
@@ -132,65 +271,16 @@ pub fn quantize(
             x.len()
         );
     }
-    let n_bins = ((1u32 << bits) - 1) as f32;
-    let ones = [1f32; 128];
-    let mut codes = [0u8; 128];
-    let mut rtn_words = [0u32; 32];
-    let groups = x.chunks_exact(group_size).zip(words.chunks_exact_mut(wpg));
-    for (g, (xg, wg)) in groups.enumerate() {
-        let (w_max, w_min) = xg
-            .iter()
-            .fold((f32::NEG_INFINITY, f32::INFINITY), |(h, l), &v| {
-                (h.max(v), l.min(v))
-            });
-        // mlx's RTN for this group: the fallback, and the answer where there is nothing to fit.
-        affine::quantize(
-            xg,
-            group_size,
-            bits,
-            &mut rtn_words[..wpg],
-            &mut scales[g..g + 1],
-            &mut biases[g..g + 1],
-        );
-        wg.copy_from_slice(&rtn_words[..wpg]);
-        let finite = xg.iter().all(|v| v.is_finite());
-        if !finite || w_max <= w_min || bits == 1 {
-            continue;
-        }
-        let weights = match col_weight {
-            Some(cw) => {
-                let at = (g * group_size) % cw.len();
-                &cw[at..at + group_size]
-            }
-            None => &ones[..group_size],
-        };
-        let (s, b) = fit_group(xg, weights, w_min, w_max, n_bins, t);
-        if !(s.is_finite() && b.is_finite() && s > 0.0) {
-            continue;
-        }
-        // RTN's error with the values it stores (its codes were chosen with unrounded ones).
-        let rtn_err = {
-            let (rs, rb) = (round_one(t, scales[g]), round_one(t, biases[g]));
-            let codes = &mut codes[..group_size];
-            pack::unpack(&rtn_words[..wpg], bits, codes);
-            let mut e = 0.0f32;
-            for ((&c, &v), &w) in codes.iter().zip(xg).zip(weights) {
-                let d = c as f32 * rs + rb - v;
-                e += w * d * d;
-            }
-            e
-        };
-        if stored_error(xg, weights, s, b, n_bins) >= rtn_err {
-            continue;
-        }
-        let codes = &mut codes[..group_size];
-        let (inv, zero) = (1.0 / s, -b / s);
-        for (c, &v) in codes.iter_mut().zip(xg) {
-            *c = code(v, inv, zero, n_bins) as u8;
-        }
-        pack::pack(codes, bits, wg);
-        scales[g] = s;
-        biases[g] = b;
+    if bits == 1 {
+        affine::quantize(x, group_size, bits, words, scales, biases);
+        return;
+    }
+    let (w, s, b) = (words, scales, biases);
+    match group_size {
+        32 => quantize_groups::<32>(x, bits, t, col_weight, w, s, b),
+        64 => quantize_groups::<64>(x, bits, t, col_weight, w, s, b),
+        128 => quantize_groups::<128>(x, bits, t, col_weight, w, s, b),
+        _ => unreachable!("group size checked by check_lengths"),
     }
 }
 

@@ -3,9 +3,13 @@
 //! A linear layer's output error is `Σ_j x_j δw_j`: an error in column `j` counts as much as
 //! input `j` is large. Without calibration data the best cheap proxy is the RMSNorm gain `γ` in
 //! front of the layer: its inputs are `γ ⊙ normalize(h)`, so column `j` is scaled by `γ_j` and its
-//! squared error by `γ_j²`. Layers without a norm in front (o_proj, down_proj, untied
-//! embeddings) get no weights. Measured on SmolLM2-135M, the weighting lowered 3/4-bit KL by a
-//! further ~6-9 points over the unweighted search.
+//! squared error by `γ_j²`. Layers without a norm in front get estimates from the layers that
+//! feed them ([`inputs_of`]): `o_proj` reads `v_proj`'s outputs, `down_proj` reads
+//! `silu(gate) * up`, whose mean squares follow from those layers' rows and the norm's gains
+//! if the normalised inputs are taken as independent with unit variance. Untied embeddings get
+//! no weights. Measured on SmolLM2-135M at 3 bits (2316 held-out tokens), the estimates for
+//! o_proj/down_proj took clipfit from +6% KL against RTN to −13%: unweighted, the clip search
+//! there cut the outlier columns that matter most.
 
 /// The norm parameter whose gain scales the inputs of the quantized parameter `name`, if any.
 /// `has_lm_head`: whether the model has its own `lm_head.weight` (otherwise a tied embedding
@@ -47,6 +51,124 @@ pub fn weights_from_gains(gains: &[f32]) -> Option<Vec<f32>> {
         return None;
     }
     Some(sq.iter().map(|&s| ((s / mean) as f32).max(1e-3)).collect())
+}
+
+/// Where the inputs of a layer without a norm in front come from, to estimate their mean
+/// squares data-free (see [`inputs_of`]).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Feeder {
+    /// `o_proj`: its inputs are attention-weighted averages of `v_proj`'s outputs, which are
+    /// `v_proj(γ ⊙ normalize(h))`.
+    Values { v_proj: String, norm: String },
+    /// `down_proj`: its inputs are `silu(gate_proj(a)) * up_proj(a)`, `a = γ ⊙ normalize(h)`.
+    GatedMlp {
+        gate_proj: String,
+        up_proj: String,
+        norm: String,
+    },
+}
+
+/// The layers and norm that feed the quantized parameter `name`, for the layers [`norm_for`]
+/// has no norm for. Gemma models get none (see [`norm_for`]).
+pub fn inputs_of(name: &str, arch: &str) -> Option<Feeder> {
+    if arch.contains("gemma") {
+        return None;
+    }
+    let stem = name.strip_suffix(".weight")?;
+    let (parent, leaf) = stem.rsplit_once('.')?;
+    let (layer, block) = parent.rsplit_once('.')?;
+    match (block, leaf) {
+        ("self_attn", "o_proj") => Some(Feeder::Values {
+            v_proj: format!("{parent}.v_proj.weight"),
+            norm: format!("{layer}.input_layernorm.weight"),
+        }),
+        ("mlp", "down_proj") => Some(Feeder::GatedMlp {
+            gate_proj: format!("{parent}.gate_proj.weight"),
+            up_proj: format!("{parent}.up_proj.weight"),
+            norm: format!("{layer}.post_attention_layernorm.weight"),
+        }),
+        _ => None,
+    }
+}
+
+/// Per output row of `w` (`[rows, gains.len()]`), the variance of that output for inputs
+/// `γ ⊙ z` with `z` independent, zero-mean, unit-variance: `Σ_i w_ri² γ_i²`.
+pub fn output_variances(w: &[f32], gains: &[f32]) -> Vec<f64> {
+    let k = gains.len().max(1);
+    let g2: Vec<f64> = gains.iter().map(|&g| (g as f64) * (g as f64)).collect();
+    w.chunks_exact(k)
+        .map(|row| {
+            row.iter()
+                .zip(&g2)
+                .map(|(&v, g)| (v as f64) * (v as f64) * g)
+                .sum()
+        })
+        .collect()
+}
+
+/// `o_proj` column weights: column `c` (head `c / head_dim`) reads value channel
+/// `c % head_dim` of the key-value head its query head shares (grouped-query attention).
+/// `v_var`: [`output_variances`] of `v_proj`, `kv_heads * head_dim` of them.
+pub fn values_weights(v_var: &[f64], heads: usize, head_dim: usize) -> Option<Vec<f32>> {
+    let kv_heads = v_var.len() / head_dim.max(1);
+    if head_dim == 0
+        || kv_heads == 0
+        || v_var.len() != kv_heads * head_dim
+        || !heads.is_multiple_of(kv_heads)
+    {
+        return None;
+    }
+    let rep = heads / kv_heads;
+    let per_col: Vec<f32> = (0..heads * head_dim)
+        .map(|c| v_var[(c / head_dim / rep) * head_dim + c % head_dim] as f32)
+        .collect();
+    normalised(&per_col)
+}
+
+/// `E[silu(g)²]` for `g ~ N(0, var)`, by the trapezoid rule over ±8 standard deviations.
+pub fn silu_mean_square(var: f64) -> f64 {
+    let sd = var.max(0.0).sqrt();
+    let n = 128;
+    let (lo, step) = (-8.0, 16.0 / n as f64);
+    let mut acc = 0.0;
+    for i in 0..=n {
+        let z: f64 = lo + step * i as f64;
+        let g = sd * z;
+        let silu = g / (1.0 + (-g).exp());
+        let w = if i == 0 || i == n { 0.5 } else { 1.0 };
+        acc += w * silu * silu * (-0.5 * z * z).exp();
+    }
+    acc * step / (2.0 * std::f64::consts::PI).sqrt()
+}
+
+/// `down_proj` column weights: the mean square of `silu(g_j) u_j`, taking the gate and up
+/// outputs as independent Gaussians with the variances given.
+pub fn gated_weights(gate_var: &[f64], up_var: &[f64]) -> Option<Vec<f32>> {
+    if gate_var.len() != up_var.len() {
+        return None;
+    }
+    let per_col: Vec<f32> = gate_var
+        .iter()
+        .zip(up_var)
+        .map(|(&g, &u)| (silu_mean_square(g) * u) as f32)
+        .collect();
+    normalised(&per_col)
+}
+
+/// Normalised to mean 1 and floored at 1e-3, as [`weights_from_gains`].
+fn normalised(v: &[f32]) -> Option<Vec<f32>> {
+    if v.is_empty() || !v.iter().all(|x| x.is_finite() && *x >= 0.0) {
+        return None;
+    }
+    let mean = v.iter().map(|&x| x as f64).sum::<f64>() / v.len() as f64;
+    if !(mean > 0.0 && mean.is_finite()) {
+        return None;
+    }
+    Some(
+        v.iter()
+            .map(|&x| ((x as f64 / mean) as f32).max(1e-3))
+            .collect(),
+    )
 }
 
 #[cfg(test)]
@@ -94,5 +216,58 @@ mod tests {
         assert_eq!(w[2], 1e-3);
         assert_eq!(weights_from_gains(&[0.0, 0.0]), None);
         assert_eq!(weights_from_gains(&[1.0, f32::NAN]), None);
+    }
+    #[test]
+    fn feeders_of_layers_without_a_norm() {
+        assert_eq!(
+            inputs_of("model.layers.2.self_attn.o_proj.weight", "llama"),
+            Some(Feeder::Values {
+                v_proj: "model.layers.2.self_attn.v_proj.weight".into(),
+                norm: "model.layers.2.input_layernorm.weight".into(),
+            })
+        );
+        assert_eq!(
+            inputs_of("model.layers.0.mlp.down_proj.weight", "qwen2"),
+            Some(Feeder::GatedMlp {
+                gate_proj: "model.layers.0.mlp.gate_proj.weight".into(),
+                up_proj: "model.layers.0.mlp.up_proj.weight".into(),
+                norm: "model.layers.0.post_attention_layernorm.weight".into(),
+            })
+        );
+        assert_eq!(
+            inputs_of("model.layers.0.mlp.up_proj.weight", "llama"),
+            None
+        );
+        assert_eq!(
+            inputs_of("model.layers.0.mlp.down_proj.weight", "gemma2"),
+            None
+        );
+    }
+
+    #[test]
+    fn value_channels_follow_grouped_query_heads() {
+        // 2 kv heads of dim 2, 4 query heads: heads 0,1 read kv head 0, heads 2,3 kv head 1.
+        let w = [1.0f32, 0.0, 0.0, 2.0, 3.0, 0.0, 0.0, 1.0];
+        let var = output_variances(&w, &[1.0, 2.0]);
+        assert_eq!(var, vec![1.0, 16.0, 9.0, 4.0]);
+        let cw = values_weights(&var, 4, 2).expect("shapes fit");
+        let mean = 7.5f32;
+        let want = [1.0, 16.0, 1.0, 16.0, 9.0, 4.0, 9.0, 4.0].map(|v: f32| v / mean);
+        assert!(
+            cw.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-6),
+            "{cw:?}"
+        );
+        assert_eq!(values_weights(&var, 3, 2), None);
+    }
+
+    #[test]
+    fn silu_mean_square_matches_its_limits() {
+        // Small inputs: silu(g) ≈ g/2, so E = var/4; large: silu(g)² ≈ g² on the positive half.
+        let small = silu_mean_square(1e-4);
+        assert!((small / 2.5e-5 - 1.0).abs() < 1e-3, "{small}");
+        let large = silu_mean_square(1e4);
+        assert!((large / 5e3 - 1.0).abs() < 1e-2, "{large}");
+        let w = gated_weights(&[1.0, 1.0, 4.0], &[1.0, 2.0, 1.0]).expect("finite");
+        assert!(w[1] > w[0] && w[2] > w[0] && (w.iter().sum::<f32>() - 3.0).abs() < 1e-5);
     }
 }

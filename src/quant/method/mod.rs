@@ -64,8 +64,8 @@ pub enum QuantMethod {
     /// ([`search`]); data-free. Measured: lower KL than RTN at 4 bits, higher at 3 bits, and
     /// tens of times RTN's CPU time, hence not the default.
     Search,
-    /// Per-group clip search and bias refit, weighted per input column by the RMSNorm gain in
-    /// front of the layer ([`clipfit`], [`importance`]); data-free.
+    /// Per-group clip search and bias refit, weighted per input column by a data-free estimate
+    /// of that input's mean square ([`clipfit`], [`importance`]).
     Clipfit,
 }
 
