@@ -185,6 +185,44 @@ fn mixed_3_6() {
     check_variant("mixed_3_6");
 }
 
+/// A Whisper config without `torch_dtype` (transformers 5 writes `dtype`) gets no convert-level
+/// cast in mlx-audio, so its output keeps the model's float16: the tensors mlx-audio writes
+/// for `--dtype float16` (checked against mlx_audio.convert when the fixtures were recorded).
+#[test]
+fn whisper_without_torch_dtype_is_float16() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    std::fs::create_dir(&src).unwrap();
+    let hf = audio_root().join("whisper/hf");
+    for e in std::fs::read_dir(&hf).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), src.join(e.file_name())).unwrap();
+    }
+    let mut config: serde_json::Map<String, Value> =
+        serde_json::from_slice(&std::fs::read(src.join("config.json")).unwrap()).unwrap();
+    assert!(config.remove("torch_dtype").is_some());
+    std::fs::write(
+        src.join("config.json"),
+        serde_json::to_vec(&Value::Object(config)).unwrap(),
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    hf2mlx::convert(&ConvertOptions::new(&src, &out), &|_, _| {}).unwrap();
+    let expected: Value = serde_json::from_slice(
+        &std::fs::read(audio_root().join("whisper/expected/hf-f16.json")).unwrap(),
+    )
+    .unwrap();
+    let got = common::describe(&out);
+    let et = expected["tensors"].as_object().unwrap();
+    assert_eq!(got.tensors.len(), et.len());
+    for (k, e) in et {
+        let g = &got.tensors[k];
+        assert_eq!(g.dtype, e["dtype"].as_str().unwrap(), "{k}");
+        assert_eq!(g.sha256, e["sha256"].as_str().unwrap(), "{k}");
+    }
+    assert!(got.config.get("torch_dtype").is_none());
+}
+
 /// A speech model has no text-only conversion; `--text-only` says so instead of guessing.
 #[test]
 fn text_only_is_refused() {
