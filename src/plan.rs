@@ -727,9 +727,15 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
         )),
         None => {
             if let Some(v5) = config::has_only_v5_dtype(&cfg) {
+                let converter = if audio {
+                    "like mlx-audio, tensors keep the dtype the model's own sanitize gives them \
+                     (Whisper: float16)"
+                } else {
+                    "like mlx-lm, tensors keep their stored dtypes"
+                };
                 notes.push(format!(
-                    "config.json says \"dtype\": \"{v5}\" but has no torch_dtype; like mlx-lm, tensors keep \
-                     their stored dtypes (pass --dtype {v5} to cast)"
+                    "config.json says \"dtype\": \"{v5}\" but has no torch_dtype; {converter} \
+                     (pass --dtype {v5} to cast)"
                 ));
             }
         }
