@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# --vlm adds mlx-vlm 0.7.10: tests/vlm.rs opens our multimodal output with mlx_vlm.load.
+# --vlm adds mlx-vlm 0.7.10 (and with it mlx-audio 0.6.2): tests/vlm.rs and tests/audio.rs open
+# our multimodal and speech outputs with mlx_vlm.load and mlx_audio.stt.load.
 HF2MLX_ORACLE_PYTHON="$(bash tools/mlx-oracle.sh --vlm | tail -1)"
 export HF2MLX_ORACLE_PYTHON
 

@@ -6,6 +6,7 @@
 //! kernels on all cores) → [`output`] (temporary folder, fsync, rename).
 
 pub mod arch;
+pub mod audio;
 pub mod cast;
 pub mod config;
 pub mod dtype;

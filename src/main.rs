@@ -365,6 +365,7 @@ fn main() -> ExitCode {
             if markdown {
                 print!("{}", hf2mlx::arch::markdown_table());
                 print!("\n{}", hf2mlx::arch::vlm::markdown_table());
+                print!("\n{}", hf2mlx::arch::audio::markdown_table());
             } else {
                 print_architectures(json);
             }
@@ -589,6 +590,14 @@ fn print_architectures(json: bool) {
                     "mode": "vlm",
                 })
             }))
+            .chain(hf2mlx::arch::audio::REGISTRY.iter().map(|a| {
+                serde_json::json!({
+                    "module": a.name,
+                    "model_types": std::iter::once(a.name).chain(a.aliases.iter().copied()).collect::<Vec<_>>(),
+                    "category": a.category.as_str(),
+                    "mode": "audio",
+                })
+            }))
             .collect();
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         return;
@@ -608,5 +617,10 @@ fn print_architectures(json: bool) {
     println!("{:<24} {:<15} aliases", "model_type", "mode");
     for a in hf2mlx::arch::vlm::REGISTRY {
         println!("{:<24} {:<15} {}", a.name, "vlm", a.aliases.join(", "));
+    }
+    println!("\nspeech (mlx-audio output)");
+    println!("{:<24} {:<15} aliases", "model_type", "mode");
+    for a in hf2mlx::arch::audio::REGISTRY {
+        println!("{:<24} {:<15} {}", a.name, "audio", a.aliases.join(", "));
     }
 }

@@ -295,6 +295,15 @@ impl crate::arch::Payload for Input {
             op,
         }
     }
+    fn cast_floats(self, to: FloatType) -> Self {
+        match self.float_type() {
+            Some(f) if f != to => Input::Cast {
+                of: Box::new(self),
+                to,
+            },
+            _ => self,
+        }
+    }
 }
 
 impl Input {
@@ -511,6 +520,8 @@ pub struct Plan {
     /// Whether the output keeps the vision/audio towers for mlx-vlm (else a text model for
     /// mlx-lm).
     pub multimodal: bool,
+    /// Whether the output is a speech model for mlx-audio (its config.json and processor files).
+    pub audio: bool,
     /// Cast target for floating tensors, if any.
     #[serde(serialize_with = "ser_opt_float")]
     pub dtype: Option<FloatType>,
@@ -664,7 +675,8 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
     let cfg = inv.config.clone();
     let arch = resolve_conversion(&cfg, dir, opts)?;
     let multimodal = arch::vlm::is_multimodal(arch);
-    if multimodal {
+    let audio = arch::audio::is_audio(arch);
+    if multimodal || audio {
         crate::multimodal::refuse_mlx_input(inv)?;
     }
     // A pre-quantized source mlx-lm's loader maps onto MLX quantized layers (AWQ, ...).
@@ -715,9 +727,15 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
         )),
         None => {
             if let Some(v5) = config::has_only_v5_dtype(&cfg) {
+                let converter = if audio {
+                    "like mlx-audio, tensors keep the dtype the model's own sanitize gives them \
+                     (Whisper: float16)"
+                } else {
+                    "like mlx-lm, tensors keep their stored dtypes"
+                };
                 notes.push(format!(
-                    "config.json says \"dtype\": \"{v5}\" but has no torch_dtype; like mlx-lm, tensors keep \
-                     their stored dtypes (pass --dtype {v5} to cast)"
+                    "config.json says \"dtype\": \"{v5}\" but has no torch_dtype; {converter} \
+                     (pass --dtype {v5} to cast)"
                 ));
             }
         }
@@ -762,6 +780,19 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
     }
     let params = group_quantized(sorted, input_quant.as_ref(), dir)?;
 
+    // mlx-audio's recipe builder raises when no module is named `down_proj` (Whisper's MLP is
+    // `mlp1`/`mlp2`): refuse as it does rather than guess which layers deserve the high bits.
+    if audio
+        && quant.as_ref().is_some_and(|q| q.recipe.is_some())
+        && !params.iter().any(|(n, _)| n.contains("down_proj"))
+    {
+        return Err(Error::Usage(format!(
+            "mixed recipes (--quant-predicate) pick their high-bit layers by `down_proj`, which \
+             `{}` does not have (mlx_audio.convert refuses it too); use -q with --q-bits, or \
+             --q-override REGEX=BITS for per-layer bits",
+            arch.name
+        )));
+    }
     // Recipe layout, from the layers that can be quantized (`named_modules` with `down_proj`).
     let recipe_ctx = match &quant {
         Some(q) if q.recipe.is_some() => {
@@ -849,7 +880,12 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
         })
         .collect::<Vec<_>>();
     let total_size = shards.iter().map(|s| s.data_len()).sum();
-    let mut out_cfg = cfg.clone();
+    // mlx-audio writes config.json as the file says, without mlx-lm's generation-config eos.
+    let mut out_cfg = if audio {
+        crate::audio::source_config(dir, &cfg)
+    } else {
+        cfg.clone()
+    };
     for edit in arch.config_edits {
         edit.apply(&mut out_cfg);
     }
@@ -861,7 +897,9 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
     let out_quant = quant_cfg
         .clone()
         .filter(|_| quant.is_some() || source_format.is_some());
-    let config_text = if multimodal {
+    let config_text = if audio {
+        crate::audio::output_config(out_cfg, out_quant, arch.name)
+    } else if multimodal {
         crate::multimodal::output_config(out_cfg, out_quant)
     } else {
         config::output_config(out_cfg, out_quant).1
@@ -869,7 +907,7 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
     let copied_files: Vec<String> = inv
         .copied_files
         .iter()
-        .filter(|n| multimodal || crate::source::is_copied_file(n))
+        .filter(|n| multimodal || audio || crate::source::is_copied_file(n))
         .cloned()
         .collect();
 
@@ -878,6 +916,7 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
         model_type: config::model_type(&cfg).unwrap_or_default().to_string(),
         arch: arch.name,
         multimodal,
+        audio,
         dtype,
         quantization: quant_cfg,
         quant_method: if quant.is_some() {
@@ -1448,6 +1487,15 @@ fn refuse_unsupported(arch: &Arch, cfg: &Json, dir: &Path) -> Result<()> {
 /// [`resolve_arch`] (mlx-lm's text conversion).
 pub fn resolve_conversion(cfg: &Json, dir: &Path, opts: &ConvertOptions) -> Result<&'static Arch> {
     let model_type = config::model_type(cfg).unwrap_or_default();
+    if let Some(audio) = arch::audio::find(model_type) {
+        if opts.text_only {
+            return Err(Error::Usage(format!(
+                "`{model_type}` is a speech model converted for mlx-audio; it has no text-only \
+                 conversion. Drop --text-only"
+            )));
+        }
+        return Ok(audio);
+    }
     match arch::vlm::find_for_config(cfg) {
         Some(vlm) if !opts.text_only => {
             refuse_unsupported(vlm, cfg, dir)?;

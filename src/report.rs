@@ -41,7 +41,9 @@ pub fn dry_run_summary(plan: &Plan, opts: &ConvertOptions) -> String {
     let _ = writeln!(
         s,
         "mode:        {}",
-        if plan.multimodal {
+        if plan.audio {
+            "audio (mlx-audio layout and quantization rules)"
+        } else if plan.multimodal {
             "vlm (vision/audio towers kept in float, mlx-vlm layout; --text-only for mlx-lm's text model)"
         } else {
             "text (mlx-lm)"

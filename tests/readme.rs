@@ -22,3 +22,14 @@ fn readme_vision_language_table_is_current() {
          `cargo run -- architectures --markdown`"
     );
 }
+
+#[test]
+fn readme_speech_table_is_current() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(
+        readme.contains(&hf2mlx::arch::audio::markdown_table()),
+        "README.md's speech table is stale; replace it with the third table of \
+         `cargo run -- architectures --markdown`"
+    );
+}

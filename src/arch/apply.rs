@@ -344,6 +344,10 @@ fn apply_rules<T: Payload>(
                 }
                 next
             }
+            Rule::CastFloats(to) => out
+                .into_iter()
+                .map(|(k, v)| (k, v.cast_floats(to)))
+                .collect(),
             Rule::Squeeze(pat) => out
                 .into_iter()
                 .map(|(k, v)| {

@@ -10,6 +10,7 @@ mod afm7;
 mod afmoe;
 mod apertus;
 pub mod apply;
+pub mod audio;
 mod baichuan_m1;
 mod bailing_moe;
 mod bailing_moe_linear;

@@ -284,6 +284,10 @@ pub enum Rule {
         from: &'static str,
         to: &'static str,
     },
+    /// `v.astype(to)` on every floating tensor: a model whose `sanitize` casts to the model's
+    /// own dtype (mlx-audio's Whisper casts to float16 before convert's `--dtype`/`torch_dtype`
+    /// cast, so a float32 output holds float16 values).
+    CastFloats(crate::cast::FloatType),
 }
 
 /// A number a sanitize step takes from the configuration (or a constant).
@@ -415,6 +419,10 @@ pub trait Payload: Sized + Clone {
     fn map_values(self, op: ValueOp) -> Self;
     /// `x.view(uint32).flatten(-2)` of uint8 codes `[..., n, k]`: `[..., n·k/4]`.
     fn view_words(self) -> Self;
+    /// `x.astype(to)` when `x` is floating (shapes and traces are unchanged by a cast).
+    fn cast_floats(self, _to: crate::cast::FloatType) -> Self {
+        self
+    }
 }
 
 impl Payload for Vec<usize> {

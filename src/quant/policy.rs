@@ -310,6 +310,13 @@ pub fn decide(
         return None;
     }
     let last = *shape.last()?;
+    // mlx-audio quantizes only layers whose input size is a multiple of 64, whatever the group
+    // size or overrides say; its loader expects exactly those quantized.
+    if crate::arch::audio::is_audio(arch)
+        && !last.is_multiple_of(crate::arch::audio::QUANT_INPUT_MULTIPLE)
+    {
+        return None;
+    }
     let layer = name.strip_suffix(".weight").unwrap_or(name);
 
     // Multimodal towers stay float whatever the recipe or model predicate says; only an
@@ -323,11 +330,19 @@ pub fn decide(
         } else {
             r.low
         };
+        // mlx-audio's vendored recipe builder always says group size 64 (its default argument),
+        // whatever --q-group-size is.
+        let audio = crate::arch::audio::is_audio(arch);
+        let group_size = if audio {
+            crate::arch::audio::RECIPE_GROUP_SIZE
+        } else {
+            req.spec.group_size
+        };
         let mut entry = Map::new();
         entry.insert(
             "group_size".into(),
-            if req.group_size_given {
-                Value::from(req.spec.group_size)
+            if req.group_size_given || audio {
+                Value::from(group_size)
             } else {
                 Value::Null
             },
@@ -335,7 +350,11 @@ pub fn decide(
         entry.insert("bits".into(), Value::from(bits));
         entry.insert("mode".into(), Value::from("affine"));
         Some(LayerDecision {
-            spec: QuantSpec { bits, ..req.spec },
+            spec: QuantSpec {
+                bits,
+                group_size,
+                ..req.spec
+            },
             config_entry: Some(entry),
         })
     } else {
