@@ -803,6 +803,7 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
         opts,
         quant: quant.as_ref(),
         arch,
+        cfg: &cfg,
         dtype,
         recipe_ctx: recipe_ctx.as_ref(),
         weight_files: &inv.weight_files,
@@ -904,6 +905,8 @@ struct ParamContext<'a> {
     opts: &'a ConvertOptions,
     quant: Option<&'a QuantRequest>,
     arch: &'static Arch,
+    /// The source's config.json (for the model predicate's configuration-dependent part).
+    cfg: &'a Json,
     /// Cast target for floating tensors (`--dtype` or the config's), if any.
     dtype: Option<FloatType>,
     recipe_ctx: Option<&'a RecipeContext>,
@@ -1007,6 +1010,12 @@ impl ParamContext<'_> {
             ),
             _ => None,
         };
+        // The model predicate's configuration-dependent part.
+        let layer_path = name.strip_suffix(".weight").unwrap_or(&name);
+        // Decisions with their own config entry (a recipe, --q-override) are not the predicate's.
+        let decision = decision.filter(|d| {
+            d.config_entry.is_some() || !apply::float_in_layer(self.arch, self.cfg, layer_path)
+        });
         // Dequantized layers keep the dtype dequantization gives (mlx-lm casts before it
         // dequantizes): affine the cast scales' dtype, fp modes bfloat16 unless --dtype says.
         let target = match &input {
@@ -1399,6 +1408,13 @@ pub fn resolve_arch(cfg: &Json, dir: &Path, trust_remote_code: bool) -> Result<&
              weights with the rules for `{model_type}` (generic decoder rules if unknown) and copy \
              the *.py files along",
             dir.join("config.json").display()
+        )));
+    }
+    if let Some(why) = arch::refusal(model_type) {
+        return Err(Error::Source(format!(
+            "{}: model type `{model_type}` is not converted by hf2mlx {}: {why}",
+            dir.join("config.json").display(),
+            env!("CARGO_PKG_VERSION")
         )));
     }
     let found = arch::find(model_type);

@@ -599,6 +599,7 @@ fn value_op(
             }
         }
         ValueRule::NormalizeRows { eps } => ValueOp::NormalizeRows { eps },
+        ValueRule::NormalizeColumns { eps } => ValueOp::NormalizeColumns { eps },
         ValueRule::FalconMupRows => {
             // FalconH1 `ModelArgs` defaults for absent keys.
             let int = |key: &str, default: usize| match config.get(key).filter(|v| !v.is_null()) {
@@ -743,6 +744,34 @@ pub fn model_predicate(arch: &Arch, layer: &str) -> Option<LayerQuant> {
         .iter()
         .find(|(p, _)| p.matches(layer))
         .map(|(_, q)| *q)
+}
+
+/// Whether the configuration-dependent part of the model's `quant_predicate`
+/// ([`Arch::float_in_layers`]) keeps this layer path in float; the layer number is what follows
+/// the first `layers.`.
+pub fn float_in_layer(arch: &Arch, config: &Map<String, Value>, layer: &str) -> bool {
+    let index = layer
+        .split_once("layers.")
+        .and_then(|(_, rest)| rest.split('.').next())
+        .and_then(|i| i.parse::<u64>().ok());
+    index.is_some_and(|i| {
+        arch.float_in_layers
+            .iter()
+            .any(|(set, pat)| pat.matches(layer) && set.contains(config, i) == Some(true))
+    })
+}
+
+/// The model's whole `quant_predicate` for a layer path: [`float_in_layer`], then
+/// [`model_predicate`].
+pub fn model_predicate_with_config(
+    arch: &Arch,
+    config: &Map<String, Value>,
+    layer: &str,
+) -> Option<LayerQuant> {
+    if float_in_layer(arch, config, layer) {
+        return Some(LayerQuant::Skip);
+    }
+    model_predicate(arch, layer)
 }
 
 /// The model's `cast_predicate`.

@@ -312,6 +312,9 @@ pub enum ValueRule {
     FalconMupRows,
     /// `w / (‖w‖₂ over the last axis + eps)`, computed in f32 (baichuan_m1's head).
     NormalizeRows { eps: f64 },
+    /// `w / (‖w‖₂ over the first axis + eps)`, computed in f32: every column divided by its
+    /// norm over all rows (bailing's `norm_head`).
+    NormalizeColumns { eps: f64 },
 }
 
 /// A value transform resolved against the configuration, applied by the executor to every block
@@ -330,6 +333,43 @@ pub enum ValueOp {
     /// `(w.astype(f32) / (norm(w, axis=-1) + eps)).astype(dtype)`: the norm is mlx's CPU
     /// reduction, a sequential f32 sum of squares along the row, then `sqrt`.
     NormalizeRows { eps: f64 },
+    /// `(w.astype(f32) / (norm(w.astype(f32), axis=0) + eps)).astype(dtype)`. A column's norm
+    /// needs every row, so the executor first turns this into [`ValueOp::DivideColumns`] with one
+    /// pass over the tensor (a sequential f32 sum of squares down each column, mlx's CPU
+    /// strided reduction), then streams.
+    NormalizeColumns { eps: f64 },
+    /// `w / by[column]` in f32: a resolved [`ValueOp::NormalizeColumns`] (`by` = norm + eps).
+    DivideColumns { by: Vec<f32> },
+}
+
+/// Numbered layers a configuration singles out, for rules that depend on a layer's kind rather
+/// than its name (hybrids whose attention classes share parameter names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LayerSet {
+    /// Layers `i` with `(i + 1) % g == 0` or `i >= n / g * g`, where `g = config[group]` and
+    /// `n = config[total]`: the full-attention layers bailing hybrids put after every `g - 1`
+    /// linear ones, and the tail past the last full group.
+    EveryNthAndTail {
+        group: &'static str,
+        total: &'static str,
+    },
+}
+
+impl LayerSet {
+    /// Whether layer `i` belongs to the set under `config`; `None` when a key is missing.
+    pub fn contains(
+        &self,
+        config: &serde_json::Map<String, serde_json::Value>,
+        i: u64,
+    ) -> Option<bool> {
+        match *self {
+            LayerSet::EveryNthAndTail { group, total } => {
+                let g = config.get(group)?.as_u64().filter(|g| *g > 0)?;
+                let n = config.get(total)?.as_u64()?;
+                Some((i + 1).is_multiple_of(g) || i >= n / g * g)
+            }
+        }
+    }
 }
 
 /// A condition on a tensor's shape, for rules that must not apply twice (idempotent
