@@ -289,6 +289,14 @@ impl crate::arch::Payload for Input {
             shape,
         }
     }
+    fn view_u32(self) -> Self {
+        let shape = Input::shape(&self);
+        Input::View {
+            of: Box::new(self),
+            dtype: DType::U32,
+            shape,
+        }
+    }
     fn map_values(self, op: crate::arch::ValueOp) -> Self {
         Input::Map {
             of: Box::new(self),
@@ -676,6 +684,12 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
     if source_format.is_none() {
         refuse_prequantized(&cfg, dir, arch)?;
     }
+    crate::source_quant::refuse_unmapped_packs(source_format.as_ref(), &cfg, arch).map_err(
+        |msg| Error::Config {
+            file: dir.join("config.json"),
+            msg,
+        },
+    )?;
     // A GGUF inventory brings its own inputs (dequantized GGML tensors under HF names).
     let (tensors, named) = match crate::gguf::convert::named_inputs(inv)? {
         Some(gguf) => gguf,

@@ -1,4 +1,4 @@
-//! Pre-quantized Hugging Face sources (AWQ, GPTQ, ...) against mlx-lm 0.32.2: every fixture in
+//! Pre-quantized Hugging Face sources (AWQ, GPTQ, compressed-tensors, ...) against mlx-lm 0.32.2: every fixture in
 //! `tests/fixtures/prequant/<case>/hf` converted with each variant's flags must give the tensors
 //! and config mlx_lm.convert wrote (`expected/<variant>.json`, recorded by
 //! `tools/gen_prequant_fixtures.py`); where mlx-lm failed, hf2mlx must refuse too.
@@ -96,7 +96,24 @@ cases!(
     gptq => "gptq",
     gptq_with_group_indices_is_refused => "gptq-gidx",
     gpt_oss_mxfp4 => "gpt_oss-mxfp4",
+    compressed_tensors_int4 => "deepseek_v3-compressed",
+    compressed_tensors_nvfp4_is_refused => "deepseek_v3-compressed-nvfp4",
+    compressed_tensors_without_the_remap_is_refused => "llama-compressed",
 );
+
+#[test]
+fn compressed_tensors_refusals_say_why() {
+    for (case, needle) in [
+        ("deepseek_v3-compressed-nvfp4", "nvfp4-pack-quantized"),
+        ("llama-compressed", "`llama` model"),
+    ] {
+        let root = common::fixtures().join("prequant").join(case);
+        let tmp = tempfile::tempdir().unwrap();
+        let opts = ConvertOptions::new(root.join("hf"), tmp.path().join("out"));
+        let err = hf2mlx::convert(&opts, &|_, _| {}).unwrap_err().to_string();
+        assert!(err.contains(needle) && err.contains("-q"), "{case}: {err}");
+    }
+}
 
 #[test]
 fn act_order_refusal_names_the_tensor_and_the_way_out() {

@@ -278,6 +278,7 @@ fn apply_rules<T: Payload>(
                     }
                 })
                 .collect(),
+            Rule::PackedInt4 => packed_int4(out)?,
             Rule::ViewWords { suffix, to } => {
                 let mut next = Vec::with_capacity(out.len());
                 for (k, v) in out {
@@ -555,6 +556,42 @@ fn apply_rules<T: Payload>(
 }
 
 /// A [`Scalar`] from the configuration.
+/// [`Rule::PackedInt4`].
+fn packed_int4<T: Payload>(out: Vec<(String, T)>) -> Result<Vec<(String, T)>, String> {
+    let mut by_name: std::collections::HashMap<String, T> = out.iter().cloned().collect();
+    let mut next = Vec::with_capacity(out.len());
+    for (k, v) in out {
+        if let Some(base) = k.strip_suffix("weight_shape") {
+            let take = |by_name: &mut std::collections::HashMap<String, T>, part: &str| {
+                by_name.remove(&format!("{base}{part}")).ok_or_else(|| {
+                    format!(
+                        "`{k}` marks a compressed-tensors int4 layer but `{base}{part}` is \
+                         missing; the checkpoint is incomplete"
+                    )
+                })
+            };
+            let packed = take(&mut by_name, "weight_packed")?;
+            let scale = take(&mut by_name, "weight_scale")?;
+            let (ps, ss) = (packed.shape(), scale.shape());
+            if ps.len() != 2 || ss.len() != 2 || ps[0] != ss[0] || ss[1] == 0 {
+                return Err(format!(
+                    "`{base}weight_packed` {ps:?} and `{base}weight_scale` {ss:?} are not a \
+                     compressed-tensors int4 pack ([out, in/8] and [out, in/group])"
+                ));
+            }
+            let biases = scale.clone().map_values(ValueOp::Mul {
+                segments: vec![(usize::MAX, vec![-8.0])],
+            });
+            next.push((format!("{base}weight"), packed.view_u32()));
+            next.push((format!("{base}scales"), scale));
+            next.push((format!("{base}biases"), biases));
+        } else if !(k.ends_with("weight_scale") || k.ends_with("weight_packed")) {
+            next.push((k, v));
+        }
+    }
+    Ok(next)
+}
+
 fn scalar(config: &Map<String, Value>, s: Scalar) -> Result<f64, String> {
     match s {
         Scalar::Const(x) => Ok(x),
@@ -891,6 +928,9 @@ impl Payload for Traced {
             shape: self.shape.view_words(),
             from: self.from,
         }
+    }
+    fn view_u32(self) -> Self {
+        self
     }
 }
 

@@ -278,6 +278,13 @@ pub enum Rule {
         k: &'static str,
         v: &'static str,
     },
+    /// compressed-tensors `pack-quantized` int4 layers in MLX's affine layout (the remap
+    /// deepseek_v3's and mistral4's `sanitize` start with): for every `P.weight_shape`,
+    /// `P.weight_packed` (int32 `[out, in/8]`, eight nibbles LSB first, each value stored +8)
+    /// becomes `P.weight` viewed as uint32, `P.weight_scale` becomes `P.scales`, and
+    /// `P.biases = -8 · scales` (in the scales' dtype) is added. Every other tensor ending in
+    /// `weight_scale` or `weight_packed` is dropped, as are the `weight_shape`s.
+    PackedInt4,
     /// `weights[to] = weights[from]` when `from` exists: `to` becomes a copy of `from`,
     /// replacing any stored `to` (mlx-vlm's gemma3 writes its tied head this way).
     CopyAs {
@@ -455,6 +462,8 @@ pub trait Payload: Sized + Clone {
     fn map_values(self, op: ValueOp) -> Self;
     /// `x.view(uint32).flatten(-2)` of uint8 codes `[..., n, k]`: `[..., n·k/4]`.
     fn view_words(self) -> Self;
+    /// `x.view(uint32)` of 32-bit words (int32 packs): same shape, same bytes.
+    fn view_u32(self) -> Self;
 }
 
 impl Payload for Vec<usize> {
@@ -492,6 +501,9 @@ impl Payload for Vec<usize> {
         self
     }
     fn map_values(self, _op: ValueOp) -> Self {
+        self
+    }
+    fn view_u32(self) -> Self {
         self
     }
     fn view_words(mut self) -> Self {
