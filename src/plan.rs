@@ -1506,14 +1506,43 @@ fn refuse_prequantized(cfg: &Json, dir: &Path, arch: &Arch) -> Result<()> {
         cfg.get("text_config")
             .and_then(|t| t.get("quantization_config"))
     });
-    if let Some(qc) = qc {
+    // NVIDIA ModelOpt exports may keep their settings in hf_quant_config.json, which mlx-lm's
+    // loader reads when config.json has none.
+    let hf_quant: Option<Value> = match qc {
+        Some(_) => None,
+        None => std::fs::read(dir.join("hf_quant_config.json"))
+            .ok()
+            .map(|b| serde_json::from_slice(&b).unwrap_or(Value::Null)),
+    };
+    if let Some(qc) = qc.or(hf_quant.as_ref()) {
         let method = qc
             .get("quant_method")
             .and_then(Value::as_str)
+            .or_else(|| qc.get("producer")?.get("name")?.as_str())
             .unwrap_or("unknown");
+        let mxfp8 = qc.get("scale_fmt").and_then(Value::as_str) == Some("ue8m0")
+            && qc.get("weight_block_size") == Some(&serde_json::json!([32, 32]));
+        let why = match method {
+            // The loader maps these, but only sanitize functions of modules hf2mlx refuses
+            // (arch::REFUSED) rename the tensors; for every other model the strict load fails.
+            "modelopt" => format!(
+                "mlx-lm 0.32.2 reads ModelOpt NVFP4 as nvfp4, but only muse_spark's sanitize \
+                 renames its `weight_scale`/`weight_scale_2`/`input_scale` tensors, so it cannot \
+                 load this `{}` checkpoint either. Use the original float checkpoint and quantize \
+                 it with -q --q-mode nvfp4",
+                arch.name
+            ),
+            "fp8" if mxfp8 => format!(
+                "mlx-lm 0.32.2 reads fp8 with ue8m0 scales over 32x32 blocks as mxfp8, but only \
+                 deepseek_v41's and minimax_m3_vl's sanitize turn its `weight_scale_inv` into MLX \
+                 scales, so it cannot load this `{}` checkpoint either. Use the original float \
+                 checkpoint and quantize it with -q --q-mode mxfp8",
+                arch.name
+            ),
+            _ => "hf2mlx cannot convert it yet; use the original float checkpoint".to_string(),
+        };
         return Err(Error::Source(format!(
-            "{} is a pre-quantized checkpoint (quant_method `{method}`), which hf2mlx cannot convert yet; \
-             use the original float checkpoint",
+            "{} is a pre-quantized checkpoint (quant_method `{method}`): {why}",
             dir.display()
         )));
     }

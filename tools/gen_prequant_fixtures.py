@@ -231,6 +231,36 @@ def llama_compressed(rng):
     return config, t
 
 
+def llama_modelopt_nvfp4(rng):
+    """A ModelOpt NVFP4 export of llama: `weight` uint8 [out, in/2] (two e2m1 codes a byte),
+    `weight_scale` F8_E4M3 [out, in/16], `weight_scale_2` and `input_scale` float32 scalars."""
+    config = dict(LLAMA, torch_dtype="bfloat16", quantization_config={
+        "quant_method": "modelopt", "quant_algo": "NVFP4", "group_size": 16})
+    t = {n: ("BF16", rng.normal(0, 0.02, s)) for n, s in llama_floats()}
+    for p, out, inp in llama_linears():
+        t[f"{p}.weight"] = ("U8", rng.integers(0, 256, (out, inp // 2), dtype=np.uint8))
+        t[f"{p}.weight_scale"] = ("F8_E4M3", rng.integers(0x30, 0x40, (out, inp // 16),
+                                                          dtype=np.uint8))
+        t[f"{p}.weight_scale_2"] = ("F32", np.array(0.01, dtype=np.float32))
+        t[f"{p}.input_scale"] = ("F32", np.array(0.02, dtype=np.float32))
+    return config, t
+
+
+def llama_fp8_ue8m0(rng):
+    """fp8 with power-of-two (ue8m0) scales over 32x32 blocks, which mlx-lm's loader calls mxfp8:
+    `weight` F8_E4M3, `weight_scale_inv` float32 [out/32, in/32]."""
+    config = dict(LLAMA, torch_dtype="bfloat16", quantization_config={
+        "quant_method": "fp8", "fmt": "e4m3", "scale_fmt": "ue8m0",
+        "weight_block_size": [32, 32], "activation_scheme": "dynamic"})
+    t = {n: ("BF16", rng.normal(0, 0.02, s)) for n, s in llama_floats()}
+    for p, out, inp in llama_linears():
+        c = rng.integers(0, 256, (out, inp), dtype=np.uint8)
+        c[(c & 0x7F) == 0x7F] = 0
+        t[f"{p}.weight"] = ("F8_E4M3", c)
+        t[f"{p}.weight_scale_inv"] = ("F32", 2.0 ** rng.integers(-10, -4, (out // 32, inp // 32)))
+    return config, t
+
+
 CASES = {
     # AutoAWQ GEMM, everything float16 like real AWQ exports.
     "awq": lambda rng: (
@@ -258,6 +288,10 @@ CASES = {
     "deepseek_v3-compressed-nvfp4": lambda rng: deepseek_v3_compressed(rng, "nvfp4-pack-quantized"),
     # compressed-tensors int4 for a model without the remap: mlx-lm fails.
     "llama-compressed": llama_compressed,
+    # ModelOpt NVFP4 for a model whose sanitize does not map it: mlx-lm fails.
+    "llama-modelopt-nvfp4": llama_modelopt_nvfp4,
+    # ue8m0 32x32 fp8 (mxfp8 to the loader) for a model whose sanitize does not map it.
+    "llama-fp8-ue8m0": llama_fp8_ue8m0,
 }
 
 
