@@ -1026,9 +1026,12 @@ impl ParamContext<'_> {
         };
         // The model predicate's configuration-dependent part.
         let layer_path = name.strip_suffix(".weight").unwrap_or(&name);
-        // Decisions with their own config entry (a recipe, --q-override) are not the predicate's.
-        let decision = decision.filter(|d| {
-            d.config_entry.is_some() || !apply::float_in_layer(self.arch, self.cfg, layer_path)
+        // A recipe replaces the model's predicate and a --q-override overrides it.
+        let decided_elsewhere = quant.is_some_and(|q| {
+            q.recipe.is_some() || q.overrides.iter().any(|o| o.pattern.is_match(layer_path))
+        });
+        let decision = decision.filter(|_| {
+            decided_elsewhere || !apply::float_in_layer(self.arch, self.cfg, layer_path)
         });
         // Dequantized layers keep the dtype dequantization gives (mlx-lm casts before it
         // dequantizes): affine the cast scales' dtype, fp modes bfloat16 unless --dtype says.
