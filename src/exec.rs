@@ -302,7 +302,7 @@ fn read_rows(
             read_rows(ckpt, of, first, count, &mut raw)?;
             let mut x = vec![0f32; raw.len() / ft.size()];
             cast::decode_to_f32(ft, &raw, &mut x);
-            apply_value_op(op, ft, first, row_len, &mut x);
+            apply_value_op(op, ft, first, row_len, &mut x)?;
             let at = out.len();
             out.resize(at + raw.len(), 0);
             cast::encode_from_f32(ft, &x, &mut out[at..]);
@@ -592,7 +592,13 @@ fn row_location(input: &Input, row: usize) -> Option<(usize, u64)> {
 /// `x` (rows `first..` of `row_len` values of float type `ft`) transformed as mlx computes
 /// `array op python_float` in the array's dtype: the scalar is rounded to `ft`, the operation is
 /// done in f32 and the caller's encode rounds the result to `ft` once.
-fn apply_value_op(op: &ValueOp, ft: FloatType, first: usize, row_len: usize, x: &mut [f32]) {
+fn apply_value_op(
+    op: &ValueOp,
+    ft: FloatType,
+    first: usize,
+    row_len: usize,
+    x: &mut [f32],
+) -> Result<()> {
     let round = |v: f32| {
         let mut a = [v];
         cast::round_to(ft, &mut a);
@@ -602,6 +608,16 @@ fn apply_value_op(op: &ValueOp, ft: FloatType, first: usize, row_len: usize, x: 
         ValueOp::Add { x: c } => {
             let c = round(*c as f32);
             x.iter_mut().for_each(|v| *v += c);
+        }
+        ValueOp::NormalizeColumns { .. } => {
+            return Err(internal(
+                "column normalisation streamed before its norms were computed".into(),
+            ));
+        }
+        ValueOp::DivideColumns { by } => {
+            for row in x.chunks_mut(row_len.max(1)) {
+                row.iter_mut().zip(by).for_each(|(v, d)| *v /= d);
+            }
         }
         ValueOp::NormalizeRows { eps } => {
             let eps = *eps as f32;
@@ -641,6 +657,7 @@ fn apply_value_op(op: &ValueOp, ft: FloatType, first: usize, row_len: usize, x: 
             }
         }
     }
+    Ok(())
 }
 
 /// `np.moveaxis` on raw row-major bytes with `elem`-byte elements.
@@ -709,6 +726,8 @@ pub fn execute_measured(
         .map(|s| ShardWriter::create(&dir.join(&s.file_name), s, &pool))
         .collect::<Result<Vec<_>>>()?;
 
+    let resolved = resolve_column_norms(plan, ckpt)?;
+    let plan = resolved.as_ref().unwrap_or(plan);
     let queue = JobQueue::new(plan);
     let col_weights = column_weights(plan, ckpt)?;
     let failed = AtomicBool::new(false);
@@ -735,6 +754,55 @@ pub fn execute_measured(
     // A write error is the cause of any worker error that follows it, so it goes first.
     pool.finish(writers, work.is_ok())?;
     work
+}
+
+/// The plan with every top-level [`ValueOp::NormalizeColumns`] resolved to
+/// [`ValueOp::DivideColumns`] (one read of the tensor, in bounded row chunks); `None` when the
+/// plan has none.
+fn resolve_column_norms(plan: &Plan, ckpt: &Checkpoint) -> Result<Option<Plan>> {
+    let wanted = |p: &ParamPlan| {
+        matches!(
+            &p.input,
+            Input::Map {
+                op: ValueOp::NormalizeColumns { .. },
+                ..
+            }
+        )
+    };
+    if !plan.params.iter().any(wanted) {
+        return Ok(None);
+    }
+    const CHUNK_ROWS: usize = 256;
+    let mut plan = plan.clone();
+    for p in plan.params.iter_mut().filter(|p| wanted(p)) {
+        let Input::Map { of, op } = &mut p.input else {
+            continue;
+        };
+        let ValueOp::NormalizeColumns { eps } = *op else {
+            continue;
+        };
+        let Some(ft) = of.storage_dtype().float_type() else {
+            return Err(internal(format!("column norms of non-float `{}`", p.name)));
+        };
+        let shape = of.shape();
+        let cols = shape.last().copied().unwrap_or(1).max(1);
+        let rows = shape.iter().product::<usize>() / cols;
+        let mut sums = vec![0f32; cols];
+        let (mut raw, mut x) = (Vec::new(), Vec::new());
+        for first in (0..rows).step_by(CHUNK_ROWS) {
+            raw.clear();
+            read_rows(ckpt, of, first, CHUNK_ROWS.min(rows - first), &mut raw)?;
+            x.resize(raw.len() / ft.size(), 0f32);
+            cast::decode_to_f32(ft, &raw, &mut x);
+            for row in x.chunks_exact(cols) {
+                sums.iter_mut().zip(row).for_each(|(s, v)| *s += v * v);
+            }
+        }
+        let eps = eps as f32;
+        let by = sums.into_iter().map(|s| s.sqrt() + eps).collect();
+        *op = ValueOp::DivideColumns { by };
+    }
+    Ok(Some(plan))
 }
 
 /// Per parameter, the per-column error weights of quantization methods that use them

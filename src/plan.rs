@@ -289,6 +289,14 @@ impl crate::arch::Payload for Input {
             shape,
         }
     }
+    fn view_u32(self) -> Self {
+        let shape = Input::shape(&self);
+        Input::View {
+            of: Box::new(self),
+            dtype: DType::U32,
+            shape,
+        }
+    }
     fn map_values(self, op: crate::arch::ValueOp) -> Self {
         Input::Map {
             of: Box::new(self),
@@ -688,6 +696,12 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
     if source_format.is_none() {
         refuse_prequantized(&cfg, dir, arch)?;
     }
+    crate::source_quant::refuse_unmapped_packs(source_format.as_ref(), &cfg, arch).map_err(
+        |msg| Error::Config {
+            file: dir.join("config.json"),
+            msg,
+        },
+    )?;
     // A GGUF inventory brings its own inputs (dequantized GGML tensors under HF names).
     let (tensors, named) = match crate::gguf::convert::named_inputs(inv)? {
         Some(gguf) => gguf,
@@ -834,6 +848,7 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
         opts,
         quant: quant.as_ref(),
         arch,
+        cfg: &cfg,
         dtype,
         recipe_ctx: recipe_ctx.as_ref(),
         weight_files: &inv.weight_files,
@@ -943,6 +958,8 @@ struct ParamContext<'a> {
     opts: &'a ConvertOptions,
     quant: Option<&'a QuantRequest>,
     arch: &'static Arch,
+    /// The source's config.json (for the model predicate's configuration-dependent part).
+    cfg: &'a Json,
     /// Cast target for floating tensors (`--dtype` or the config's), if any.
     dtype: Option<FloatType>,
     recipe_ctx: Option<&'a RecipeContext>,
@@ -1046,6 +1063,15 @@ impl ParamContext<'_> {
             ),
             _ => None,
         };
+        // The model predicate's configuration-dependent part.
+        let layer_path = name.strip_suffix(".weight").unwrap_or(&name);
+        // A recipe replaces the model's predicate and a --q-override overrides it.
+        let decided_elsewhere = quant.is_some_and(|q| {
+            q.recipe.is_some() || q.overrides.iter().any(|o| o.pattern.is_match(layer_path))
+        });
+        let decision = decision.filter(|_| {
+            decided_elsewhere || !apply::float_in_layer(self.arch, self.cfg, layer_path)
+        });
         // Dequantized layers keep the dtype dequantization gives (mlx-lm casts before it
         // dequantizes): affine the cast scales' dtype, fp modes bfloat16 unless --dtype says.
         let target = match &input {
@@ -1440,6 +1466,13 @@ pub fn resolve_arch(cfg: &Json, dir: &Path, trust_remote_code: bool) -> Result<&
             dir.join("config.json").display()
         )));
     }
+    if let Some(why) = arch::refusal(model_type) {
+        return Err(Error::Source(format!(
+            "{}: model type `{model_type}` is not converted by hf2mlx {}: {why}",
+            dir.join("config.json").display(),
+            env!("CARGO_PKG_VERSION")
+        )));
+    }
     let found = arch::find(model_type);
     let arch = match found {
         Some(a) => a,
@@ -1524,14 +1557,43 @@ fn refuse_prequantized(cfg: &Json, dir: &Path, arch: &Arch) -> Result<()> {
         cfg.get("text_config")
             .and_then(|t| t.get("quantization_config"))
     });
-    if let Some(qc) = qc {
+    // NVIDIA ModelOpt exports may keep their settings in hf_quant_config.json, which mlx-lm's
+    // loader reads when config.json has none.
+    let hf_quant: Option<Value> = match qc {
+        Some(_) => None,
+        None => std::fs::read(dir.join("hf_quant_config.json"))
+            .ok()
+            .map(|b| serde_json::from_slice(&b).unwrap_or(Value::Null)),
+    };
+    if let Some(qc) = qc.or(hf_quant.as_ref()) {
         let method = qc
             .get("quant_method")
             .and_then(Value::as_str)
+            .or_else(|| qc.get("producer")?.get("name")?.as_str())
             .unwrap_or("unknown");
+        let mxfp8 = qc.get("scale_fmt").and_then(Value::as_str) == Some("ue8m0")
+            && qc.get("weight_block_size") == Some(&serde_json::json!([32, 32]));
+        let why = match method {
+            // The loader maps these, but only sanitize functions of modules hf2mlx refuses
+            // (arch::REFUSED) rename the tensors; for every other model the strict load fails.
+            "modelopt" => format!(
+                "mlx-lm 0.32.2 reads ModelOpt NVFP4 as nvfp4, but only muse_spark's sanitize \
+                 renames its `weight_scale`/`weight_scale_2`/`input_scale` tensors, so it cannot \
+                 load this `{}` checkpoint either. Use the original float checkpoint and quantize \
+                 it with -q --q-mode nvfp4",
+                arch.name
+            ),
+            "fp8" if mxfp8 => format!(
+                "mlx-lm 0.32.2 reads fp8 with ue8m0 scales over 32x32 blocks as mxfp8, but only \
+                 deepseek_v41's and minimax_m3_vl's sanitize turn its `weight_scale_inv` into MLX \
+                 scales, so it cannot load this `{}` checkpoint either. Use the original float \
+                 checkpoint and quantize it with -q --q-mode mxfp8",
+                arch.name
+            ),
+            _ => "hf2mlx cannot convert it yet; use the original float checkpoint".to_string(),
+        };
         return Err(Error::Source(format!(
-            "{} is a pre-quantized checkpoint (quant_method `{method}`), which hf2mlx cannot convert yet; \
-             use the original float checkpoint",
+            "{} is a pre-quantized checkpoint (quant_method `{method}`): {why}",
             dir.display()
         )));
     }

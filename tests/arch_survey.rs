@@ -182,7 +182,11 @@ fn check(case: &Case, arch: &Arch) -> Vec<String> {
         }
         if p.quantizable {
             let layer = p.name.strip_suffix(".weight").unwrap_or(&p.name);
-            let mine = predicate_json(apply::model_predicate(arch, layer));
+            let mine = predicate_json(apply::model_predicate_with_config(
+                arch,
+                &case.config,
+                layer,
+            ));
             if mine != p.predicate {
                 errs.push(format!(
                     "model_predicate({layer}) = {mine:?}, mlx-lm {:?}",

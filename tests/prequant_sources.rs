@@ -1,4 +1,4 @@
-//! Pre-quantized Hugging Face sources (AWQ, GPTQ, ...) against mlx-lm 0.32.2: every fixture in
+//! Pre-quantized Hugging Face sources (AWQ, GPTQ, compressed-tensors, ...) against mlx-lm 0.32.2: every fixture in
 //! `tests/fixtures/prequant/<case>/hf` converted with each variant's flags must give the tensors
 //! and config mlx_lm.convert wrote (`expected/<variant>.json`, recorded by
 //! `tools/gen_prequant_fixtures.py`); where mlx-lm failed, hf2mlx must refuse too.
@@ -96,7 +96,28 @@ cases!(
     gptq => "gptq",
     gptq_with_group_indices_is_refused => "gptq-gidx",
     gpt_oss_mxfp4 => "gpt_oss-mxfp4",
+    compressed_tensors_int4 => "deepseek_v3-compressed",
+    compressed_tensors_nvfp4_is_refused => "deepseek_v3-compressed-nvfp4",
+    compressed_tensors_without_the_remap_is_refused => "llama-compressed",
+    modelopt_nvfp4_is_refused => "llama-modelopt-nvfp4",
+    fp8_ue8m0_is_refused => "llama-fp8-ue8m0",
 );
+
+#[test]
+fn prequantized_refusals_say_why() {
+    for (case, needle) in [
+        ("deepseek_v3-compressed-nvfp4", "nvfp4-pack-quantized"),
+        ("llama-compressed", "`llama` model"),
+        ("llama-modelopt-nvfp4", "muse_spark"),
+        ("llama-fp8-ue8m0", "deepseek_v41"),
+    ] {
+        let root = common::fixtures().join("prequant").join(case);
+        let tmp = tempfile::tempdir().unwrap();
+        let opts = ConvertOptions::new(root.join("hf"), tmp.path().join("out"));
+        let err = hf2mlx::convert(&opts, &|_, _| {}).unwrap_err().to_string();
+        assert!(err.contains(needle) && err.contains("-q"), "{case}: {err}");
+    }
+}
 
 #[test]
 fn act_order_refusal_names_the_tensor_and_the_way_out() {
@@ -105,4 +126,36 @@ fn act_order_refusal_names_the_tensor_and_the_way_out() {
     let opts = ConvertOptions::new(root.join("hf"), tmp.path().join("out"));
     let err = hf2mlx::convert(&opts, &|_, _| {}).unwrap_err().to_string();
     assert!(err.contains(".g_idx") && err.contains("desc_act"), "{err}");
+}
+
+/// ModelOpt exports may keep their settings in hf_quant_config.json only (mlx-lm's loader reads
+/// it when config.json has no `quantization_config`): refused the same way.
+#[test]
+fn modelopt_settings_in_hf_quant_config_are_refused() {
+    let fixture = common::fixtures()
+        .join("prequant")
+        .join("llama-modelopt-nvfp4")
+        .join("hf");
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    std::fs::create_dir(&src).unwrap();
+    for e in std::fs::read_dir(&fixture).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), src.join(e.file_name())).unwrap();
+    }
+    let mut cfg: Value =
+        serde_json::from_slice(&std::fs::read(src.join("config.json")).unwrap()).unwrap();
+    cfg.as_object_mut().unwrap().remove("quantization_config");
+    std::fs::write(src.join("config.json"), cfg.to_string()).unwrap();
+    std::fs::write(
+        src.join("hf_quant_config.json"),
+        r#"{"producer": {"name": "modelopt"}, "quantization": {"quant_algo": "NVFP4", "group_size": 16}}"#,
+    )
+    .unwrap();
+    let opts = ConvertOptions::new(&src, tmp.path().join("out"));
+    let err = hf2mlx::convert(&opts, &|_, _| {}).unwrap_err().to_string();
+    assert!(
+        err.contains("modelopt") && err.contains("muse_spark"),
+        "{err}"
+    );
 }

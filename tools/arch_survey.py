@@ -1575,6 +1575,40 @@ case("bailing_moe_linear", dict(BAILING, model_type="bailing_moe_linear", num_hi
                                 moe_router_enable_expert_bias=True),
      renamed_keys(lambda n: n.replace("mlp.gate.gate_proj.", "mlp.gate."))(unstack()))
 
+case("bailing_moe-norm_head", dict(BAILING, norm_head=True),
+     renamed_keys(lambda n: n.replace("mlp.gate.gate_proj.", "mlp.gate."))(unstack()))
+
+# Ling 2.5-style hybrids: every `layer_group_size`-th layer (and the tail) is MLA, the others
+# linear attention (bailing_hybrid) or KDA (bailing_moe_v3); MTP layers follow the base ones.
+BAILING_HYBRID = dict(BAILING, model_type="bailing_hybrid", num_hidden_layers=4,
+                      num_key_value_heads=4, layer_group_size=2, group_norm_size=2, head_dim=16,
+                      n_group=1, topk_group=1, routed_scaling_factor=2.5, kv_lora_rank=16,
+                      q_lora_rank=32, qk_rope_head_dim=8, qk_nope_head_dim=16, v_head_dim=16,
+                      moe_shared_expert_intermediate_size=32)
+BAILING_MTP = layer_extra([("model.layers.{n}.attention.kv_a_proj_with_mqa.weight", [24, 64]),
+                           ("model.layers.{n}.mlp.experts.0.up_proj.weight", [32, 64]),
+                           ("model.layers.{n}.enorm.weight", [64])])
+case("bailing_hybrid", BAILING_HYBRID,
+     then(renamed_keys(lambda n: n.replace("mlp.gate.gate_proj.", "mlp.gate."))(
+         mla_hf(unstack())), BAILING_MTP))
+case("bailing_hybrid-tied", dict(BAILING_HYBRID, tie_word_embeddings=True, q_lora_rank=None,
+                                 num_hidden_layers=5),
+     then(renamed_keys(lambda n: n.replace("mlp.gate.gate_proj.", "mlp.gate."))(
+         mla_hf(unstack())), fixed(("lm_head.weight", [256, 64]))))
+BAILING_V3 = dict(model_type="bailing_moe_v3", vocab_size=256, hidden_size=64,
+                  intermediate_size=128, moe_intermediate_size=32,
+                  moe_shared_expert_intermediate_size=32, num_hidden_layers=4,
+                  num_attention_heads=4, num_experts=4, num_experts_per_tok=2,
+                  num_shared_experts=1, first_k_dense_replace=1, n_group=1, topk_group=1,
+                  layer_group_size=2, head_dim=16, q_lora_rank=32, kv_lora_rank=16,
+                  qk_nope_head_dim=16, qk_rope_head_dim=8, v_head_dim=16,
+                  short_conv_kernel_size=4, max_position_embeddings=512)
+case("bailing_moe_v3", BAILING_V3,
+     then(mapped(conv_torch("_conv1d.weight"), mla_hf(unstack())), BAILING_MTP))
+case("bailing_moe_v3-tied", dict(BAILING_V3, tie_word_embeddings=True, q_lora_rank=None,
+                                 num_hidden_layers=5),
+     then(mla_hf(unstack()), fixed(("lm_head.weight", [256, 64]))))
+
 BAICHUAN_M1 = cfg("baichuan_m1", sliding_window=32, sliding_window_layers=[1], conv_window=2,
                   num_swa_attention_heads=4, num_swa_key_value_heads=2)
 case("baichuan_m1", BAICHUAN_M1)

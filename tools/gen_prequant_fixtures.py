@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Tiny pre-quantized Hugging Face checkpoints (AWQ, GPTQ, ...) and what mlx-lm 0.32.2 makes of them.
+"""Tiny pre-quantized Hugging Face checkpoints (AWQ, GPTQ, compressed-tensors, ...) and what mlx-lm 0.32.2 makes of them.
 
 Run with the oracle python (mlx 0.32.4, mlx-lm 0.32.2):
 
@@ -178,6 +178,89 @@ def gpt_oss(rng):
     return config, t
 
 
+def deepseek_v3_compressed(rng, fmt: str = "pack-quantized"):
+    """A tiny deepseek_v3 (the arch survey's case) as compressed-tensors exports it: the MLP
+    linears (routed and shared experts, the dense layer) packed, the rest bfloat16. int4
+    (`pack-quantized`): `weight_packed` int32 [out, in/8] (random words: every word is eight
+    valid codes), `weight_scale` bfloat16 [out, in/32]; nvfp4: `weight_packed` uint8 [out, in/2],
+    `weight_scale` F8_E4M3 [out, in/16], `weight_global_scale` float32 [1]; `weight_shape`
+    int64 [2] for both."""
+    survey = json.loads((ROOT / "tests" / "fixtures" / "arch_survey" / "deepseek_v3.json")
+                        .read_text())
+    config = dict(survey["config"], torch_dtype="bfloat16", architectures=[
+        "DeepseekV3ForCausalLM"], tie_word_embeddings=False, quantization_config={
+        "quant_method": "compressed-tensors", "format": fmt,
+        "config_groups": {"group_0": {"targets": ["Linear"], "weights": {
+            "num_bits": 4, "type": "int" if fmt == "pack-quantized" else "float",
+            "symmetric": True, "strategy": "group",
+            "group_size": 32 if fmt == "pack-quantized" else 16}}},
+        "ignore": ["lm_head", "re:.*self_attn.*", "re:.*mlp.gate$"]})
+    t = {}
+    for name, shape in survey["inputs"]:
+        packed = ".mlp." in name and name.endswith("_proj.weight")
+        if not packed:
+            dtype = "F32" if name.endswith("e_score_correction_bias") else "BF16"
+            t[name] = (dtype, rng.normal(0, 0.02, shape))
+            continue
+        base = name[: -len("weight")]
+        out, inp = shape
+        t[base + "weight_shape"] = ("I64", np.array([out, inp], dtype="<i8"))
+        if fmt == "pack-quantized":
+            t[base + "weight_packed"] = ("I32", rng.integers(-2**31, 2**31, (out, inp // 8),
+                                                             dtype=np.int64).astype("<i4"))
+            t[base + "weight_scale"] = ("BF16", rng.uniform(0.001, 0.01, (out, inp // 32)))
+        else:
+            t[base + "weight_packed"] = ("U8", rng.integers(0, 256, (out, inp // 2),
+                                                            dtype=np.uint8))
+            codes = rng.integers(0x30, 0x40, (out, inp // 16), dtype=np.uint8)
+            t[base + "weight_scale"] = ("F8_E4M3", codes)
+            t[base + "weight_global_scale"] = ("F32", np.array([0.5]))
+    return config, t
+
+
+def llama_compressed(rng):
+    """Llama with compressed-tensors int4 linears: its mlx-lm sanitize has no remap."""
+    config = dict(LLAMA, torch_dtype="bfloat16", quantization_config={
+        "quant_method": "compressed-tensors", "format": "pack-quantized"})
+    t = {n: ("BF16", rng.normal(0, 0.02, s)) for n, s in llama_floats()}
+    for p, out, inp in llama_linears():
+        t[f"{p}.weight_shape"] = ("I64", np.array([out, inp], dtype="<i8"))
+        t[f"{p}.weight_packed"] = ("I32", rng.integers(-2**31, 2**31, (out, inp // 8),
+                                                       dtype=np.int64).astype("<i4"))
+        t[f"{p}.weight_scale"] = ("BF16", rng.uniform(0.001, 0.01, (out, inp // 32)))
+    return config, t
+
+
+def llama_modelopt_nvfp4(rng):
+    """A ModelOpt NVFP4 export of llama: `weight` uint8 [out, in/2] (two e2m1 codes a byte),
+    `weight_scale` F8_E4M3 [out, in/16], `weight_scale_2` and `input_scale` float32 scalars."""
+    config = dict(LLAMA, torch_dtype="bfloat16", quantization_config={
+        "quant_method": "modelopt", "quant_algo": "NVFP4", "group_size": 16})
+    t = {n: ("BF16", rng.normal(0, 0.02, s)) for n, s in llama_floats()}
+    for p, out, inp in llama_linears():
+        t[f"{p}.weight"] = ("U8", rng.integers(0, 256, (out, inp // 2), dtype=np.uint8))
+        t[f"{p}.weight_scale"] = ("F8_E4M3", rng.integers(0x30, 0x40, (out, inp // 16),
+                                                          dtype=np.uint8))
+        t[f"{p}.weight_scale_2"] = ("F32", np.array(0.01, dtype=np.float32))
+        t[f"{p}.input_scale"] = ("F32", np.array(0.02, dtype=np.float32))
+    return config, t
+
+
+def llama_fp8_ue8m0(rng):
+    """fp8 with power-of-two (ue8m0) scales over 32x32 blocks, which mlx-lm's loader calls mxfp8:
+    `weight` F8_E4M3, `weight_scale_inv` float32 [out/32, in/32]."""
+    config = dict(LLAMA, torch_dtype="bfloat16", quantization_config={
+        "quant_method": "fp8", "fmt": "e4m3", "scale_fmt": "ue8m0",
+        "weight_block_size": [32, 32], "activation_scheme": "dynamic"})
+    t = {n: ("BF16", rng.normal(0, 0.02, s)) for n, s in llama_floats()}
+    for p, out, inp in llama_linears():
+        c = rng.integers(0, 256, (out, inp), dtype=np.uint8)
+        c[(c & 0x7F) == 0x7F] = 0
+        t[f"{p}.weight"] = ("F8_E4M3", c)
+        t[f"{p}.weight_scale_inv"] = ("F32", 2.0 ** rng.integers(-10, -4, (out // 32, inp // 32)))
+    return config, t
+
+
 CASES = {
     # AutoAWQ GEMM, everything float16 like real AWQ exports.
     "awq": lambda rng: (
@@ -198,6 +281,17 @@ CASES = {
         awq(rng, zeros=True, float_dtype="F16", gidx=True)),
     # gpt-oss as released: mxfp4 experts, kept packed (de-interleaved) by the model's sanitize.
     "gpt_oss-mxfp4": gpt_oss,
+    # compressed-tensors int4 (Kimi K2 Thinking style): remapped by deepseek_v3's sanitize.
+    "deepseek_v3-compressed": deepseek_v3_compressed,
+    # compressed-tensors nvfp4: mlx-lm maps the format, but the sanitize gives the layers
+    # affine biases and keeps the global scales, so the strict load fails.
+    "deepseek_v3-compressed-nvfp4": lambda rng: deepseek_v3_compressed(rng, "nvfp4-pack-quantized"),
+    # compressed-tensors int4 for a model without the remap: mlx-lm fails.
+    "llama-compressed": llama_compressed,
+    # ModelOpt NVFP4 for a model whose sanitize does not map it: mlx-lm fails.
+    "llama-modelopt-nvfp4": llama_modelopt_nvfp4,
+    # ue8m0 32x32 fp8 (mxfp8 to the loader) for a model whose sanitize does not map it.
+    "llama-fp8-ue8m0": llama_fp8_ue8m0,
 }
 
 

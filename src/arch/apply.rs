@@ -278,6 +278,7 @@ fn apply_rules<T: Payload>(
                     }
                 })
                 .collect(),
+            Rule::PackedInt4 => packed_int4(out)?,
             Rule::ViewWords { suffix, to } => {
                 let mut next = Vec::with_capacity(out.len());
                 for (k, v) in out {
@@ -559,6 +560,42 @@ fn apply_rules<T: Payload>(
 }
 
 /// A [`Scalar`] from the configuration.
+/// [`Rule::PackedInt4`].
+fn packed_int4<T: Payload>(out: Vec<(String, T)>) -> Result<Vec<(String, T)>, String> {
+    let mut by_name: std::collections::HashMap<String, T> = out.iter().cloned().collect();
+    let mut next = Vec::with_capacity(out.len());
+    for (k, v) in out {
+        if let Some(base) = k.strip_suffix("weight_shape") {
+            let take = |by_name: &mut std::collections::HashMap<String, T>, part: &str| {
+                by_name.remove(&format!("{base}{part}")).ok_or_else(|| {
+                    format!(
+                        "`{k}` marks a compressed-tensors int4 layer but `{base}{part}` is \
+                         missing; the checkpoint is incomplete"
+                    )
+                })
+            };
+            let packed = take(&mut by_name, "weight_packed")?;
+            let scale = take(&mut by_name, "weight_scale")?;
+            let (ps, ss) = (packed.shape(), scale.shape());
+            if ps.len() != 2 || ss.len() != 2 || ps[0] != ss[0] || ss[1] == 0 {
+                return Err(format!(
+                    "`{base}weight_packed` {ps:?} and `{base}weight_scale` {ss:?} are not a \
+                     compressed-tensors int4 pack ([out, in/8] and [out, in/group])"
+                ));
+            }
+            let biases = scale.clone().map_values(ValueOp::Mul {
+                segments: vec![(usize::MAX, vec![-8.0])],
+            });
+            next.push((format!("{base}weight"), packed.view_u32()));
+            next.push((format!("{base}scales"), scale));
+            next.push((format!("{base}biases"), biases));
+        } else if !(k.ends_with("weight_scale") || k.ends_with("weight_packed")) {
+            next.push((k, v));
+        }
+    }
+    Ok(next)
+}
+
 fn scalar(config: &Map<String, Value>, s: Scalar) -> Result<f64, String> {
     match s {
         Scalar::Const(x) => Ok(x),
@@ -603,6 +640,7 @@ fn value_op(
             }
         }
         ValueRule::NormalizeRows { eps } => ValueOp::NormalizeRows { eps },
+        ValueRule::NormalizeColumns { eps } => ValueOp::NormalizeColumns { eps },
         ValueRule::FalconMupRows => {
             // FalconH1 `ModelArgs` defaults for absent keys.
             let int = |key: &str, default: usize| match config.get(key).filter(|v| !v.is_null()) {
@@ -749,6 +787,34 @@ pub fn model_predicate(arch: &Arch, layer: &str) -> Option<LayerQuant> {
         .map(|(_, q)| *q)
 }
 
+/// Whether the configuration-dependent part of the model's `quant_predicate`
+/// ([`Arch::float_in_layers`]) keeps this layer path in float; the layer number is what follows
+/// the first `layers.`.
+pub fn float_in_layer(arch: &Arch, config: &Map<String, Value>, layer: &str) -> bool {
+    let index = layer
+        .split_once("layers.")
+        .and_then(|(_, rest)| rest.split('.').next())
+        .and_then(|i| i.parse::<u64>().ok());
+    index.is_some_and(|i| {
+        arch.float_in_layers
+            .iter()
+            .any(|(set, pat)| pat.matches(layer) && set.contains(config, i) == Some(true))
+    })
+}
+
+/// The model's whole `quant_predicate` for a layer path: [`float_in_layer`], then
+/// [`model_predicate`].
+pub fn model_predicate_with_config(
+    arch: &Arch,
+    config: &Map<String, Value>,
+    layer: &str,
+) -> Option<LayerQuant> {
+    if float_in_layer(arch, config, layer) {
+        return Some(LayerQuant::Skip);
+    }
+    model_predicate(arch, layer)
+}
+
 /// The model's `cast_predicate`.
 pub fn may_cast(arch: &Arch, name: &str) -> bool {
     !arch.no_cast.iter().any(|p| p.matches(name))
@@ -866,6 +932,9 @@ impl Payload for Traced {
             shape: self.shape.view_words(),
             from: self.from,
         }
+    }
+    fn view_u32(self) -> Self {
+        self
     }
 }
 

@@ -1,9 +1,9 @@
 //! `mlx_lm/models/bailing_moe.py`: Bailing/Ling MoE. Tied head dropped; experts stacked into
-//! `mlp.switch_mlp`; the router `mlp.gate.{weight,bias}` moved to `mlp.gate.gate_proj.*` (quantized
-//! at 8 bits); `expert_bias` keeps its stored dtype. `norm_head` (the head divided by its column
-//! norms) is not supported yet.
+//! `mlp.switch_mlp`; the router `mlp.gate.{weight,bias}` moved to `mlp.gate.gate_proj.*`
+//! (quantized at 8 bits); `expert_bias` keeps its stored dtype. With `norm_head`, the head is
+//! divided by its column norms (computed in float32).
 
-use super::{Arch, Category, LayerQuant, Pat, Rule, Tied, Unsupported};
+use super::{Arch, Category, LayerQuant, Pat, Rule, Tied, ValueRule};
 
 /// Shared with `bailing_moe_linear`.
 pub(super) const SANITIZE: &[Rule] = &[
@@ -20,13 +20,18 @@ pub(super) const SANITIZE: &[Rule] = &[
         from: "mlp.gate.bias",
         to: "mlp.gate.gate_proj.bias",
     },
+    // `norm_head`: the head divided by its column norms (mlx-lm does this first; the order
+    // does not matter, no other rule touches the head).
+    Rule::IfConfig {
+        key: "norm_head",
+        truthy: true,
+        rules: &[Rule::Values {
+            pat: Pat::Exact("lm_head.weight"),
+            rank: None,
+            op: ValueRule::NormalizeColumns { eps: 1e-7 },
+        }],
+    },
 ];
-
-pub(super) const NORM_HEAD: &[Unsupported] = &[Unsupported {
-    key: &["norm_head"],
-    equals: "true",
-    reason: "the head normalisation by column norms (`norm_head`) is not implemented yet",
-}];
 
 pub(super) const ROUTER: &[(Pat, LayerQuant)] =
     &[(Pat::Suffix("mlp.gate.gate_proj"), LayerQuant::ROUTER_8BIT)];
@@ -48,6 +53,5 @@ pub const ARCH: Arch = Arch {
     ],
     quant_predicate: ROUTER,
     no_cast: &[Pat::Contains("expert_bias")],
-    unsupported: NORM_HEAD,
     ..Arch::BASE
 };

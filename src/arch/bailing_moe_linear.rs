@@ -1,7 +1,7 @@
 //! `mlx_lm/models/bailing_moe_linear.py`: Bailing/Ling MoE with linear-attention layers. The
 //! weight rules are `bailing_moe`'s.
 
-use super::bailing_moe::{NORM_HEAD, ROUTER, SANITIZE};
+use super::bailing_moe::{ROUTER, SANITIZE};
 use super::{Arch, Category, Pat, Tied};
 
 #[rustfmt::skip] // one line per module class
@@ -22,6 +22,5 @@ pub const ARCH: Arch = Arch {
     ],
     quant_predicate: ROUTER,
     no_cast: &[Pat::Contains("expert_bias")],
-    unsupported: NORM_HEAD,
     ..Arch::BASE
 };

@@ -1,14 +1,15 @@
-//! `mlx_lm/models/deepseek_v3.py`: fp8 checkpoints (`weight_scale_inv`, 128×128 tiles)
-//! dequantized to bfloat16; experts stacked into `mlp.switch_mlp.*`; MLA's `kv_b_proj` absorbed
+//! `mlx_lm/models/deepseek_v3.py`: compressed-tensors int4 layers (`weight_packed`) put in MLX's
+//! affine layout; fp8 checkpoints (`weight_scale_inv`, 128×128 tiles) dequantized to bfloat16; experts stacked into `mlp.switch_mlp.*`; MLA's `kv_b_proj` absorbed
 //! into the per-head `embed_q` / `unembed_out` (quantizable `MultiLinear` layers); the MTP layer
 //! `model.layers.61` (by number, as mlx-lm hard-codes it) and rotary buffers dropped. The router
 //! `mlp.gate` is a plain weight whose `e_score_correction_bias` keeps its stored dtype.
 
 use super::{Arch, Category, Pat, Rule, Tied};
 
-/// deepseek_v3's sanitize after its compressed-tensors remap; shared by the modules that reuse
+/// deepseek_v3's sanitize; shared by the modules that reuse
 /// `DeepseekV3Model` (kimi_k25, kimi_vl) after their own renames.
 pub const SANITIZE: &[Rule] = &[
+    Rule::PackedInt4,
     Rule::DequantFp8Blocks {
         block: 128,
         broadcast: false,

@@ -1,6 +1,6 @@
 //! `mlx_lm/models/kimi_k25.py`: the text part of Kimi K2.5, a deepseek_v3 language model under
 //! `language_model.` built from `text_config`. The vision tower and projectors are dropped and
-//! the language model's tensors go through deepseek_v3's sanitize (fp8 tiles, experts,
+//! the language model's tensors go through deepseek_v3's sanitize (compressed-tensors int4 packs, fp8 tiles, experts,
 //! `kv_b_proj` absorption, `model.layers.61` and rotary buffers dropped).
 
 use super::{Arch, Category, Pat, Rule, Tied};
@@ -17,6 +17,7 @@ pub const ARCH: Arch = Arch {
         Rule::Drop(Pat::Prefix("mm_projector.")),
         // deepseek_v3's sanitize sees the language model's own names.
         Rule::RenamePrefix { from: "language_model.", to: "" },
+        Rule::PackedInt4,
         Rule::DequantFp8Blocks { block: 128, broadcast: false },
         Rule::StackExperts { experts: "experts", into: "switch_mlp", rename: &[] },
         Rule::AbsorbMla {

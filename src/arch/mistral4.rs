@@ -4,9 +4,7 @@
 //! static `activation_scale`s dropped; fused experts (`mlp.experts.gate_up_proj` `[E, 2I, H]`,
 //! `mlp.experts.down_proj`) split and renamed into `mlp.switch_mlp.*`, per-expert ones stacked;
 //! `kv_b_proj` absorbed into `embed_q` / `unembed_out`; rotary buffers dropped.
-//!
-//! Refused (as pre-quantized): compressed-tensors int4 checkpoints (`weight_packed`), whose
-//! remap to MLX-quantized layers hf2mlx does not do yet.
+//! Compressed-tensors int4 layers (`weight_packed`) are first put in MLX's affine layout.
 
 use super::{Arch, Category, Pat, Rule, Tied};
 
@@ -16,6 +14,7 @@ pub const ARCH: Arch = Arch {
     category: Category::Complex,
     tied: Tied::Config { default: false },
     sanitize: &[
+        Rule::PackedInt4,
         Rule::Drop(Pat::Suffix("activation_scale")),
         Rule::DequantFp8Blocks { block: 128, broadcast: true },
         Rule::SplitRows {

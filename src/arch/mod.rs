@@ -12,8 +12,10 @@ mod apertus;
 pub mod apply;
 pub mod audio;
 mod baichuan_m1;
+mod bailing_hybrid;
 mod bailing_moe;
 mod bailing_moe_linear;
+mod bailing_moe_v3;
 mod bitnet;
 mod cohere;
 mod cohere2;
@@ -131,10 +133,10 @@ pub mod vlm;
 mod youtu_llm;
 
 pub use mla::{broadcasts as mla_broadcasts, dequantizes_fp8};
-pub use registry::{REGISTRY, find, markdown_table, supported_model_types};
+pub use registry::{REFUSED, REGISTRY, find, markdown_table, refusal, supported_model_types};
 pub use rules::{
-    Category, LayerQuant, Pat, Payload, Rule, Scalar, ShapeCond, Tied, Unsupported, ValueOp,
-    ValueRule,
+    Category, LayerQuant, LayerSet, Pat, Payload, Rule, Scalar, ShapeCond, Tied, Unsupported,
+    ValueOp, ValueRule,
 };
 
 /// Everything hf2mlx knows about one mlx-lm model module (`mlx_lm/models/<name>.py`).
@@ -164,6 +166,11 @@ pub struct Arch {
     pub extra_quantizable: &'static [Pat],
     /// The model's own `quant_predicate`: first matching pattern decides; no match = default.
     pub quant_predicate: &'static [(Pat, LayerQuant)],
+    /// The part of the model's `quant_predicate` that depends on the layer's kind in the
+    /// configuration: layers of a numbered layer in the set whose path matches the pattern stay
+    /// in float (bailing_moe_v3 skips `q_proj`/`g_proj` in its MLA layers only). Checked before
+    /// `quant_predicate`, with the config; a recipe replaces both, as in mlx-lm.
+    pub float_in_layers: &'static [(LayerSet, Pat)],
     /// The model's `cast_predicate`: parameters matching any pattern keep their stored dtype.
     pub no_cast: &'static [Pat],
     /// Configurations of this model type that the rules above do not cover.
@@ -235,6 +242,7 @@ impl Arch {
         not_quantizable: &[],
         extra_quantizable: &[],
         quant_predicate: &[],
+        float_in_layers: &[],
         no_cast: &[],
         unsupported: &[],
         config_edits: &[],

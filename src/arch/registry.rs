@@ -3,18 +3,18 @@
 use super::Arch;
 // The MLA family (kv_b_proj absorption, fp8 block dequantization).
 use super::{
-    afm7, afmoe, apertus, baichuan_m1, bailing_moe, bailing_moe_linear, bitnet, cohere, cohere2,
-    dbrx, deepseek, deepseek_v2, dots1, ernie4_5, ernie4_5_moe, exaone, exaone_moe, exaone4,
-    falcon_h1, gear, gemma, gemma2, gemma3, gemma3_text, gemma3n, gemma4, gemma4_text, glm, glm4,
-    glm4_moe, gpt_bigcode, gpt_neox, gpt_oss, gpt2, gptj, granite, granitemoe, granitemoehybrid,
-    helium, hunyuan, hunyuan_v1_dense, internlm2, internlm3, iquestloopcoder, jamba, klear, laguna,
-    lfm2, lfm2_moe, lfm2_vl, lille_130m, llama, llama4, llama4_text, mamba, mamba2, mellum, mimo,
-    minicpm, minicpm3, minimax, mistral3, mixtral, muse_glimmer, nanbeige, nanochat, nemotron,
-    nemotron_h, nemotron_nas, olmo, olmo_hybrid, olmo2, olmo3, olmoe, openelm, phi, phi3,
-    phi3small, phimoe, phixtral, pixtral, plamo, plamo2, plamo3, qwen, qwen2, qwen2_moe, qwen2_vl,
-    qwen3, qwen3_5, qwen3_5_moe, qwen3_moe, qwen3_next, qwen3_vl, qwen3_vl_moe, recurrent_gemma,
-    rwkv7, seed_oss, smollm3, spark2_5, stablelm, starcoder2, step3p5, talkie, telechat3,
-    youtu_llm,
+    afm7, afmoe, apertus, baichuan_m1, bailing_hybrid, bailing_moe, bailing_moe_linear,
+    bailing_moe_v3, bitnet, cohere, cohere2, dbrx, deepseek, deepseek_v2, dots1, ernie4_5,
+    ernie4_5_moe, exaone, exaone_moe, exaone4, falcon_h1, gear, gemma, gemma2, gemma3, gemma3_text,
+    gemma3n, gemma4, gemma4_text, glm, glm4, glm4_moe, gpt_bigcode, gpt_neox, gpt_oss, gpt2, gptj,
+    granite, granitemoe, granitemoehybrid, helium, hunyuan, hunyuan_v1_dense, internlm2, internlm3,
+    iquestloopcoder, jamba, klear, laguna, lfm2, lfm2_moe, lfm2_vl, lille_130m, llama, llama4,
+    llama4_text, mamba, mamba2, mellum, mimo, minicpm, minicpm3, minimax, mistral3, mixtral,
+    muse_glimmer, nanbeige, nanochat, nemotron, nemotron_h, nemotron_nas, olmo, olmo_hybrid, olmo2,
+    olmo3, olmoe, openelm, phi, phi3, phi3small, phimoe, phixtral, pixtral, plamo, plamo2, plamo3,
+    qwen, qwen2, qwen2_moe, qwen2_vl, qwen3, qwen3_5, qwen3_5_moe, qwen3_moe, qwen3_next, qwen3_vl,
+    qwen3_vl_moe, recurrent_gemma, rwkv7, seed_oss, smollm3, spark2_5, stablelm, starcoder2,
+    step3p5, talkie, telechat3, youtu_llm,
 };
 // The MLA family and other fp8 block-scaled models.
 use super::{
@@ -28,8 +28,10 @@ pub static REGISTRY: &[&Arch] = &[
     &afmoe::ARCH,
     &apertus::ARCH,
     &baichuan_m1::ARCH,
+    &bailing_hybrid::ARCH,
     &bailing_moe::ARCH,
     &bailing_moe_linear::ARCH,
+    &bailing_moe_v3::ARCH,
     &bitnet::ARCH,
     &cohere::ARCH,
     &cohere2::ARCH,
@@ -143,6 +145,67 @@ pub static REGISTRY: &[&Arch] = &[
     &youtu_llm::ARCH,
 ];
 
+/// mlx-lm 0.32.2 model modules hf2mlx refuses, as (module, other `model_type`s mapped to it,
+/// a summary for the README table, why): a clear refusal instead of "unknown model type", or of generic rules under
+/// `--trust-remote-code` that would write a model mlx-lm cannot load.
+pub static REFUSED: &[(&str, &[&str], &str, &str)] = &[
+    (
+        "deepseek_v41",
+        &["deepseek_v41_text"],
+        "fp8/fp4 repacking not implemented",
+        "its sanitize keeps DeepSeek V4's fp8 (ue8m0 scales, 32x32 blocks) and fp4 expert \
+         weights packed as MLX mxfp8/mxfp4 layers under renamed keys, a repacking hf2mlx does not \
+         implement yet; convert it with mlx_lm.convert",
+    ),
+    (
+        "kimi_k3",
+        &[],
+        "KDA fusion and expert repacking not implemented",
+        "its sanitize concatenates the KDA layers' q/k/v projections and convolutions and \
+         repacks compressed-tensors experts, which hf2mlx does not implement yet; convert it \
+         with mlx_lm.convert",
+    ),
+    (
+        "kimi_vl",
+        &[],
+        "mlx-lm cannot load its checkpoints",
+        "mlx-lm 0.32.2 cannot load a Hugging Face Kimi-VL checkpoint either: its sanitize keeps \
+         `kv_b_proj`, which the DeepSeek-V3 attention it reuses only has absorbed into \
+         `embed_q`/`unembed_out`, so its strict weight load fails",
+    ),
+    (
+        "minimax_m3_vl",
+        &[],
+        "mxfp8 repacking not implemented",
+        "its sanitize keeps mxfp8 weights packed and splits fused and shared experts, which \
+         hf2mlx does not implement yet; convert it with mlx_lm.convert",
+    ),
+    (
+        "muse_spark",
+        &[],
+        "gate coefficients and nvfp4 repacking not implemented",
+        "its sanitize computes residual-gate coefficients and norm gains from the weights and \
+         repacks nvfp4 experts, which hf2mlx does not implement yet; convert it with \
+         mlx_lm.convert",
+    ),
+    (
+        "prism_hadamard_qwen35",
+        &[],
+        "already MLX weights",
+        "a Hadamard-rotated 2-bit pack is already MLX weights (a `quantization` config and \
+         per-layer `signs`) written by its own packer, not a Hugging Face checkpoint: load the \
+         pack with mlx-lm as it is",
+    ),
+];
+
+/// Why hf2mlx refuses `model_type` (a module or alias in [`REFUSED`]), if it does.
+pub fn refusal(model_type: &str) -> Option<&'static str> {
+    REFUSED
+        .iter()
+        .find(|(name, aliases, _, _)| *name == model_type || aliases.contains(&model_type))
+        .map(|(_, _, _, why)| *why)
+}
+
 /// The architecture for a config's `model_type`, following mlx-lm's `MODEL_REMAPPING`.
 pub fn find(model_type: &str) -> Option<&'static Arch> {
     REGISTRY
@@ -172,6 +235,13 @@ pub fn markdown_table() -> String {
             a.name,
             aliases.join(", "),
             a.category.as_str()
+        ));
+    }
+    for (name, aliases, summary, _) in REFUSED {
+        let aliases: Vec<String> = aliases.iter().map(|x| format!("`{x}`")).collect();
+        s.push_str(&format!(
+            "| `{name}` | {} | refused: {summary} |\n",
+            aliases.join(", ")
         ));
     }
     s

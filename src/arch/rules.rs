@@ -278,6 +278,13 @@ pub enum Rule {
         k: &'static str,
         v: &'static str,
     },
+    /// compressed-tensors `pack-quantized` int4 layers in MLX's affine layout (the remap
+    /// deepseek_v3's and mistral4's `sanitize` start with): for every `P.weight_shape`,
+    /// `P.weight_packed` (int32 `[out, in/8]`, eight nibbles LSB first, each value stored +8)
+    /// becomes `P.weight` viewed as uint32, `P.weight_scale` becomes `P.scales`, and
+    /// `P.biases = -8 · scales` (in the scales' dtype) is added. Every other tensor ending in
+    /// `weight_scale` or `weight_packed` is dropped, as are the `weight_shape`s.
+    PackedInt4,
     /// `weights[to] = weights[from]` when `from` exists: `to` becomes a copy of `from`,
     /// replacing any stored `to` (mlx-vlm's gemma3 writes its tied head this way).
     CopyAs {
@@ -316,6 +323,9 @@ pub enum ValueRule {
     FalconMupRows,
     /// `w / (‖w‖₂ over the last axis + eps)`, computed in f32 (baichuan_m1's head).
     NormalizeRows { eps: f64 },
+    /// `w / (‖w‖₂ over the first axis + eps)`, computed in f32: every column divided by its
+    /// norm over all rows (bailing's `norm_head`).
+    NormalizeColumns { eps: f64 },
 }
 
 /// A value transform resolved against the configuration, applied by the executor to every block
@@ -334,6 +344,43 @@ pub enum ValueOp {
     /// `(w.astype(f32) / (norm(w, axis=-1) + eps)).astype(dtype)`: the norm is mlx's CPU
     /// reduction, a sequential f32 sum of squares along the row, then `sqrt`.
     NormalizeRows { eps: f64 },
+    /// `(w.astype(f32) / (norm(w.astype(f32), axis=0) + eps)).astype(dtype)`. A column's norm
+    /// needs every row, so the executor first turns this into [`ValueOp::DivideColumns`] with one
+    /// pass over the tensor (a sequential f32 sum of squares down each column, mlx's CPU
+    /// strided reduction), then streams.
+    NormalizeColumns { eps: f64 },
+    /// `w / by[column]` in f32: a resolved [`ValueOp::NormalizeColumns`] (`by` = norm + eps).
+    DivideColumns { by: Vec<f32> },
+}
+
+/// Numbered layers a configuration singles out, for rules that depend on a layer's kind rather
+/// than its name (hybrids whose attention classes share parameter names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LayerSet {
+    /// Layers `i` with `(i + 1) % g == 0` or `i >= n / g * g`, where `g = config[group]` and
+    /// `n = config[total]`: the full-attention layers bailing hybrids put after every `g - 1`
+    /// linear ones, and the tail past the last full group.
+    EveryNthAndTail {
+        group: &'static str,
+        total: &'static str,
+    },
+}
+
+impl LayerSet {
+    /// Whether layer `i` belongs to the set under `config`; `None` when a key is missing.
+    pub fn contains(
+        &self,
+        config: &serde_json::Map<String, serde_json::Value>,
+        i: u64,
+    ) -> Option<bool> {
+        match *self {
+            LayerSet::EveryNthAndTail { group, total } => {
+                let g = config.get(group)?.as_u64().filter(|g| *g > 0)?;
+                let n = config.get(total)?.as_u64()?;
+                Some((i + 1).is_multiple_of(g) || i >= n / g * g)
+            }
+        }
+    }
 }
 
 /// A condition on a tensor's shape, for rules that must not apply twice (idempotent
@@ -423,6 +470,8 @@ pub trait Payload: Sized + Clone {
     fn cast_floats(self, _to: crate::cast::FloatType) -> Self {
         self
     }
+    /// `x.view(uint32)` of 32-bit words (int32 packs): same shape, same bytes.
+    fn view_u32(self) -> Self;
 }
 
 impl Payload for Vec<usize> {
@@ -460,6 +509,9 @@ impl Payload for Vec<usize> {
         self
     }
     fn map_values(self, _op: ValueOp) -> Self {
+        self
+    }
+    fn view_u32(self) -> Self {
         self
     }
     fn view_words(mut self) -> Self {

@@ -74,6 +74,7 @@ impl SourceFormat {
             "mxfp8" => Ok(Some(SourceFormat::Native {
                 quantization: json!({"group_size": 32, "bits": 8, "mode": "mxfp8"}),
             })),
+            "compressed-tensors" => compressed_tensors(qc).map(Some),
             _ => Ok(None),
         }
     }
@@ -99,6 +100,69 @@ impl SourceFormat {
             SourceFormat::Native { .. } => Ok(params),
         }
     }
+}
+
+/// `_compressed_tensors_quantization`: the `pack-quantized` (int4) format is MLX's affine
+/// layout once the model's `sanitize` has renamed it ([`crate::arch::Rule::PackedInt4`]), so
+/// the loader only sets `quantization`. The nvfp4/mxfp4 packs mlx-lm maps too are refused: the
+/// same `sanitize` computes affine `biases = -8 · scale` from their uint8 scales, which mlx-lm
+/// fails on ("Converting -8 to uint8 would result in overflow"); other formats (fp8
+/// `float-quantized`, ...) mlx-lm refuses itself.
+fn compressed_tensors(qc: &Value) -> Result<SourceFormat, String> {
+    match qc.get("format").and_then(Value::as_str) {
+        Some("pack-quantized") => Ok(SourceFormat::Native {
+            quantization: json!({"group_size": 32, "bits": 4, "mode": "affine"}),
+        }),
+        Some(f @ ("nvfp4-pack-quantized" | "mxfp4-pack-quantized")) => Err(format!(
+            "this compressed-tensors checkpoint is `{f}`, which mlx-lm 0.32.2 cannot convert either \
+             (the models' sanitize treats every pack as int4 and fails on its uint8 scales). Use the original float checkpoint and \
+             quantize it with -q --q-mode {}",
+            &f[..5]
+        )),
+        other => Err(format!(
+            "this compressed-tensors checkpoint has format {}, which mlx-lm 0.32.2 does not \
+             convert (it maps only `pack-quantized` int4). Dequantize it to bfloat16 first, or use \
+             the original float checkpoint",
+            other.map_or("(none)".to_string(), |f| format!("`{f}`"))
+        )),
+    }
+}
+
+/// A compressed-tensors source for a model whose `sanitize` does not remap its packs
+/// (`weight_packed` stays, which no mlx-lm model has: its strict load fails) is refused.
+pub fn refuse_unmapped_packs(
+    format: Option<&SourceFormat>,
+    cfg: &Json,
+    arch: &crate::arch::Arch,
+) -> Result<(), String> {
+    let compressed = quantization_config(cfg)
+        .and_then(|qc| qc.get("quant_method"))
+        .and_then(Value::as_str)
+        == Some("compressed-tensors");
+    if format.is_none() || !compressed || remaps_packed_int4(arch.sanitize) {
+        return Ok(());
+    }
+    let remapping: Vec<&str> = crate::arch::REGISTRY
+        .iter()
+        .filter(|a| remaps_packed_int4(a.sanitize))
+        .map(|a| a.name)
+        .collect();
+    Err(format!(
+        "this compressed-tensors checkpoint is a `{}` model, whose mlx-lm sanitize leaves the \
+         int4 packs (`weight_packed`) as they are, so mlx-lm 0.32.2 cannot load it either (only \
+         {} remap them). Use the original float checkpoint and quantize it with -q",
+        arch.name,
+        remapping.join(", ")
+    ))
+}
+
+fn remaps_packed_int4(rules: &[crate::arch::Rule]) -> bool {
+    use crate::arch::Rule;
+    rules.iter().any(|r| match r {
+        Rule::PackedInt4 => true,
+        Rule::IfConfig { rules, .. } | Rule::IfConfigOr { rules, .. } => remaps_packed_int4(rules),
+        _ => false,
+    })
 }
 
 /// `quantization_config` where mlx-lm's loader looks for it.
