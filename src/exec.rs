@@ -858,10 +858,7 @@ fn fed_weights(
             return Ok(None);
         }
         let gains = param_values(norm, ckpt)?;
-        Ok(Some(importance::output_variances(
-            &param_values(w, ckpt)?,
-            &gains,
-        )))
+        output_variances(w, &gains, ckpt).map(Some)
     };
     let weights = match feeder {
         importance::Feeder::Values { v_proj, norm } => {
@@ -1043,6 +1040,27 @@ pub fn param_values(p: &ParamPlan, ckpt: &Checkpoint) -> Result<Vec<f32>> {
     let mut s = Scratch::default();
     load_values(p, &job, ckpt, &mut s)?;
     Ok(s.x)
+}
+
+/// [`importance::output_variances`] of `w`, read in blocks of rows: the feeding layers are the
+/// model's largest (gate/up_proj), and memory must not grow with them.
+fn output_variances(w: &ParamPlan, gains: &[f32], ckpt: &Checkpoint) -> Result<Vec<f64>> {
+    if unit_len(w) != w.row_len() {
+        return Ok(importance::output_variances(&param_values(w, ckpt)?, gains));
+    }
+    let (rows, per_block) = (units(w), (BLOCK_ELEMS / w.row_len().max(1)).max(1));
+    let mut out = Vec::with_capacity(rows);
+    let mut s = Scratch::default();
+    for first in (0..rows).step_by(per_block) {
+        let job = Job {
+            param: 0,
+            first,
+            count: per_block.min(rows - first),
+        };
+        load_values(w, &job, ckpt, &mut s)?;
+        out.extend(importance::output_variances(&s.x, gains));
+    }
+    Ok(out)
 }
 
 /// A small float tensor (e.g. a global scale) as f32 values.

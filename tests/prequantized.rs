@@ -56,15 +56,24 @@ fn mxfp8_style_fp8_is_not_dequantized_as_blocks() {
     assert!(err.contains("pre-quantized"), "{err}");
 }
 
+/// `pack-quantized` int4 converts (tests/prequant_sources.rs); the other compressed-tensors
+/// formats mlx-lm 0.32.2 cannot convert, and neither do we.
 #[test]
-fn compressed_tensors_are_refused() {
-    let tmp = tempfile::tempdir().unwrap();
-    let src = with_config("deepseek_v3", tmp.path(), |c| {
-        c["quantization_config"] =
-            json!({"quant_method": "compressed-tensors", "format": "pack-quantized"});
-    });
-    let err = convert_error(&src, tmp.path());
-    assert!(err.contains("compressed-tensors"), "{err}");
+fn compressed_tensors_other_than_int4_packs_are_refused() {
+    for format in [
+        "float-quantized",
+        "nvfp4-pack-quantized",
+        "mxfp4-pack-quantized",
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let src = with_config("deepseek_v3", tmp.path(), |c| {
+            c["quantization_config"] =
+                json!({"quant_method": "compressed-tensors", "format": format});
+        });
+        let err = convert_error(&src, tmp.path());
+        assert!(err.contains("compressed-tensors"), "{format}: {err}");
+        assert!(!tmp.path().join("out").exists(), "{format}");
+    }
 }
 
 #[test]
