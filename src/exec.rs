@@ -1,7 +1,8 @@
 //! Runs a [`Plan`]: every parameter is cut into blocks of whole rows (quantization groups run
 //! along the last axis, so rows are independent), blocks are processed on all cores, each
-//! reading its source bytes with `pread` and writing its results with `pwrite` straight into the
-//! pre-sized output shards. Memory is a few block buffers per thread, whatever the model size.
+//! reading its source bytes with `pread` and handing its results to the shard writers, which
+//! gather them into page-aligned units for direct writes by background threads. Memory is a few
+//! block buffers per thread plus a bounded write queue, whatever the model size.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -1,7 +1,7 @@
 //! Safetensors, our way: a header parser that validates as strictly as the audited `safetensors`
 //! crate (and needs only the header bytes, so it works on HTTP range reads too), a positional
 //! multi-shard reader, and a writer whose layout is fixed up front so worker threads can fill
-//! tensors in any order with `pwrite`.
+//! tensors in any order (gathered into page-aligned units and written with `O_DIRECT`).
 
 mod assemble;
 mod header;
