@@ -45,68 +45,12 @@ fn audio_root() -> PathBuf {
     common::fixtures().join("audio")
 }
 
-fn sorted_dirs(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    v.sort();
-    v
-}
+use common::sorted_dirs;
 
-/// Differences between our output and an mlx-audio manifest: tensors (name, dtype, shape,
-/// bytes), files, and config.json.
+/// Differences between our output and an mlx-audio manifest: config.json must be equal as a
+/// whole.
 fn differences(out: &Path, expected: &Value) -> Vec<String> {
-    let got = common::describe(out);
-    let mut bad = Vec::new();
-    let et = expected["tensors"].as_object().expect("manifest tensors");
-    for (k, e) in et {
-        match got.tensors.get(k) {
-            None => bad.push(format!("missing tensor {k}")),
-            Some(g) => {
-                let shape: Vec<u64> = e["shape"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|d| d.as_u64().unwrap())
-                    .collect();
-                if g.dtype != e["dtype"].as_str().unwrap() || g.shape != shape {
-                    bad.push(format!(
-                        "{k}: {} {:?} != expected {} {shape:?}",
-                        g.dtype, g.shape, e["dtype"]
-                    ));
-                } else if g.sha256 != e["sha256"].as_str().unwrap() {
-                    bad.push(format!("{k}: bytes differ"));
-                }
-            }
-        }
-    }
-    for k in got.tensors.keys().filter(|k| !et.contains_key(*k)) {
-        bad.push(format!("unexpected tensor {k}"));
-    }
-    let files: Vec<&str> = expected["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f.as_str().unwrap())
-        .collect();
-    let ours: Vec<&str> = got
-        .files
-        .iter()
-        .map(String::as_str)
-        .filter(|f| !OUR_FILES.contains(f))
-        .collect();
-    if ours != files {
-        bad.push(format!("files {ours:?} != expected {files:?}"));
-    }
-    if expected["config"] != got.config {
-        bad.push(format!(
-            "config.json differs:\n  got      {}\n  expected {}",
-            got.config, expected["config"]
-        ));
-    }
-    bad
+    common::differences_from_converter(out, expected, OUR_FILES, &[])
 }
 
 fn check_variant(variant: &str) {

@@ -57,76 +57,18 @@ fn vlm_root() -> PathBuf {
     common::fixtures().join("vlm")
 }
 
-fn sorted_dirs(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    v.sort();
-    v
-}
+use common::sorted_dirs;
 
-/// Differences between our output and an mlx-vlm manifest: tensors (name, dtype, shape, bytes),
-/// files, and config.json outside [`CONFIG_DIFFERENCES`].
+/// Differences between our output and an mlx-vlm manifest, config.json outside
+/// [`CONFIG_DIFFERENCES`]; beyond mlx-vlm's files, a quantized conversion writes its
+/// weight-error report.
 fn differences(out: &Path, expected: &Value) -> Vec<String> {
-    let got = common::describe(out);
-    let mut bad = Vec::new();
-    let et = expected["tensors"].as_object().expect("manifest tensors");
-    for (k, e) in et {
-        match got.tensors.get(k) {
-            None => bad.push(format!("missing tensor {k}")),
-            Some(g) => {
-                let shape: Vec<u64> = e["shape"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|d| d.as_u64().unwrap())
-                    .collect();
-                if g.dtype != e["dtype"].as_str().unwrap() || g.shape != shape {
-                    bad.push(format!(
-                        "{k}: {} {:?} != expected {} {shape:?}",
-                        g.dtype, g.shape, e["dtype"]
-                    ));
-                } else if g.sha256 != e["sha256"].as_str().unwrap() {
-                    bad.push(format!("{k}: bytes differ"));
-                }
-            }
-        }
-    }
-    for k in got.tensors.keys().filter(|k| !et.contains_key(*k)) {
-        bad.push(format!("unexpected tensor {k}"));
-    }
-    let files: Vec<&str> = expected["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f.as_str().unwrap())
-        .collect();
-    // Beyond mlx-vlm's files, a quantized conversion writes its weight-error report.
-    let ours: Vec<&str> = got
-        .files
-        .iter()
-        .map(String::as_str)
-        .filter(|f| *f != hf2mlx::eval::REPORT_FILE)
-        .collect();
-    if ours != files {
-        bad.push(format!("files {:?} != expected {files:?}", got.files));
-    }
-    let (ec, gc) = (
-        expected["config"].as_object().unwrap(),
-        got.config.as_object().unwrap(),
-    );
-    for k in ec.keys().chain(gc.keys()) {
-        if !CONFIG_DIFFERENCES.contains(&k.as_str()) && ec.get(k) != gc.get(k) {
-            bad.push(format!(
-                "config.{k}: {:?} != expected {:?}",
-                gc.get(k),
-                ec.get(k)
-            ));
-        }
-    }
-    bad
+    common::differences_from_converter(
+        out,
+        expected,
+        &[hf2mlx::eval::REPORT_FILE],
+        CONFIG_DIFFERENCES,
+    )
 }
 
 /// The manifest a layout's output must equal: mlx-vlm's own conversion of it, or, where

@@ -178,3 +178,81 @@ pub fn compare(dir: &Path, expected: &Value) -> Vec<String> {
     bad.dedup();
     bad
 }
+
+/// The subfolders of `dir`, sorted.
+pub fn sorted_dirs(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Differences between an output folder and a manifest of mlx-vlm's or mlx-audio's own
+/// conversion: tensors (name, dtype, shape, bytes), files other than `our_files` (the ones we
+/// write and they do not), and config.json keys other than `config_differences`.
+pub fn differences_from_converter(
+    out: &Path,
+    expected: &Value,
+    our_files: &[&str],
+    config_differences: &[&str],
+) -> Vec<String> {
+    let got = describe(out);
+    let mut bad = Vec::new();
+    let et = expected["tensors"].as_object().expect("manifest tensors");
+    for (k, e) in et {
+        match got.tensors.get(k) {
+            None => bad.push(format!("missing tensor {k}")),
+            Some(g) => {
+                let shape: Vec<u64> = e["shape"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|d| d.as_u64().unwrap())
+                    .collect();
+                if g.dtype != e["dtype"].as_str().unwrap() || g.shape != shape {
+                    bad.push(format!(
+                        "{k}: {} {:?} != expected {} {shape:?}",
+                        g.dtype, g.shape, e["dtype"]
+                    ));
+                } else if g.sha256 != e["sha256"].as_str().unwrap() {
+                    bad.push(format!("{k}: bytes differ"));
+                }
+            }
+        }
+    }
+    for k in got.tensors.keys().filter(|k| !et.contains_key(*k)) {
+        bad.push(format!("unexpected tensor {k}"));
+    }
+    let files: Vec<&str> = expected["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    let ours: Vec<&str> = got
+        .files
+        .iter()
+        .map(String::as_str)
+        .filter(|f| !our_files.contains(f))
+        .collect();
+    if ours != files {
+        bad.push(format!("files {ours:?} != expected {files:?}"));
+    }
+    let (ec, gc) = (
+        expected["config"].as_object().unwrap(),
+        got.config.as_object().unwrap(),
+    );
+    for k in ec.keys().chain(gc.keys()) {
+        if !config_differences.contains(&k.as_str()) && ec.get(k) != gc.get(k) {
+            bad.push(format!(
+                "config.{k}: {:?} != expected {:?}",
+                gc.get(k),
+                ec.get(k)
+            ));
+        }
+    }
+    bad
+}
