@@ -45,6 +45,7 @@ impl Checkpoint {
         for path in files {
             let file = File::open(path).at(path)?;
             headers.push(read_header(&file, path)?);
+            advise(&file, 0, 0, Advice::Sequential);
             handles.push(file);
         }
         let tensors = list_tensors(files, &headers)?;
@@ -63,12 +64,24 @@ impl Checkpoint {
             .iter()
             .map(|p| File::open(p).at(p))
             .collect::<Result<Vec<_>>>()?;
+        for f in &handles {
+            advise(f, 0, 0, Advice::Sequential);
+        }
         Ok(Checkpoint {
             files: files.to_vec(),
             handles,
             headers: Vec::new(),
             tensors: Vec::new(),
         })
+    }
+
+    /// Asks the kernel to start reading `[offset, offset+len)` of file `file` into the page
+    /// cache without waiting for it, so the disk works while the cores compute (see
+    /// `exec::ReadAhead`). A no-op where the range is cached already, or off Linux.
+    pub fn will_need(&self, file: usize, offset: u64, len: u64) {
+        if let Some(f) = self.handles.get(file) {
+            advise(f, offset, len, Advice::WillNeed);
+        }
     }
 
     /// Reads `buf.len()` bytes at absolute `offset` of file `file`.
@@ -92,6 +105,30 @@ impl Checkpoint {
             .at(&self.files[file])
     }
 }
+
+enum Advice {
+    /// The file is read front to back: the kernel may use a larger read-ahead window.
+    Sequential,
+    WillNeed,
+}
+
+/// `posix_fadvise`: only a hint, so its failure is ignored (reads work the same without it).
+#[cfg(target_os = "linux")]
+fn advise(file: &File, offset: u64, len: u64, advice: Advice) {
+    use std::os::fd::AsRawFd;
+    let advice = match advice {
+        Advice::Sequential => libc::POSIX_FADV_SEQUENTIAL,
+        Advice::WillNeed => libc::POSIX_FADV_WILLNEED,
+    };
+    let (Ok(offset), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else {
+        return;
+    };
+    // SAFETY: plain syscall on a file descriptor we own; no memory is passed.
+    unsafe { libc::posix_fadvise(file.as_raw_fd(), offset, len, advice) };
+}
+
+#[cfg(not(target_os = "linux"))]
+fn advise(_: &File, _: u64, _: u64, _: Advice) {}
 
 /// All tensors of a set of shards (given their headers), in file order then header order. A
 /// tensor name that occurs in two shards is an error (mlx-lm would silently keep one of them).
