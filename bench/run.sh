@@ -28,8 +28,13 @@ measure() { # label size cmd...
   local out=$dir/out-$size
   for r in $(seq "$reps"); do
     rm -rf "$out"
-    # Re-warm: a run that wrote a 16 GB output may have pushed inputs out of the page cache.
-    cat "$src"/*.safetensors > /dev/null
+    if [ "${cold:-0}" = 1 ]; then
+      # Cold rows: the inputs come from the disk (as right after a reboot).
+      sync && echo 1 > /proc/sys/vm/drop_caches
+    else
+      # Re-warm: a run that wrote a 16 GB output may have pushed inputs out of the page cache.
+      cat "$src"/*.safetensors > /dev/null
+    fi
     /usr/bin/time -v -o "$dir/time.txt" "$@" > /dev/null 2> "$dir/stderr.txt" || { cat "$dir/stderr.txt"; exit 1; }
     local wall cpu rss
     wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$dir/time.txt")
@@ -73,6 +78,12 @@ for size in $sizes; do
         "$bin" convert --hf-path "$src" --mlx-path "$out" -q --quiet
     fi
   done
+  # A cold page cache (needs root to drop it; skipped otherwise): what converting a model
+  # downloaded a while ago costs, and whether hf2mlx keeps the disk busy while it computes.
+  if [ -w /proc/sys/vm/drop_caches ]; then
+    cold=1 measure "cat (cold)" "$size" sh -c "cat $src/*.safetensors > /dev/null"
+    cold=1 measure "hf2mlx -q (cold)" "$size" "$bin" convert --hf-path "$src" --mlx-path "$out" -q --quiet
+  fi
   if [ "${SKIP_MLX_LM:-0}" != 1 ]; then
     measure "mlx_lm -q" "$size" env HF_HUB_OFFLINE=1 "$PY" -m mlx_lm convert --hf-path "$src" --mlx-path "$out" -q
   fi
@@ -89,8 +100,11 @@ print(f"\n| model | tool | wall s (median) | CPU s | peak RSS MB | wall / cat | 
 print("|---|---|---|---|---|---|---|")
 for (size, label), v in g.items():
     wall = statistics.median(x[0] for x in v); cpu = statistics.median(x[1] for x in v)
-    rss = max(x[2] for x in v); base = statistics.median(x[0] for x in g[(size, "cat")])
-    mode = label.split(" ")[1] if label.startswith("hf2mlx ") else None
+    # Cold rows compare with a cold cat, warm rows with a warm one.
+    cold = label.endswith("(cold)")
+    rss = max(x[2] for x in v)
+    base = statistics.median(x[0] for x in g[(size, "cat (cold)" if cold else "cat")])
+    mode = label.split(" ")[1] if label.startswith("hf2mlx ") and not cold else None
     floor = g.get((size, f"cat+dd {mode}")) if mode else None
     vs_floor = f"{wall / statistics.median(x[0] for x in floor):.2f}" if floor else ""
     print(f"| {size} | {label} | {wall:.1f} | {cpu:.1f} | {rss:.0f} | {wall / base:.2f} | {vs_floor} |")
