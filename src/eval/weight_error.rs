@@ -58,12 +58,27 @@ impl WeightErrors {
     }
 
     fn add(&self, param: usize, original: &[f32], restored: &[f32]) {
-        let (mut e2, mut s2) = (0.0f64, 0.0f64);
-        for (&x, &y) in original.iter().zip(restored) {
-            let d = (y - x) as f64;
-            e2 += d * d;
-            s2 += (x as f64) * (x as f64);
+        // Eight independent accumulators: one running f64 sum is a chain of dependent adds
+        // that cannot vectorise (measured: 3.6% of a whole `-q` conversion, for 1/16 of rows).
+        const LANES: usize = 8;
+        let (mut e2, mut s2) = ([0.0f64; LANES], [0.0f64; LANES]);
+        let pairs = original
+            .chunks_exact(LANES)
+            .zip(restored.chunks_exact(LANES));
+        for (xs, ys) in pairs {
+            for l in 0..LANES {
+                let (x, d) = (xs[l] as f64, (ys[l] - xs[l]) as f64);
+                e2[l] += d * d;
+                s2[l] += x * x;
+            }
         }
+        let tail = original.len() / LANES * LANES;
+        for (&x, &y) in original[tail..].iter().zip(&restored[tail..]) {
+            let d = (y - x) as f64;
+            e2[0] += d * d;
+            s2[0] += (x as f64) * (x as f64);
+        }
+        let (e2, s2): (f64, f64) = (e2.iter().sum(), s2.iter().sum());
         if let Some(m) = self.sums.get(param)
             && let Ok(mut s) = m.lock()
         {
