@@ -144,9 +144,48 @@ fn kernels(c: &mut Criterion<ThreadCpuTime>) {
     g.finish();
 }
 
+/// The ceilings the kernels are measured against: how fast one core can bring bytes in at all.
+/// `memory read` streams a buffer far larger than the caches (plain loads, summed in 8 lanes so
+/// the adds keep up); `page-cache read` is what a conversion's reader does per block: `pread`
+/// of 128 KiB from a cached file (a kernel copy, as `cat` does).
+fn ceilings(c: &mut Criterion<ThreadCpuTime>) {
+    use std::io::Write;
+    use std::os::unix::fs::FileExt;
+    const BIG: usize = 256 << 20;
+    let mut g = c.benchmark_group("ceiling");
+    g.throughput(Throughput::Bytes(BIG as u64));
+    g.sample_size(10);
+    let words: Vec<u64> = (0..BIG as u64 / 8).collect();
+    g.bench_function("memory read", |b| {
+        b.iter(|| {
+            let mut acc = [0u64; 8];
+            for c in words.chunks_exact(8) {
+                for l in 0..8 {
+                    acc[l] = acc[l].wrapping_add(c[l]);
+                }
+            }
+            std::hint::black_box(acc)
+        })
+    });
+    let mut file = tempfile::tempfile().expect("a temporary file for the page-cache benchmark");
+    let block = vec![7u8; 1 << 20];
+    for _ in 0..BIG >> 20 {
+        file.write_all(&block).expect("writing the temporary file");
+    }
+    let mut buf = vec![0u8; 2 * hf2mlx::exec::BLOCK_ELEMS];
+    g.bench_function("page-cache read (pread 128 KiB)", |b| {
+        b.iter(|| {
+            for at in (0..BIG).step_by(buf.len()) {
+                file.read_exact_at(&mut buf, at as u64).expect("pread");
+            }
+        })
+    });
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().with_measurement(ThreadCpuTime);
-    targets = kernels
+    targets = kernels, ceilings
 }
 criterion_main!(benches);
