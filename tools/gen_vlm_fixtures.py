@@ -196,6 +196,31 @@ def llava():
     return model, proc
 
 
+# LLaVA-NeXT's any-resolution grid: the 16x16 base image and its 2-tile splits.
+PINPOINTS = [[16, 16], [16, 32], [32, 16]]
+
+
+def llava_next():
+    """LLaVA-NeXT (llava-v1.6): LLaVA-1.5's CLIP tower and projector plus the learned
+    `image_newline` row appended after each row of image features."""
+    import transformers as t
+
+    cfg = t.LlavaNextConfig(
+        text_config=dict(TEXT, model_type="llama"),
+        vision_config=dict(SIGLIP, model_type="clip_vision_model", projection_dim=32),
+        image_token_index=tid("<image>"),
+        projector_hidden_act="gelu",
+        vision_feature_layer=-1,
+        image_grid_pinpoints=PINPOINTS,
+    )
+    model = t.LlavaNextForConditionalGeneration(cfg)
+    ip = t.LlavaNextImageProcessor(size={"shortest_edge": 16}, crop_size={"height": 16, "width": 16},
+                                   image_grid_pinpoints=PINPOINTS)
+    proc = t.LlavaNextProcessor(image_processor=ip, tokenizer=tokenizer(), patch_size=4,
+                                chat_template=CHAT_TEMPLATE)
+    return model, proc
+
+
 def rename(tensors: dict, old: str, new: str) -> dict:
     return {(new + k[len(old):] if k.startswith(old) else k): v for k, v in tensors.items()}
 
@@ -204,7 +229,7 @@ def rename(tensors: dict, old: str, new: str) -> dict:
 TOWER_FIXUP = {
     f: (("vision_tower.", "vision_tower.vision_model."),
         ("model.vision_tower.", "model.vision_tower.vision_model."))
-    for f in ("gemma3", "llava", "paligemma")
+    for f in ("gemma3", "llava", "llava_next", "paligemma")
 }
 # LFM2-VL is saved in the transformers >= 4.52 layout only; its Hub checkpoints (transformers
 # 4.5x) keep the SigLIP2 tower's `vision_model.` level there.
@@ -420,7 +445,7 @@ class Handmade:
 FAMILIES = {"qwen2_vl": qwen2_vl, "qwen2_5_vl": qwen2_5_vl, "gemma3": gemma3, "llava": llava,
             "qwen3_vl": qwen3_vl, "paligemma": paligemma, "idefics3": idefics3,
             "mistral3": mistral3, "pixtral": pixtral, "lfm2_vl": lfm2_vl,
-            "internvl_chat": internvl_chat}
+            "internvl_chat": internvl_chat, "llava_next": llava_next}
 
 
 def build(family: str) -> None:

@@ -18,6 +18,7 @@ mod idefics3;
 mod internvl_chat;
 mod lfm2_vl;
 mod llava;
+mod llava_next;
 mod mistral3;
 mod paligemma;
 mod pixtral;
@@ -34,6 +35,7 @@ pub static REGISTRY: &[&Arch] = &[
     &internvl_chat::ARCH,
     &lfm2_vl::ARCH,
     &llava::ARCH,
+    &llava_next::ARCH,
     &mistral3::ARCH,
     &paligemma::ARCH,
     &pixtral::ARCH,
