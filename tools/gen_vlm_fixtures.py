@@ -68,12 +68,14 @@ CHAT_TEMPLATE = (
 )
 
 
-def tokenizer(extra: dict | None = None):
+def tokenizer(extra: dict | None = None, words: tuple = ()):
+    """A WordLevel tokenizer over SPECIALS, then `words` (tokens one family's processor looks
+    up), then filler words up to VOCAB."""
     from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
-    vocab = {t: i for i, t in enumerate(SPECIALS)}
-    for i in range(VOCAB - len(SPECIALS)):
+    vocab = {t: i for i, t in enumerate([*SPECIALS, *words])}
+    for i in range(VOCAB - len(vocab)):
         vocab[f"w{i}"] = len(vocab)
     tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
@@ -221,6 +223,34 @@ def llava_next():
     return model, proc
 
 
+# The image tokens Aya Vision's processor (transformers' and mlx-vlm's) looks up.
+AYA_TOKENS = ("<|START_OF_IMG|>", "<|END_OF_IMG|>", "<|IMG_PATCH|>", "<|IMG_LINE_BREAK|>",
+              "TILE", "TILE_GLOBAL")
+
+
+def aya_vision():
+    """Aya Vision (CohereForAI/aya-vision-8b): a SigLIP tower, a pixel-shuffle SwiGLU
+    projector with a LayerNorm, and a Cohere2 text model whose head is its embedding."""
+    import transformers as t
+
+    cfg = t.AyaVisionConfig(
+        text_config=dict(TEXT, model_type="cohere2", head_dim=32, sliding_window=16,
+                         sliding_window_pattern=2,
+                         layer_types=["sliding_attention", "full_attention"]),
+        vision_config=dict(SIGLIP, model_type="siglip_vision_model", vision_use_head=False),
+        downsample_factor=2,
+        image_token_index=len(SPECIALS) + AYA_TOKENS.index("<|IMG_PATCH|>"),
+    )
+    # mlx-vlm reads these (its dataclass defaults are Aya Vision 8B's sizes).
+    cfg.alignment_intermediate_size = 128
+    model = t.AyaVisionForConditionalGeneration(cfg)
+    ip = t.GotOcr2ImageProcessor(size={"height": 16, "width": 16}, crop_to_patches=False)
+    tok = tokenizer({"image_token": "<image>"}, words=AYA_TOKENS)
+    proc = t.AyaVisionProcessor(image_processor=ip, tokenizer=tok, patch_size=4, img_size=16,
+                                downsample_factor=2, chat_template=CHAT_TEMPLATE)
+    return model, proc
+
+
 def rename(tensors: dict, old: str, new: str) -> dict:
     return {(new + k[len(old):] if k.startswith(old) else k): v for k, v in tensors.items()}
 
@@ -229,7 +259,7 @@ def rename(tensors: dict, old: str, new: str) -> dict:
 TOWER_FIXUP = {
     f: (("vision_tower.", "vision_tower.vision_model."),
         ("model.vision_tower.", "model.vision_tower.vision_model."))
-    for f in ("gemma3", "llava", "llava_next", "paligemma")
+    for f in ("aya_vision", "gemma3", "llava", "llava_next", "paligemma")
 }
 # LFM2-VL is saved in the transformers >= 4.52 layout only; its Hub checkpoints (transformers
 # 4.5x) keep the SigLIP2 tower's `vision_model.` level there.
@@ -290,6 +320,29 @@ def idefics3():
     tok = tokenizer({"image_token": "<image>", "fake_image_token": "<fake_token_around_image>",
                      "global_image_token": "<global-img>", "end_of_utterance_token": "<end_of_utterance>"})
     proc = t.Idefics3Processor(image_processor=ip, tokenizer=tok, image_seq_len=4,
+                               chat_template=CHAT_TEMPLATE)
+    return model, proc
+
+
+def idefics2():
+    """Idefics2 (HuggingFaceM4/idefics2-8b): a SigLIP `vision_model`, a `connector` of a SwiGLU
+    `modality_projection` and a Perceiver resampler (latents, cross-attention layers), and a
+    Mistral text model."""
+    import transformers as t
+
+    cfg = t.Idefics2Config(
+        text_config=dict(TEXT, model_type="mistral"),
+        vision_config=dict(SIGLIP, model_type="idefics2_vision"),
+        perceiver_config=dict(hidden_size=64, resampler_n_latents=4, resampler_depth=2,
+                              resampler_n_heads=2, resampler_head_dim=16, num_key_value_heads=1),
+        image_token_id=tid("<image>"),
+    )
+    model = t.Idefics2ForConditionalGeneration(cfg)
+    ip = t.Idefics2ImageProcessor(size={"longest_edge": 16, "shortest_edge": 16},
+                                  do_image_splitting=False)
+    tok = tokenizer({"image_token": "<image>", "image_boundary_token": "<fake_token_around_image>",
+                     "end_of_utterance_token": "<end_of_utterance>"})
+    proc = t.Idefics2Processor(image_processor=ip, tokenizer=tok, image_seq_len=4,
                                chat_template=CHAT_TEMPLATE)
     return model, proc
 
@@ -445,7 +498,8 @@ class Handmade:
 FAMILIES = {"qwen2_vl": qwen2_vl, "qwen2_5_vl": qwen2_5_vl, "gemma3": gemma3, "llava": llava,
             "qwen3_vl": qwen3_vl, "paligemma": paligemma, "idefics3": idefics3,
             "mistral3": mistral3, "pixtral": pixtral, "lfm2_vl": lfm2_vl,
-            "internvl_chat": internvl_chat, "llava_next": llava_next}
+            "internvl_chat": internvl_chat, "llava_next": llava_next,
+            "aya_vision": aya_vision, "idefics2": idefics2}
 
 
 def build(family: str) -> None:

@@ -13,6 +13,7 @@
 //! The planner uses these rules by default for the model types listed here; `--text-only` picks
 //! the mlx-lm text conversion from the main registry instead.
 
+mod aya_vision;
 mod gemma3;
 mod idefics3;
 mod internvl_chat;
@@ -30,6 +31,7 @@ use super::{Arch, Pat};
 
 /// Every multimodal family hf2mlx converts with its towers.
 pub static REGISTRY: &[&Arch] = &[
+    &aya_vision::ARCH,
     &gemma3::ARCH,
     &idefics3::ARCH,
     &internvl_chat::ARCH,
