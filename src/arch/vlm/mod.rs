@@ -15,12 +15,16 @@
 
 mod aya_vision;
 mod gemma3;
+mod glm4v;
+mod idefics2;
 mod idefics3;
 mod internvl_chat;
 mod lfm2_vl;
+mod llama4;
 mod llava;
 mod llava_next;
 mod mistral3;
+mod mllama;
 mod paligemma;
 mod pixtral;
 mod qwen2_5_vl;
@@ -33,12 +37,16 @@ use super::{Arch, Pat};
 pub static REGISTRY: &[&Arch] = &[
     &aya_vision::ARCH,
     &gemma3::ARCH,
+    &glm4v::ARCH,
+    &idefics2::ARCH,
     &idefics3::ARCH,
     &internvl_chat::ARCH,
     &lfm2_vl::ARCH,
+    &llama4::ARCH,
     &llava::ARCH,
     &llava_next::ARCH,
     &mistral3::ARCH,
+    &mllama::ARCH,
     &paligemma::ARCH,
     &pixtral::ARCH,
     &qwen2_5_vl::ARCH,
@@ -181,6 +189,32 @@ mod tests {
     }
 
     #[test]
+    fn glm4v_convs_move_by_rule_where_the_shape_guess_fails() {
+        // mlx-vlm's glm4v check_array_shape leaves a 5-D kernel whose last axis is 3 and a 4-D
+        // one [O, I, kH, kW] with O >= I == kH (read as MLX [O, kH, kW, I]): a 3-pixel patch
+        // and a downsample over 2 channels. Both are PyTorch layout here and move.
+        let arch = find("glm4v").unwrap();
+        let out = names(
+            arch,
+            serde_json::json!({"model_type": "glm4v"}),
+            &[
+                ("model.visual.patch_embed.proj.weight", &[32, 3, 2, 3, 3]),
+                ("model.visual.downsample.weight", &[64, 2, 2, 3]),
+            ],
+        );
+        assert_eq!(
+            out,
+            vec![
+                (
+                    "vision_tower.patch_embed.proj.weight".into(),
+                    vec![32, 2, 3, 3, 3]
+                ),
+                ("vision_tower.downsample.weight".into(), vec![64, 2, 3, 2]),
+            ]
+        );
+    }
+
+    #[test]
     fn lfm2_vl_projector_norm_dropped_only_when_switched_off() {
         let arch = find("lfm2-vl").unwrap();
         let keys: &[(&str, &[usize])] = &[
@@ -228,7 +262,10 @@ mod tests {
     fn towers_and_projectors_are_never_language_model_layers() {
         for arch in REGISTRY {
             assert!(is_multimodal(arch), "{}", arch.name);
-            let tower = if matches!(arch.name, "idefics3" | "internvl_chat") {
+            let tower = if matches!(
+                arch.name,
+                "idefics2" | "idefics3" | "internvl_chat" | "llama4"
+            ) {
                 "vision_model"
             } else {
                 "vision_tower"
