@@ -64,15 +64,15 @@ pub fn find(model_type: &str) -> Option<&'static Arch> {
 
 /// The multimodal conversion for a config: by `model_type`, except where a Hub `model_type`
 /// covers towers of different kinds (a `llava` config with a `pixtral` vision_config is
-/// Pixtral-12B, whose tower LLaVA's rules do not know).
+/// Pixtral-12B, whose tower LLaVA's rules do not know). A config without `vision_config` has no
+/// tower to keep (mlx-vlm cannot even build its model), so it gets mlx-lm's text conversion:
+/// a text-only `llama4` checkpoint stays what mlx-lm makes of it.
 pub fn find_for_config(
     config: &serde_json::Map<String, serde_json::Value>,
 ) -> Option<&'static Arch> {
     let model_type = crate::config::model_type(config).unwrap_or_default();
-    let vision_type = config
-        .get("vision_config")
-        .and_then(|v| v.get("model_type"))
-        .and_then(serde_json::Value::as_str);
+    let vision = config.get("vision_config")?;
+    let vision_type = vision.get("model_type").and_then(serde_json::Value::as_str);
     match (model_type, vision_type) {
         ("llava", Some("pixtral")) => Some(&pixtral::ARCH),
         _ => find(model_type),
@@ -186,6 +186,21 @@ mod tests {
             )],
         );
         assert_eq!(out[0].1, vec![64, 4, 2, 4]);
+    }
+
+    #[test]
+    fn a_config_without_vision_config_is_not_multimodal() {
+        let Value::Object(text) = serde_json::json!({"model_type": "llama4", "text_config": {}})
+        else {
+            panic!()
+        };
+        assert!(find_for_config(&text).is_none());
+        let Value::Object(vlm) = serde_json::json!({"model_type": "llama4", "text_config": {},
+                                                     "vision_config": {}})
+        else {
+            panic!()
+        };
+        assert_eq!(find_for_config(&vlm).map(|a| a.name), Some("llama4"));
     }
 
     #[test]
