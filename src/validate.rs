@@ -60,7 +60,14 @@ struct Dims {
     mtp_layers: usize,
     /// Whether attention projections follow the plain heads × head_dim layout.
     plain_attention: bool,
+    /// Token-embedding rows beyond `vocab_size` (see [`EXTRA_EMBEDDING_ROWS`]).
+    extra_embedding_rows: usize,
 }
+
+/// Model types whose token embedding has rows beyond `vocab_size`: Llama 3.2 Vision (`mllama`)
+/// embeds 8 more tokens (the image and tile tokens) than its head predicts, `vocab_size + 8`
+/// rows as both transformers and mlx-vlm build it.
+const EXTRA_EMBEDDING_ROWS: &[(&str, usize)] = &[("mllama", 8)];
 
 /// Configs whose attention projections are not `heads × head_dim` rows: MLA (low-rank q/kv),
 /// per-layer head counts (nemotron-nas `block_configs`), packed ternary weights (bitnet), gated
@@ -99,6 +106,7 @@ fn dims(cfg: &Json) -> Dims {
         (Some(h), Some(n)) if h % n == 0 => Some(h / n),
         _ => None,
     });
+    let model_type = cfg.get("model_type").and_then(Value::as_str);
     Dims {
         vocab: get("vocab_size").map(|v| (v, "vocab_size")),
         hidden: hidden.map(|v| (v, "hidden_size")),
@@ -110,10 +118,11 @@ fn dims(cfg: &Json) -> Dims {
         plain_attention: !NON_PLAIN_ATTENTION_KEYS
             .iter()
             .any(|k| cfg.contains_key(*k) || text.is_some_and(|t| t.contains_key(*k)))
-            && !cfg
-                .get("model_type")
-                .and_then(Value::as_str)
-                .is_some_and(|t| NON_PLAIN_ATTENTION_TYPES.contains(&t)),
+            && !model_type.is_some_and(|t| NON_PLAIN_ATTENTION_TYPES.contains(&t)),
+        extra_embedding_rows: EXTRA_EMBEDDING_ROWS
+            .iter()
+            .find(|(t, _)| model_type == Some(*t))
+            .map_or(0, |(_, n)| *n),
     }
 }
 
@@ -150,13 +159,19 @@ pub fn check_shapes<'a>(
             } else {
                 "output head"
             };
+            let extra = if is_embed { d.extra_embedding_rows } else { 0 };
             if let Some((v, key)) = d.vocab
-                && shape[0] != v
+                && shape[0] != v + extra
             {
+                let plus = if extra > 0 {
+                    format!(" (+ {extra} for this model type)")
+                } else {
+                    String::new()
+                };
                 return fail(
                     name,
                     format!(
-                        "{what} has {} rows but config.json says {key} = {v}",
+                        "{what} has {} rows but config.json says {key} = {v}{plus}",
                         shape[0]
                     ),
                 );
@@ -311,5 +326,24 @@ mod tests {
             assert_eq!(e.0, name);
             assert!(e.1.contains(needle), "{e:?}");
         }
+    }
+
+    #[test]
+    fn mllama_embeds_eight_tokens_more_than_its_head_predicts() {
+        let c = cfg(
+            r#"{"model_type": "mllama", "text_config": {"hidden_size": 64, "vocab_size": 100}}"#,
+        );
+        let shapes = |embed: usize| -> Vec<(&'static str, Vec<usize>)> {
+            vec![
+                ("language_model.model.embed_tokens.weight", vec![embed, 64]),
+                ("language_model.lm_head.weight", vec![100, 64]),
+            ]
+        };
+        let check = |v: Vec<(&'static str, Vec<usize>)>| {
+            check_shapes(&c, v.iter().map(|(n, s)| (*n, s.as_slice())))
+        };
+        assert_eq!(check(shapes(108)), Ok(()));
+        let e = check(shapes(100)).unwrap_err();
+        assert!(e.1.contains("(+ 8 for this model type)"), "{e:?}");
     }
 }

@@ -49,9 +49,15 @@ const CONFIG_DIFFERENCES: &[&str] = &["generation_config", "torch_dtype"];
 /// Projectors mlx-vlm quantizes although they feed the language model from a tower (its
 /// substring skip list misses their names): we keep them in float like every other projector,
 /// so our tensors there equal mlx-vlm's unquantized (`plain`) output. Per family: layer prefix.
-/// Deliberate differences, as mlx-vlm's bug: Idefics3/SmolVLM's `connector` and InternVL's
-/// `mlp1` (LayerNorm + two Linears from the pixel-shuffled ViT features into the text model).
-const KEPT_FLOAT: &[(&str, &str)] = &[("idefics3", "connector."), ("internvl_chat", "mlp1.")];
+/// Deliberate differences, as mlx-vlm's bug: Idefics3/SmolVLM's `connector`, Idefics2's
+/// `connector` (its `modality_projection` and the Perceiver resampler pooling the image
+/// features; mlx-vlm quantizes the Linears whose input width 64 divides) and InternVL's `mlp1`
+/// (LayerNorm + two Linears from the pixel-shuffled ViT features into the text model).
+const KEPT_FLOAT: &[(&str, &str)] = &[
+    ("idefics2", "connector."),
+    ("idefics3", "connector."),
+    ("internvl_chat", "mlp1."),
+];
 
 fn vlm_root() -> PathBuf {
     common::fixtures().join("vlm")

@@ -68,12 +68,14 @@ CHAT_TEMPLATE = (
 )
 
 
-def tokenizer(extra: dict | None = None):
+def tokenizer(extra: dict | None = None, words: tuple = ()):
+    """A WordLevel tokenizer over SPECIALS, then `words` (tokens one family's processor looks
+    up), then filler words up to VOCAB."""
     from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
-    vocab = {t: i for i, t in enumerate(SPECIALS)}
-    for i in range(VOCAB - len(SPECIALS)):
+    vocab = {t: i for i, t in enumerate([*SPECIALS, *words])}
+    for i in range(VOCAB - len(vocab)):
         vocab[f"w{i}"] = len(vocab)
     tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
@@ -196,6 +198,59 @@ def llava():
     return model, proc
 
 
+# LLaVA-NeXT's any-resolution grid: the 16x16 base image and its 2-tile splits.
+PINPOINTS = [[16, 16], [16, 32], [32, 16]]
+
+
+def llava_next():
+    """LLaVA-NeXT (llava-v1.6): LLaVA-1.5's CLIP tower and projector plus the learned
+    `image_newline` row appended after each row of image features."""
+    import transformers as t
+
+    cfg = t.LlavaNextConfig(
+        text_config=dict(TEXT, model_type="llama"),
+        vision_config=dict(SIGLIP, model_type="clip_vision_model", projection_dim=32),
+        image_token_index=tid("<image>"),
+        projector_hidden_act="gelu",
+        vision_feature_layer=-1,
+        image_grid_pinpoints=PINPOINTS,
+    )
+    model = t.LlavaNextForConditionalGeneration(cfg)
+    ip = t.LlavaNextImageProcessor(size={"shortest_edge": 16}, crop_size={"height": 16, "width": 16},
+                                   image_grid_pinpoints=PINPOINTS)
+    proc = t.LlavaNextProcessor(image_processor=ip, tokenizer=tokenizer(), patch_size=4,
+                                chat_template=CHAT_TEMPLATE)
+    return model, proc
+
+
+# The image tokens Aya Vision's processor (transformers' and mlx-vlm's) looks up.
+AYA_TOKENS = ("<|START_OF_IMG|>", "<|END_OF_IMG|>", "<|IMG_PATCH|>", "<|IMG_LINE_BREAK|>",
+              "TILE", "TILE_GLOBAL")
+
+
+def aya_vision():
+    """Aya Vision (CohereForAI/aya-vision-8b): a SigLIP tower, a pixel-shuffle SwiGLU
+    projector with a LayerNorm, and a Cohere2 text model whose head is its embedding."""
+    import transformers as t
+
+    cfg = t.AyaVisionConfig(
+        text_config=dict(TEXT, model_type="cohere2", head_dim=32, sliding_window=16,
+                         sliding_window_pattern=2,
+                         layer_types=["sliding_attention", "full_attention"]),
+        vision_config=dict(SIGLIP, model_type="siglip_vision_model", vision_use_head=False),
+        downsample_factor=2,
+        image_token_index=len(SPECIALS) + AYA_TOKENS.index("<|IMG_PATCH|>"),
+    )
+    # mlx-vlm reads these (its dataclass defaults are Aya Vision 8B's sizes).
+    cfg.alignment_intermediate_size = 128
+    model = t.AyaVisionForConditionalGeneration(cfg)
+    ip = t.GotOcr2ImageProcessor(size={"height": 16, "width": 16}, crop_to_patches=False)
+    tok = tokenizer({"image_token": "<image>"}, words=AYA_TOKENS)
+    proc = t.AyaVisionProcessor(image_processor=ip, tokenizer=tok, patch_size=4, img_size=16,
+                                downsample_factor=2, chat_template=CHAT_TEMPLATE)
+    return model, proc
+
+
 def rename(tensors: dict, old: str, new: str) -> dict:
     return {(new + k[len(old):] if k.startswith(old) else k): v for k, v in tensors.items()}
 
@@ -204,7 +259,7 @@ def rename(tensors: dict, old: str, new: str) -> dict:
 TOWER_FIXUP = {
     f: (("vision_tower.", "vision_tower.vision_model."),
         ("model.vision_tower.", "model.vision_tower.vision_model."))
-    for f in ("gemma3", "llava", "paligemma")
+    for f in ("aya_vision", "gemma3", "llava", "llava_next", "paligemma")
 }
 # LFM2-VL is saved in the transformers >= 4.52 layout only; its Hub checkpoints (transformers
 # 4.5x) keep the SigLIP2 tower's `vision_model.` level there.
@@ -231,6 +286,103 @@ def qwen3_vl():
     proc = t.Qwen3VLProcessor(image_processor=ip, tokenizer=tokenizer(),
                               video_processor=t.Qwen3VLVideoProcessor(patch_size=4, merge_size=2),
                               chat_template=CHAT_TEMPLATE)
+    return model, proc
+
+
+# The image/video tokens GLM-4.1V's processor looks up.
+GLM4V_TOKENS = ("<|image|>", "<|video|>", "<|begin_of_image|>", "<|end_of_image|>",
+                "<|begin_of_video|>", "<|end_of_video|>")
+
+
+def glm4v():
+    """GLM-4.1V (zai-org/GLM-4.1V-9B-Thinking): a ViT with a Conv3d patch embedding, a learned
+    position table, RMSNorm blocks, a Conv2d `downsample` (2x2 spatial merge) and a SwiGLU
+    patch merger, and a GLM-4 text model (fused gate_up_proj, four norms per layer). Released
+    with transformers 4.53, so its checkpoints only exist in the `model.language_model.*` +
+    `model.visual.*` layout."""
+    import transformers as t
+
+    rope = {"rope_type": "default", "mrope_section": [2, 3, 3], "rope_theta": 10000.0,
+            "partial_rotary_factor": 0.5}
+    cfg = t.Glm4vConfig(
+        text_config=dict(TEXT, attention_bias=True, partial_rotary_factor=0.5,
+                         rope_parameters=rope),
+        vision_config=dict(depth=1, hidden_size=32, intermediate_size=64, num_heads=2,
+                           out_hidden_size=64, patch_size=4, image_size=16,
+                           spatial_merge_size=2, temporal_patch_size=2),
+        image_token_id=len(SPECIALS) + GLM4V_TOKENS.index("<|image|>"),
+        video_token_id=len(SPECIALS) + GLM4V_TOKENS.index("<|video|>"),
+        image_start_token_id=len(SPECIALS) + GLM4V_TOKENS.index("<|begin_of_image|>"),
+        image_end_token_id=len(SPECIALS) + GLM4V_TOKENS.index("<|end_of_image|>"),
+        video_start_token_id=len(SPECIALS) + GLM4V_TOKENS.index("<|begin_of_video|>"),
+        video_end_token_id=len(SPECIALS) + GLM4V_TOKENS.index("<|end_of_video|>"),
+    )
+    model = t.Glm4vForConditionalGeneration(cfg)
+    ip = t.Glm4vImageProcessor(patch_size=4, merge_size=2, temporal_patch_size=2,
+                               size={"shortest_edge": 64, "longest_edge": 4096})
+    vp = t.Glm4vVideoProcessor(patch_size=4, merge_size=2, temporal_patch_size=2)
+    tok = tokenizer({"image_token": "<|image|>", "video_token": "<|video|>"}, words=GLM4V_TOKENS)
+    proc = t.Glm4vProcessor(image_processor=ip, tokenizer=tok, video_processor=vp,
+                            chat_template=CHAT_TEMPLATE)
+    return model, proc
+
+
+def mllama():
+    """Llama 3.2 Vision (meta-llama/Llama-3.2-11B-Vision): a tiled ViT (Conv2d patch embedding,
+    gated tile and position embeddings, a local and a gated global encoder), a Linear
+    projector, and a Llama text model with gated cross-attention layers."""
+    import transformers as t
+
+    text = dict(TEXT, model_type="mllama_text_model", cross_attention_layers=[1],
+                rope_parameters={"rope_type": "default", "rope_theta": 500000.0})
+    cfg = t.MllamaConfig(
+        # max_num_tiles and the eight supported aspect ratios are the real model's: mlx-vlm
+        # sizes the tile embeddings from its own default max_aspect_ratio_id (8).
+        vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                           num_global_layers=1, attention_heads=2, image_size=16,
+                           patch_size=4, intermediate_layers_indices=[0],
+                           vision_output_dim=64),
+        text_config=text,
+        image_token_index=len(SPECIALS) + MLLAMA_TOKENS.index("<|image|>"),
+    )
+    model = t.MllamaForConditionalGeneration(cfg)
+    ip = t.MllamaImageProcessor(size={"height": 16, "width": 16}, max_image_tiles=4)
+    tok = tokenizer({"image_token": "<|image|>"}, words=MLLAMA_TOKENS)
+    proc = t.MllamaProcessor(image_processor=ip, tokenizer=tok, chat_template=CHAT_TEMPLATE)
+    return model, proc
+
+
+MLLAMA_TOKENS = ("<|image|>", "<|python_tag|>")
+
+
+LLAMA4_TOKENS = ("<|image|>", "<|image_start|>", "<|image_end|>", "<|patch|>",
+                 "<|tile_x_separator|>", "<|tile_y_separator|>")
+
+
+def llama4():
+    """Llama 4 (meta-llama/Llama-4-Scout-17B-16E-Instruct): a ViT with an unfold+Linear patch
+    embedding and a pixel-shuffle MLP adapter, a Linear projector, and a Llama 4 text model
+    whose MoE layers hold fused experts (`gate_up_proj` [E, H, 2I], `down_proj` [E, I, H])."""
+    import transformers as t
+
+    text = dict(TEXT, model_type="llama4_text", head_dim=32, intermediate_size=32,
+                intermediate_size_mlp=128, num_local_experts=2, num_experts_per_tok=1,
+                interleave_moe_layer_step=2, no_rope_layers=[1, 0], attention_chunk_size=64,
+                use_qk_norm=True, rope_parameters={"rope_type": "default", "rope_theta": 500000.0})
+    cfg = t.Llama4Config(
+        text_config=text,
+        vision_config=dict(hidden_size=32, intermediate_size=128, num_hidden_layers=1,
+                           num_attention_heads=2, image_size=16, patch_size=4,
+                           pixel_shuffle_ratio=0.5, projector_input_dim=64,
+                           projector_output_dim=64, vision_output_dim=64,
+                           vision_feature_layer=-1),
+        image_token_index=len(SPECIALS) + LLAMA4_TOKENS.index("<|patch|>"),
+    )
+    model = t.Llama4ForConditionalGeneration(cfg)
+    ip = t.Llama4ImageProcessorFast(size={"height": 16, "width": 16}, max_patches=1)
+    tok = tokenizer({"image_token": "<|image|>"}, words=LLAMA4_TOKENS)
+    proc = t.Llama4Processor(image_processor=ip, tokenizer=tok, patch_size=4,
+                             chat_template=CHAT_TEMPLATE)
     return model, proc
 
 
@@ -265,6 +417,29 @@ def idefics3():
     tok = tokenizer({"image_token": "<image>", "fake_image_token": "<fake_token_around_image>",
                      "global_image_token": "<global-img>", "end_of_utterance_token": "<end_of_utterance>"})
     proc = t.Idefics3Processor(image_processor=ip, tokenizer=tok, image_seq_len=4,
+                               chat_template=CHAT_TEMPLATE)
+    return model, proc
+
+
+def idefics2():
+    """Idefics2 (HuggingFaceM4/idefics2-8b): a SigLIP `vision_model`, a `connector` of a SwiGLU
+    `modality_projection` and a Perceiver resampler (latents, cross-attention layers), and a
+    Mistral text model."""
+    import transformers as t
+
+    cfg = t.Idefics2Config(
+        text_config=dict(TEXT, model_type="mistral"),
+        vision_config=dict(SIGLIP, model_type="idefics2_vision"),
+        perceiver_config=dict(hidden_size=64, resampler_n_latents=4, resampler_depth=2,
+                              resampler_n_heads=2, resampler_head_dim=16, num_key_value_heads=1),
+        image_token_id=tid("<image>"),
+    )
+    model = t.Idefics2ForConditionalGeneration(cfg)
+    ip = t.Idefics2ImageProcessor(size={"longest_edge": 16, "shortest_edge": 16},
+                                  do_image_splitting=False)
+    tok = tokenizer({"image_token": "<image>", "image_boundary_token": "<fake_token_around_image>",
+                     "end_of_utterance_token": "<end_of_utterance>"})
+    proc = t.Idefics2Processor(image_processor=ip, tokenizer=tok, image_seq_len=4,
                                chat_template=CHAT_TEMPLATE)
     return model, proc
 
@@ -420,7 +595,9 @@ class Handmade:
 FAMILIES = {"qwen2_vl": qwen2_vl, "qwen2_5_vl": qwen2_5_vl, "gemma3": gemma3, "llava": llava,
             "qwen3_vl": qwen3_vl, "paligemma": paligemma, "idefics3": idefics3,
             "mistral3": mistral3, "pixtral": pixtral, "lfm2_vl": lfm2_vl,
-            "internvl_chat": internvl_chat}
+            "internvl_chat": internvl_chat, "llava_next": llava_next,
+            "aya_vision": aya_vision, "idefics2": idefics2,
+            "glm4v": glm4v, "mllama": mllama, "llama4": llama4}
 
 
 def build(family: str) -> None:
@@ -449,6 +626,21 @@ def build(family: str) -> None:
         cfg["text_config"]["rope_theta"] = rope["rope_theta"]
         cfg["text_config"]["rope_scaling"] = {k: v for k, v in rope.items() if k != "rope_theta"}
         cfg["vision_config"]["model_type"] = "qwen3_vl"
+    if family == "glm4v":
+        # GLM-4.1V checkpoints (transformers 4.53) carry these in text_config, and a
+        # vision_config model_type of `glm4v`; mlx-vlm reads only them.
+        text = cfg["text_config"]
+        rope = text.pop("rope_parameters")
+        text["rope_theta"] = rope["rope_theta"]
+        text["partial_rotary_factor"] = rope["partial_rotary_factor"]
+        text["rope_scaling"] = {"type": "default", "mrope_section": rope["mrope_section"]}
+        cfg["vision_config"]["model_type"] = "glm4v"
+    if family == "llama4":
+        # Llama 4 checkpoints (transformers 4.51) carry rope_theta in both sub-configs; mlx-vlm
+        # requires it in vision_config.
+        for sub in ("text_config", "vision_config"):
+            rope = cfg[sub].pop("rope_parameters")
+            cfg[sub]["rope_theta"] = rope["rope_theta"]
     if family in FLAT_CONFIG:
         # Qwen2(.5)-VL checkpoints keep the text settings at the top level (mlx-vlm reads them
         # only there); transformers 5 nests them in text_config on save.

@@ -13,12 +13,18 @@
 //! The planner uses these rules by default for the model types listed here; `--text-only` picks
 //! the mlx-lm text conversion from the main registry instead.
 
+mod aya_vision;
 mod gemma3;
+mod glm4v;
+mod idefics2;
 mod idefics3;
 mod internvl_chat;
 mod lfm2_vl;
+mod llama4;
 mod llava;
+mod llava_next;
 mod mistral3;
+mod mllama;
 mod paligemma;
 mod pixtral;
 mod qwen2_5_vl;
@@ -29,12 +35,18 @@ use super::{Arch, Pat};
 
 /// Every multimodal family hf2mlx converts with its towers.
 pub static REGISTRY: &[&Arch] = &[
+    &aya_vision::ARCH,
     &gemma3::ARCH,
+    &glm4v::ARCH,
+    &idefics2::ARCH,
     &idefics3::ARCH,
     &internvl_chat::ARCH,
     &lfm2_vl::ARCH,
+    &llama4::ARCH,
     &llava::ARCH,
+    &llava_next::ARCH,
     &mistral3::ARCH,
+    &mllama::ARCH,
     &paligemma::ARCH,
     &pixtral::ARCH,
     &qwen2_5_vl::ARCH,
@@ -52,15 +64,15 @@ pub fn find(model_type: &str) -> Option<&'static Arch> {
 
 /// The multimodal conversion for a config: by `model_type`, except where a Hub `model_type`
 /// covers towers of different kinds (a `llava` config with a `pixtral` vision_config is
-/// Pixtral-12B, whose tower LLaVA's rules do not know).
+/// Pixtral-12B, whose tower LLaVA's rules do not know). A config without `vision_config` has no
+/// tower to keep (mlx-vlm cannot even build its model), so it gets mlx-lm's text conversion:
+/// a text-only `llama4` checkpoint stays what mlx-lm makes of it.
 pub fn find_for_config(
     config: &serde_json::Map<String, serde_json::Value>,
 ) -> Option<&'static Arch> {
     let model_type = crate::config::model_type(config).unwrap_or_default();
-    let vision_type = config
-        .get("vision_config")
-        .and_then(|v| v.get("model_type"))
-        .and_then(serde_json::Value::as_str);
+    let vision = config.get("vision_config")?;
+    let vision_type = vision.get("model_type").and_then(serde_json::Value::as_str);
     match (model_type, vision_type) {
         ("llava", Some("pixtral")) => Some(&pixtral::ARCH),
         _ => find(model_type),
@@ -177,6 +189,47 @@ mod tests {
     }
 
     #[test]
+    fn a_config_without_vision_config_is_not_multimodal() {
+        let Value::Object(text) = serde_json::json!({"model_type": "llama4", "text_config": {}})
+        else {
+            panic!()
+        };
+        assert!(find_for_config(&text).is_none());
+        let Value::Object(vlm) = serde_json::json!({"model_type": "llama4", "text_config": {},
+                                                     "vision_config": {}})
+        else {
+            panic!()
+        };
+        assert_eq!(find_for_config(&vlm).map(|a| a.name), Some("llama4"));
+    }
+
+    #[test]
+    fn glm4v_convs_move_by_rule_where_the_shape_guess_fails() {
+        // mlx-vlm's glm4v check_array_shape leaves a 5-D kernel whose last axis is 3 and a 4-D
+        // one [O, I, kH, kW] with O >= I == kH (read as MLX [O, kH, kW, I]): a 3-pixel patch
+        // and a downsample over 2 channels. Both are PyTorch layout here and move.
+        let arch = find("glm4v").unwrap();
+        let out = names(
+            arch,
+            serde_json::json!({"model_type": "glm4v"}),
+            &[
+                ("model.visual.patch_embed.proj.weight", &[32, 3, 2, 3, 3]),
+                ("model.visual.downsample.weight", &[64, 2, 2, 3]),
+            ],
+        );
+        assert_eq!(
+            out,
+            vec![
+                (
+                    "vision_tower.patch_embed.proj.weight".into(),
+                    vec![32, 2, 3, 3, 3]
+                ),
+                ("vision_tower.downsample.weight".into(), vec![64, 2, 3, 2]),
+            ]
+        );
+    }
+
+    #[test]
     fn lfm2_vl_projector_norm_dropped_only_when_switched_off() {
         let arch = find("lfm2-vl").unwrap();
         let keys: &[(&str, &[usize])] = &[
@@ -224,7 +277,10 @@ mod tests {
     fn towers_and_projectors_are_never_language_model_layers() {
         for arch in REGISTRY {
             assert!(is_multimodal(arch), "{}", arch.name);
-            let tower = if matches!(arch.name, "idefics3" | "internvl_chat") {
+            let tower = if matches!(
+                arch.name,
+                "idefics2" | "idefics3" | "internvl_chat" | "llama4"
+            ) {
                 "vision_model"
             } else {
                 "vision_tower"
