@@ -81,9 +81,13 @@ pub const ARCH: Arch = Arch {
         "switch_mlp", "up_proj", "down_proj", // Experts, SwitchGLU, SharedMLP
         "fn", "base", "scale", // HyperConnection
     ],
-    // The router is a bare weight, not a Linear; wo_a is a SwitchLinear.
+    // The router is a bare weight, not a Linear; wo_a and the stacked experts (stacked inside
+    // the `IfAny`, which the stacked-expert check does not look into) are SwitchLinear layers.
     not_quantizable: &[Pat::Suffix("mlp.gate.weight")],
-    extra_quantizable: &[Pat::Suffix(".o_a_proj.weight")],
+    extra_quantizable: &[
+        Pat::Suffix(".o_a_proj.weight"),
+        Pat::All(&[Pat::Contains(".experts.switch_mlp."), Pat::Suffix(".weight")]),
+    ],
     no_cast: &[
         Pat::Contains("attn_hc."),
         Pat::Contains("ffn_hc."),
