@@ -159,7 +159,8 @@ pub fn refuse_unmapped_packs(
             .map(|a| a.name)
             .collect();
         return Err(format!(
-            "mlx-lm 0.32.2 reads fp8 with ue8m0 scales over 32x32 blocks as mxfp8, but only {}'s \
+            "this is a pre-quantized checkpoint (quant_method `fp8`): mlx-lm 0.32.2 reads fp8 \
+             with ue8m0 scales over 32x32 blocks as mxfp8, but only {}'s \
              sanitize turns its fp8 scales into MLX scales, so it cannot load this `{}` \
              checkpoint either. Use the original float checkpoint and quantize it with -q \
              --q-mode mxfp8",
