@@ -456,6 +456,39 @@ fn read_rows(
                 Ok(()) // an empty source: nothing to read
             }
         }
+        Input::E8m0 { of } => {
+            let Some(ft) = of.storage_dtype().float_type() else {
+                return Err(internal("E8M0 exponents of non-float scales".into()));
+            };
+            let mut raw = Vec::new();
+            read_rows(ckpt, of, first, count, &mut raw)?;
+            let mut x = vec![0f32; raw.len() / ft.size()];
+            cast::decode_to_f32(ft, &raw, &mut x);
+            out.extend(x.iter().map(|&v| e8m0_exponent(v)));
+            Ok(())
+        }
+        Input::RepeatRows { of, times, rows } => {
+            let s = of.shape();
+            let src_rows = s.len().checked_sub(2).map_or(1, |i| s[i]);
+            let (times, rows) = ((*times).max(1), (*rows).max(1));
+            let mut src = Vec::new();
+            let mut r = first;
+            while r < first + count {
+                // Output rows j..end of one batch come from source rows j/times..(end-1)/times.
+                let (batch, j) = (r / rows, r % rows);
+                let end = rows.min(j + first + count - r);
+                let (s0, s1) = (j / times, (end - 1) / times + 1);
+                src.clear();
+                read_rows(ckpt, of, batch * src_rows + s0, s1 - s0, &mut src)?;
+                let row_bytes = src.len() / (s1 - s0);
+                for jj in j..end {
+                    let k = jj / times - s0;
+                    out.extend_from_slice(&src[k * row_bytes..(k + 1) * row_bytes]);
+                }
+                r += end - j;
+            }
+            Ok(())
+        }
         Input::AwqWeight { qweight } => {
             let n_in = qweight.shape().first().copied().unwrap_or(0);
             let (c0, nc) = crate::source_quant::awq::word_columns(first, count);
@@ -662,6 +695,19 @@ fn read_fp8_broadcast_rows(
         crate::source_quant::fp8::dequantize_row(row, s, 1, dst);
     }
     Ok(())
+}
+
+/// `(log2(v) + 127).astype(uint8)` as mlx computes it on x86: the f32 logarithm, then a
+/// truncating conversion to a 32-bit integer of which the low byte is kept (non-finite values
+/// and values out of that range give 0, the low byte of the `0x80000000` such conversions
+/// return).
+fn e8m0_exponent(v: f32) -> u8 {
+    let e = v.log2() + 127.0;
+    if e.is_finite() && e > i32::MIN as f32 && e < i32::MAX as f32 {
+        e as i32 as u8
+    } else {
+        0
+    }
 }
 
 /// Where row `row` of `input` starts in the checkpoint (file index, byte offset), for inputs
@@ -1036,7 +1082,9 @@ fn load_values(p: &ParamPlan, job: &Job, ckpt: &Checkpoint, s: &mut Scratch) -> 
         | Input::Cast { .. }
         | Input::View { .. }
         | Input::AwqWeight { .. }
-        | Input::AwqBiases { .. } => {
+        | Input::AwqBiases { .. }
+        | Input::E8m0 { .. }
+        | Input::RepeatRows { .. } => {
             let Some(ft) = p.input.storage_dtype().float_type() else {
                 return Err(internal(format!("`{}` is not a float tensor", p.name)));
             };
@@ -1448,6 +1496,26 @@ mod tests {
                 .map(|i| i as u8)
                 .collect();
             assert_eq!(out, want, "rows {first}..+{count} of {row}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod e8m0_tests {
+    use super::e8m0_exponent;
+
+    #[test]
+    fn exponents_of_powers_of_two_and_mlx_edge_cases() {
+        assert_eq!(e8m0_exponent(1.0), 127);
+        assert_eq!(e8m0_exponent(2f32.powi(-10)), 117);
+        assert_eq!(e8m0_exponent(2f32.powi(127)), 254);
+        // Non-powers truncate toward zero: log2(3) + 127 = 128.58.
+        assert_eq!(e8m0_exponent(3.0), 128);
+        // Below 2^-127 the sum is negative and wraps modulo 256 (mlx: 2^-130 gives 253).
+        assert_eq!(e8m0_exponent(2f32.powi(-130)), 253);
+        // log2(0) = -inf, log2(-1) = NaN, log2(inf) = inf: mlx gives 0 for all three.
+        for v in [0.0, -1.0, f32::INFINITY, f32::NAN] {
+            assert_eq!(e8m0_exponent(v), 0, "{v}");
         }
     }
 }

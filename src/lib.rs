@@ -25,6 +25,7 @@ pub mod report;
 pub mod safetensors;
 pub mod source;
 pub mod source_quant;
+pub mod stdout;
 pub mod validate;
 
 use std::path::PathBuf;

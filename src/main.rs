@@ -297,9 +297,9 @@ impl EvalTextArgs {
 fn run_eval(a: EvalArgs) -> Result<(), hf2mlx::Error> {
     let r = hf2mlx::eval::evaluate(&a.reference, &a.models, &a.text.options())?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+        hf2mlx::outln!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
     } else {
-        print!("{}", r.table());
+        hf2mlx::out!("{}", r.table());
     }
     Ok(())
 }
@@ -359,13 +359,13 @@ fn main() -> ExitCode {
         } => run_import_gguf(&input, &output, dtype, force),
         Command::List { models_dir } => {
             let dir = hf2mlx::hub::models_dir(models_dir.as_deref());
-            hf2mlx::hub::list_models(&dir).map(|m| print!("{}", hf2mlx::hub::format_list(&m)))
+            hf2mlx::hub::list_models(&dir).map(|m| hf2mlx::out!("{}", hf2mlx::hub::format_list(&m)))
         }
         Command::Architectures { json, markdown } => {
             if markdown {
-                print!("{}", hf2mlx::arch::markdown_table());
-                print!("\n{}", hf2mlx::arch::vlm::markdown_table());
-                print!("\n{}", hf2mlx::arch::audio::markdown_table());
+                hf2mlx::out!("{}", hf2mlx::arch::markdown_table());
+                hf2mlx::out!("\n{}", hf2mlx::arch::vlm::markdown_table());
+                hf2mlx::out!("\n{}", hf2mlx::arch::audio::markdown_table());
             } else {
                 print_architectures(json);
             }
@@ -486,12 +486,12 @@ fn run_convert(mut a: ConvertArgs) -> Result<(), hf2mlx::Error> {
     if a.dry_run {
         let plan = hf2mlx::plan(&opts)?;
         if a.json {
-            println!(
+            hf2mlx::outln!(
                 "{}",
                 serde_json::to_string_pretty(&plan).unwrap_or_default()
             );
         } else {
-            print!("{}", hf2mlx::report::dry_run_summary(&plan, &opts));
+            hf2mlx::out!("{}", hf2mlx::report::dry_run_summary(&plan, &opts));
         }
         return Ok(());
     }
@@ -534,7 +534,7 @@ fn run_convert(mut a: ConvertArgs) -> Result<(), hf2mlx::Error> {
         );
     }
     if let Some(q) = &report.quality {
-        print!("{}", q.table());
+        hf2mlx::out!("{}", q.table());
     }
     Ok(())
 }
@@ -599,28 +599,28 @@ fn print_architectures(json: bool) {
                 })
             }))
             .collect();
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        hf2mlx::outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         return;
     }
-    println!("{:<24} {:<15} aliases", "model_type", "rules");
+    hf2mlx::outln!("{:<24} {:<15} aliases", "model_type", "rules");
     for a in rows {
-        println!(
+        hf2mlx::outln!(
             "{:<24} {:<15} {}",
             a.name,
             a.category.as_str(),
             a.aliases.join(", ")
         );
     }
-    println!(
+    hf2mlx::outln!(
         "\nvision-language (default: towers kept, mlx-vlm output; --text-only: mlx-lm text model)"
     );
-    println!("{:<24} {:<15} aliases", "model_type", "mode");
+    hf2mlx::outln!("{:<24} {:<15} aliases", "model_type", "mode");
     for a in hf2mlx::arch::vlm::REGISTRY {
-        println!("{:<24} {:<15} {}", a.name, "vlm", a.aliases.join(", "));
+        hf2mlx::outln!("{:<24} {:<15} {}", a.name, "vlm", a.aliases.join(", "));
     }
-    println!("\nspeech (mlx-audio output)");
-    println!("{:<24} {:<15} aliases", "model_type", "mode");
+    hf2mlx::outln!("\nspeech (mlx-audio output)");
+    hf2mlx::outln!("{:<24} {:<15} aliases", "model_type", "mode");
     for a in hf2mlx::arch::audio::REGISTRY {
-        println!("{:<24} {:<15} {}", a.name, "audio", a.aliases.join(", "));
+        hf2mlx::outln!("{:<24} {:<15} {}", a.name, "audio", a.aliases.join(", "));
     }
 }

@@ -231,6 +231,17 @@ pub enum Input {
         dtype: DType,
         shape: Vec<usize>,
     },
+    /// E8M0 exponent bytes (uint8) of power-of-two float scales, as deepseek_v41's `_repack`
+    /// computes them: `(log2(of.astype(float32)) + 127).astype(uint8)`, mlx's float → uint8
+    /// conversion truncating and wrapping modulo 256 (0 for non-finite values).
+    E8m0 { of: Box<Input> },
+    /// `mx.repeat(of, times, axis=-2)[..., :rows, :]`: one scale row per `times` weight rows
+    /// spread to one per weight row. Streamed: each output row is a copy of a source row.
+    RepeatRows {
+        of: Box<Input>,
+        times: usize,
+        rows: usize,
+    },
     /// An AWQ/GPTQ `qweight` (int32 `[in, out/8]`, AWQ nibble order) as MLX's uint32
     /// `[out, in/8]` (`source_quant::awq`); streamed by runs of output rows.
     AwqWeight { qweight: Box<Input> },
@@ -289,6 +300,31 @@ impl crate::arch::Payload for Input {
             shape,
         }
     }
+    fn view_bytes_as_words(self) -> Self {
+        let mut shape = Input::shape(&self);
+        if let Some(n) = shape.last_mut() {
+            *n /= 4;
+        }
+        Input::View {
+            of: Box::new(self),
+            dtype: DType::U32,
+            shape,
+        }
+    }
+    fn e8m0_exponents(self) -> Self {
+        if self.storage_dtype().mlx_storage() == DType::U8 {
+            self
+        } else {
+            Input::E8m0 { of: Box::new(self) }
+        }
+    }
+    fn repeat_rows(self, times: usize, rows: usize) -> Self {
+        Input::RepeatRows {
+            of: Box::new(self),
+            times,
+            rows,
+        }
+    }
     fn view_u32(self) -> Self {
         let shape = Input::shape(&self);
         Input::View {
@@ -332,6 +368,8 @@ impl Input {
             Input::View { dtype, .. } => *dtype,
             Input::AwqWeight { .. } => DType::U32,
             Input::AwqBiases { scales, .. } => scales.storage_dtype(),
+            Input::E8m0 { .. } => DType::U8,
+            Input::RepeatRows { of, .. } => of.storage_dtype(),
         }
     }
 
@@ -377,6 +415,15 @@ impl Input {
             }
             Input::Map { of, .. } | Input::Cast { of, .. } => of.shape(),
             Input::View { shape, .. } => shape.clone(),
+            Input::E8m0 { of } => of.shape(),
+            Input::RepeatRows { of, rows, .. } => {
+                let mut s = of.shape();
+                let n = s.len();
+                if n >= 2 {
+                    s[n - 2] = *rows;
+                }
+                s
+            }
             Input::AwqWeight { qweight } => {
                 let s = qweight.shape();
                 match s.as_slice() {
@@ -422,7 +469,9 @@ impl Input {
             | Input::Transpose { of }
             | Input::Map { of, .. }
             | Input::Cast { of, .. }
-            | Input::View { of, .. } => of.sources(),
+            | Input::View { of, .. }
+            | Input::E8m0 { of }
+            | Input::RepeatRows { of, .. } => of.sources(),
             Input::Fp8Blocks {
                 weight, scale_inv, ..
             } => {
@@ -446,7 +495,9 @@ impl Input {
             | Input::Reshape { of, .. }
             | Input::Map { of, .. }
             | Input::Cast { of, .. }
-            | Input::View { of, .. } => of.transposes(),
+            | Input::View { of, .. }
+            | Input::E8m0 { of }
+            | Input::RepeatRows { of, .. } => of.transposes(),
         }
     }
 
@@ -1303,7 +1354,8 @@ fn group_quantized(
             continue;
         };
         let spec =
-            layer_spec(layer, &w.shape(), t.storage_dtype(), &t.shape(), qcfg).map_err(|msg| {
+            // E8M0 scales (F8_E8M0) load as uint8 in mlx, like MLX's own scales.
+            layer_spec(layer, &w.shape(), t.storage_dtype().mlx_storage(), &t.shape(), qcfg).map_err(|msg| {
                 Error::Config {
                     file: dir.join("config.json"),
                     msg,
@@ -1369,8 +1421,12 @@ fn layer_spec(
 ) -> std::result::Result<QuantSpec, String> {
     let wk = *w_shape.last().unwrap_or(&0);
     let sk = *s_shape.last().unwrap_or(&0);
+    // mlx's strict load checks every shape: one scale row per weight row.
+    let rows_match = w_shape.len() == s_shape.len()
+        && w_shape[..w_shape.len().saturating_sub(1)] == s_shape[..s_shape.len().saturating_sub(1)];
     let fits = |spec: &QuantSpec| {
-        spec.bits > 0
+        rows_match
+            && spec.bits > 0
             && (wk * 32).is_multiple_of(spec.bits as usize)
             && wk * 32 / spec.bits as usize == sk * spec.group_size
             && (s_dtype == DType::U8) == (spec.mode != Mode::Affine)
@@ -1571,8 +1627,6 @@ fn refuse_prequantized(cfg: &Json, dir: &Path, arch: &Arch) -> Result<()> {
             .and_then(Value::as_str)
             .or_else(|| qc.get("producer")?.get("name")?.as_str())
             .unwrap_or("unknown");
-        let mxfp8 = qc.get("scale_fmt").and_then(Value::as_str) == Some("ue8m0")
-            && qc.get("weight_block_size") == Some(&serde_json::json!([32, 32]));
         let why = match method {
             // The loader maps these, but only sanitize functions of modules hf2mlx refuses
             // (arch::REFUSED) rename the tensors; for every other model the strict load fails.
@@ -1581,13 +1635,6 @@ fn refuse_prequantized(cfg: &Json, dir: &Path, arch: &Arch) -> Result<()> {
                  renames its `weight_scale`/`weight_scale_2`/`input_scale` tensors, so it cannot \
                  load this `{}` checkpoint either. Use the original float checkpoint and quantize \
                  it with -q --q-mode nvfp4",
-                arch.name
-            ),
-            "fp8" if mxfp8 => format!(
-                "mlx-lm 0.32.2 reads fp8 with ue8m0 scales over 32x32 blocks as mxfp8, but only \
-                 deepseek_v41's and minimax_m3_vl's sanitize turn its `weight_scale_inv` into MLX \
-                 scales, so it cannot load this `{}` checkpoint either. Use the original float \
-                 checkpoint and quantize it with -q --q-mode mxfp8",
                 arch.name
             ),
             _ => "hf2mlx cannot convert it yet; use the original float checkpoint".to_string(),

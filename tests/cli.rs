@@ -439,3 +439,57 @@ fn escaping_config_link_is_refused_before_parsing() {
     assert!(e.contains("symlink") && !e.contains("invalid JSON"), "{e}");
     assert!(!tmp.path().join("out").exists());
 }
+
+/// Runs hf2mlx with stdout connected to a pipe whose read end is already closed, as in
+/// `hf2mlx architectures | head -0`: every write to stdout fails with a broken pipe.
+fn hf2mlx_into_closed_pipe(args: &[&str], cwd: &Path) -> Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    Command::new(env!("CARGO_BIN_EXE_hf2mlx"))
+        .args(args)
+        .current_dir(cwd)
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_closed_stdout_ends_every_printing_command_quietly_with_status_0() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = llama();
+    let src = src.to_str().unwrap();
+    std::fs::create_dir(tmp.path().join("models")).unwrap();
+    copy_dir(&llama(), &tmp.path().join("models/llama"));
+    let runs: [&[&str]; 6] = [
+        &["architectures"],
+        &["architectures", "--json"],
+        &["architectures", "--markdown"],
+        &[
+            "convert",
+            "--hf-path",
+            src,
+            "--mlx-path",
+            "out",
+            "--dry-run",
+        ],
+        &[
+            "convert",
+            "--hf-path",
+            src,
+            "--mlx-path",
+            "out",
+            "--dry-run",
+            "--json",
+        ],
+        &["list", "--models-dir", "models"],
+    ];
+    for args in runs {
+        let o = hf2mlx_into_closed_pipe(args, tmp.path());
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(0), "hf2mlx {args:?}: {err}");
+        assert!(!err.contains("panicked"), "hf2mlx {args:?}: {err}");
+        assert!(!err.contains("Broken pipe"), "hf2mlx {args:?}: {err}");
+    }
+    assert!(!tmp.path().join("out").exists());
+}

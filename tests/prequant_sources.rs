@@ -101,6 +101,9 @@ cases!(
     compressed_tensors_without_the_remap_is_refused => "llama-compressed",
     modelopt_nvfp4_is_refused => "llama-modelopt-nvfp4",
     fp8_ue8m0_is_refused => "llama-fp8-ue8m0",
+    minimax_m3_vl_mxfp8 => "minimax_m3_vl-mxfp8",
+    minimax_m3_vl_bf16 => "minimax_m3_vl-bf16",
+    deepseek_v41_fp8_and_fp4 => "deepseek_v41-fp8",
 );
 
 #[test]
@@ -109,7 +112,7 @@ fn prequantized_refusals_say_why() {
         ("deepseek_v3-compressed-nvfp4", "nvfp4-pack-quantized"),
         ("llama-compressed", "`llama` model"),
         ("llama-modelopt-nvfp4", "muse_spark"),
-        ("llama-fp8-ue8m0", "deepseek_v41"),
+        ("llama-fp8-ue8m0", "minimax_m3_vl"),
     ] {
         let root = common::fixtures().join("prequant").join(case);
         let tmp = tempfile::tempdir().unwrap();

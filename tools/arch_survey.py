@@ -1077,6 +1077,65 @@ case("mistral4-fp8", dict(MISTRAL4, quantization_config=dict(quant_method="fp8",
      mistral4_hf(fp8=True))
 case("mistral4-experts", dict(MISTRAL4, q_lora_rank=None, tie_word_embeddings=True),
      mla_hf(unstack()))
+MINIMAX_M3_TEXT = dict(
+    model_type="minimax_m3", hidden_size=64, intermediate_size=32, dense_intermediate_size=64,
+    shared_intermediate_size=32, num_attention_heads=2, num_key_value_heads=1, head_dim=32,
+    num_hidden_layers=2, num_local_experts=4, num_experts_per_tok=2, vocab_size=256,
+    rms_norm_eps=1e-6, max_position_embeddings=256, moe_layer_freq=[0, 1],
+    sparse_attention_config=dict(sparse_num_index_heads=2, sparse_index_dim=32,
+                                 sparse_block_size=16, sparse_topk_blocks=2,
+                                 sparse_attention_freq=[0, 1]))
+for tie in (True, False):
+    case(f"minimax_m3_vl-{'tied' if tie else 'untied'}",
+         dict(model_type="minimax_m3_vl",
+              text_config=dict(MINIMAX_M3_TEXT, tie_word_embeddings=tie)),
+         then(unstack(rename=W123), fixed(("vision_tower.patch_embed.proj.weight", [32, 48]),
+                                          ("multi_modal_projector.linear_1.weight", [64, 32]),
+                                          ("patch_merge_mlp.0.weight", [32, 32]),
+                                          *([("language_model.lm_head.weight", [256, 64])]
+                                            if tie else []))))
+# deepseek_v41's `_rename`, undone (MLX name -> DeepSeek V4 checkpoint name).
+V41_NAMES = [
+    (".self_attn.", ".attn."), (".input_layernorm.", ".attn_norm."),
+    (".post_attention_layernorm.", ".ffn_norm."), (".attn_hc.", ".hc_attn_"),
+    (".ffn_hc.", ".hc_ffn_"), (".sinks", ".attn_sink"), (".q_a_proj.", ".wq_a."),
+    (".q_b_proj.", ".wq_b."), (".kv_proj.", ".wkv."), (".shared_experts.gate_proj.",
+    ".shared_experts.w1."), (".shared_experts.down_proj.", ".shared_experts.w2."),
+    (".shared_experts.up_proj.", ".shared_experts.w3."), (".gate_proj.", ".wgate."),
+    (".o_a_proj.", ".wo_a."), (".o_b_proj.", ".wo_b."), (".q_a_norm.", ".q_norm."),
+    (".compressor.kv_norm.", ".compressor.norm."), (".indexer.k_proj.", ".indexer.wk."),
+    (".gate.e_score_correction_bias", ".gate.bias"), (".mlp.", ".ffn."),
+]
+
+
+def deepseek_v41_hf(params, config):
+    """The reference checkpoint's names: `embed`, `head`, `layers.N.attn.wq_a`, per-expert
+    `layers.N.ffn.experts.E.w1`, `wo_a` stored 2-D, plus an MTP layer and a vision router bias."""
+    out = []
+    for n, s in unstack(into="experts.switch_mlp", rename=W123)(params, config):
+        if n == "lm_head.weight":
+            out.append(("head.weight", s))
+            continue
+        if n == "model.embed_tokens.weight":
+            out.append(("embed.weight", s))
+            continue
+        k = n.removeprefix("model.")
+        for mlx_name, ds_name in V41_NAMES:
+            k = k.replace(mlx_name, ds_name)
+        if ".o_a_proj." in n:
+            s = [s[0] * s[1], s[2]]
+        out.append((k, s))
+    return out + [("mtp.0.attn_norm.weight", [64]), ("layers.0.ffn.gate.bias_vl", [4]),
+                  ("vision.patch_embed.weight", [64, 48])]
+
+
+case("deepseek_v41",
+     dict(model_type="deepseek_v41", vocab_size=256, hidden_size=64, num_hidden_layers=2,
+          num_attention_heads=2, head_dim=64, q_lora_rank=32, qk_rope_head_dim=16, o_groups=2,
+          o_lora_rank=32, moe_intermediate_size=32, n_routed_experts=4, num_experts_per_tok=2,
+          hc_mult=2, compress_ratios=[1, 4], kv_source_layer_ids=[0, 1],
+          index_source_layer_ids=[1], index_n_heads=2, index_head_dim=32, sliding_window=16),
+     deepseek_v41_hf)
 MINIMAX_FP8 = dict(quant_method="fp8", fmt="float8_e4m3fn", activation_scheme="dynamic",
                    weight_block_size=[128, 128])
 case("minimax-fp8",

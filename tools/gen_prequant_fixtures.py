@@ -261,6 +261,164 @@ def llama_fp8_ue8m0(rng):
     return config, t
 
 
+def minimax_m3_vl(rng, mxfp8: bool = True):
+    """A tiny MiniMax-M3 (`minimax_m3_vl`) in the published layout: the text model under
+    `language_model.`, vision tower and projectors beside it, per-expert `w1`/`w2`/`w3`, the dense
+    layer's MLP under `block_sparse_moe`, sparse index heads on layer 1. mxfp8: every linear
+    layer but the router is e4m3 codes `weight` F8_E4M3 [out, in] with one E8M0 exponent per 32
+    values `weight_scale_inv` F8_E8M0 [out, in/32]; router and `e_score_correction_bias`
+    float32, the rest bfloat16. Without mxfp8, every linear layer is bfloat16."""
+    H, I, DI, SI, E, heads, kv, hd = 64, 32, 64, 32, 4, 2, 1, 32
+    text = {
+        "model_type": "minimax_m3", "hidden_size": H, "intermediate_size": I,
+        "dense_intermediate_size": DI, "shared_intermediate_size": SI,
+        "num_attention_heads": heads, "num_key_value_heads": kv, "head_dim": hd,
+        "num_hidden_layers": LAYERS, "num_local_experts": E, "num_experts_per_tok": 2,
+        "vocab_size": VOCAB, "rms_norm_eps": 1e-6, "max_position_embeddings": 256,
+        "rope_parameters": {"rope_theta": 5000000.0, "partial_rotary_factor": 0.5},
+        "tie_word_embeddings": False, "moe_layer_freq": [0, 1],
+        "sparse_attention_config": {
+            "sparse_num_index_heads": heads, "sparse_index_dim": hd, "sparse_block_size": 16,
+            "sparse_topk_blocks": 2, "sparse_local_block": 1, "sparse_attention_freq": [0, 1]},
+    }
+    config = {"architectures": ["MiniMaxM3ForConditionalGeneration"],
+              "model_type": "minimax_m3_vl", "text_config": text, "torch_dtype": "bfloat16"}
+    if mxfp8:
+        config["quantization_config"] = {"quant_method": "mxfp8", "modules_to_not_convert": [
+            "lm_head", "embed_tokens", "block_sparse_moe.gate", "vision_tower",
+            "multi_modal_projector", "patch_merge_mlp"]}
+    f = lambda *shape: ("BF16", rng.normal(0, 0.02, shape))
+    t = {}
+
+    def linear(name: str, out: int, inp: int) -> None:
+        if not mxfp8:
+            t[f"{name}.weight"] = f(out, inp)
+            return
+        c = rng.integers(0, 256, (out, inp), dtype=np.uint8)
+        c[(c & 0x7F) == 0x7F] = 0
+        t[f"{name}.weight"] = ("F8_E4M3", c)
+        t[f"{name}.weight_scale_inv"] = ("F8_E8M0", rng.integers(118, 128, (out, inp // 32),
+                                                                 dtype=np.uint8))
+
+    lm = "language_model"
+    t[f"{lm}.model.embed_tokens.weight"] = f(VOCAB, H)
+    t[f"{lm}.lm_head.weight"] = f(VOCAB, H)
+    t[f"{lm}.model.norm.weight"] = f(H)
+    for l in range(LAYERS):
+        p = f"{lm}.model.layers.{l}"
+        t[f"{p}.input_layernorm.weight"] = f(H)
+        t[f"{p}.post_attention_layernorm.weight"] = f(H)
+        a = f"{p}.self_attn"
+        linear(f"{a}.q_proj", heads * hd, H)
+        linear(f"{a}.k_proj", kv * hd, H)
+        linear(f"{a}.v_proj", kv * hd, H)
+        linear(f"{a}.o_proj", H, heads * hd)
+        t[f"{a}.q_norm.weight"] = f(hd)
+        t[f"{a}.k_norm.weight"] = f(hd)
+        moe = f"{p}.block_sparse_moe"
+        if l == 0:  # dense layer, MLP stored under block_sparse_moe
+            linear(f"{moe}.gate_proj", DI, H)
+            linear(f"{moe}.up_proj", DI, H)
+            linear(f"{moe}.down_proj", H, DI)
+            continue
+        linear(f"{a}.index_q_proj", heads * hd, H)
+        linear(f"{a}.index_k_proj", hd, H)
+        t[f"{a}.index_q_norm.weight"] = f(hd)
+        t[f"{a}.index_k_norm.weight"] = f(hd)
+        t[f"{moe}.gate.weight"] = ("F32", rng.normal(0, 0.02, (E, H)))
+        t[f"{moe}.e_score_correction_bias"] = ("F32", rng.normal(0, 0.02, (E,)))
+        for e in range(E):
+            linear(f"{moe}.experts.{e}.w1", I, H)
+            linear(f"{moe}.experts.{e}.w2", H, I)
+            linear(f"{moe}.experts.{e}.w3", I, H)
+        linear(f"{moe}.shared_experts.gate_proj", SI, H)
+        linear(f"{moe}.shared_experts.up_proj", SI, H)
+        linear(f"{moe}.shared_experts.down_proj", H, SI)
+    t["vision_tower.patch_embed.proj.weight"] = f(32, 3 * 4 * 4)
+    t["multi_modal_projector.linear_1.weight"] = f(H, 32)
+    t["patch_merge_mlp.0.weight"] = f(32, 32)
+    return config, t
+
+
+# deepseek_v41's `_rename`, undone: MLX parameter name -> DeepSeek V4 checkpoint name.
+V41_NAMES = [
+    (".self_attn.", ".attn."), (".input_layernorm.", ".attn_norm."),
+    (".post_attention_layernorm.", ".ffn_norm."), (".attn_hc.", ".hc_attn_"),
+    (".ffn_hc.", ".hc_ffn_"), (".sinks", ".attn_sink"), (".q_a_proj.", ".wq_a."),
+    (".q_b_proj.", ".wq_b."), (".kv_proj.", ".wkv."), (".shared_experts.gate_proj.",
+    ".shared_experts.w1."), (".shared_experts.down_proj.", ".shared_experts.w2."),
+    (".shared_experts.up_proj.", ".shared_experts.w3."), (".gate_proj.", ".wgate."),
+    (".o_a_proj.", ".wo_a."), (".o_b_proj.", ".wo_b."), (".q_a_norm.", ".q_norm."),
+    (".compressor.kv_norm.", ".compressor.norm."), (".indexer.k_proj.", ".indexer.wk."),
+    (".gate.e_score_correction_bias", ".gate.bias"), (".mlp.", ".ffn."),
+]
+
+
+def deepseek_v41(rng):
+    """A tiny DeepSeek V4 (`deepseek_v41`) in the reference checkpoint's layout (`embed`, `head`,
+    `layers.N.attn.wq_a`, `layers.N.ffn.experts.E.w1`, `hc_attn_fn`, ...; names from undoing
+    the module's `_rename` on the parameters of the mlx-lm model built from the config), with
+    an `mtp.` layer, a vision `bias_vl` and a vision tower the text model drops. Attention and
+    shared-expert linears are fp8: `weight` F8_E4M3 [out, in] with float32 power-of-two
+    `scale` [out/32, in/32] (one per 32x32 tile); routed experts are fp4: `weight` I8
+    [out, in/2] (two e2m1 codes a byte) with `scale` F8_E8M0 [out, in/32]. The loader reads the
+    `fp8`/ue8m0/32x32 config as mxfp8."""
+    import mlx.core as mx
+    from mlx.utils import tree_flatten
+    from mlx_lm.models import deepseek_v41 as m
+
+    config = {
+        "architectures": ["DeepseekV4ForCausalLM"], "model_type": "deepseek_v41",
+        "vocab_size": VOCAB, "hidden_size": 64, "num_hidden_layers": LAYERS,
+        "num_attention_heads": 2, "head_dim": 64, "q_lora_rank": 32, "qk_rope_head_dim": 16,
+        "o_groups": 2, "o_lora_rank": 32, "moe_intermediate_size": 32, "n_routed_experts": 4,
+        "num_experts_per_tok": 2, "hc_mult": 2, "compress_ratios": [1, 4],
+        "kv_source_layer_ids": [0, 1], "index_source_layer_ids": [1], "index_n_heads": 2,
+        "index_head_dim": 32, "sliding_window": 16, "torch_dtype": "bfloat16",
+        "quantization_config": {"quant_method": "fp8", "fmt": "e4m3", "scale_fmt": "ue8m0",
+                                "weight_block_size": [32, 32], "activation_scheme": "dynamic"},
+    }
+    model = m.Model(m.ModelArgs.from_dict(dict(config)))
+    t = {}
+    for name, v in tree_flatten(model.parameters()):
+        shape = list(v.shape)
+        if name == "lm_head.weight":
+            key = "head.weight"
+        elif name == "model.embed_tokens.weight":
+            key = "embed.weight"
+        else:
+            key = name.removeprefix("model.")
+            for mlx_name, ds_name in V41_NAMES:
+                key = key.replace(mlx_name, ds_name)
+        if ".o_a_proj." in name:  # stored 2-D: the block-diagonal groups one after another
+            shape = [shape[0] * shape[1], shape[2]]
+        fp32 = any(s in key for s in ("hc_", "attn_sink", "gate.bias", "compressor."))
+        if ".experts.switch_mlp." in name:
+            proj = {"gate_proj": "w1", "down_proj": "w2", "up_proj": "w3"}[name.split(".")[-2]]
+            E, out, inp = shape
+            base = key.split(".experts.")[0]
+            for e in range(E):
+                k = f"{base}.experts.{e}.{proj}"
+                t[f"{k}.weight"] = ("I8", rng.integers(-128, 128, (out, inp // 2), dtype=np.int8))
+                t[f"{k}.scale"] = ("F8_E8M0", rng.integers(118, 128, (out, inp // 32),
+                                                           dtype=np.uint8))
+        elif key.endswith(".weight") and len(shape) == 2 and (
+                ".attn.w" in key and ".compressor." not in key or ".shared_experts." in key):
+            out, inp = shape
+            c = rng.integers(0, 256, (out, inp), dtype=np.uint8)
+            c[(c & 0x7F) == 0x7F] = 0
+            t[key] = ("F8_E4M3", c)
+            t[key.removesuffix("weight") + "scale"] = (
+                "F32", 2.0 ** rng.integers(-10, -4, (-(-out // 32), inp // 32)))
+        else:
+            t[key] = ("F32" if fp32 else "BF16", rng.normal(0, 0.02, shape))
+    t["layers.0.ffn.gate.bias_vl"] = ("F32", rng.normal(0, 0.02, (4,)))
+    t["mtp.0.attn_norm.weight"] = ("BF16", rng.normal(0, 0.02, (64,)))
+    t["vision.patch_embed.weight"] = ("BF16", rng.normal(0, 0.02, (64, 48)))
+    del mx
+    return config, t
+
+
 CASES = {
     # AutoAWQ GEMM, everything float16 like real AWQ exports.
     "awq": lambda rng: (
@@ -292,7 +450,16 @@ CASES = {
     "llama-modelopt-nvfp4": llama_modelopt_nvfp4,
     # ue8m0 32x32 fp8 (mxfp8 to the loader) for a model whose sanitize does not map it.
     "llama-fp8-ue8m0": llama_fp8_ue8m0,
+    # MiniMax-M3 as published: mxfp8 linears kept packed by the model's sanitize.
+    "minimax_m3_vl-mxfp8": minimax_m3_vl,
+    # The same model with bfloat16 linears (a dequantized re-save).
+    "minimax_m3_vl-bf16": lambda rng: minimax_m3_vl(rng, mxfp8=False),
+    # DeepSeek V4 as published: fp8 (32x32 ue8m0 tiles) and fp4 experts kept packed.
+    "deepseek_v41-fp8": deepseek_v41,
 }
+
+# Variants mlx-lm cannot run on a case (`-d` needs a quantized model).
+SKIP = {"minimax_m3_vl-bf16": {"dequantize"}}
 
 
 def make(case: str) -> None:
@@ -310,6 +477,8 @@ def make(case: str) -> None:
     expected = out / "expected"
     expected.mkdir()
     for variant, flags in VARIANTS.items():
+        if variant in SKIP.get(case, ()):
+            continue
         command = " ".join(["mlx_lm.convert", *flags])
         with tempfile.TemporaryDirectory() as tmp:
             dst = Path(tmp) / "out"

@@ -279,6 +279,33 @@ fn apply_rules<T: Payload>(
                 })
                 .collect(),
             Rule::PackedInt4 => packed_int4(out)?,
+            Rule::PackedMxScales { scale, repack } => packed_mx_scales(out, scale, repack)?,
+            Rule::SplitRowGroups { pat, key, default } => {
+                let groups = config
+                    .get(key)
+                    .or_else(|| config.get("text_config").and_then(|t| t.get(key)))
+                    .and_then(Value::as_u64)
+                    .map_or(default, |g| g as usize);
+                let mut next = Vec::with_capacity(out.len());
+                for (k, v) in out {
+                    if !pat.matches(&k) {
+                        next.push((k, v));
+                        continue;
+                    }
+                    match v.shape().as_slice() {
+                        &[n, cols] if groups > 0 && n.is_multiple_of(groups) => {
+                            next.push((k, v.reshape(vec![groups, n / groups, cols])))
+                        }
+                        shape => {
+                            return Err(format!(
+                                "`{k}` {shape:?} cannot be split into {key} = {groups} groups of \
+                                 rows"
+                            ));
+                        }
+                    }
+                }
+                next
+            }
             Rule::ViewWords { suffix, to } => {
                 let mut next = Vec::with_capacity(out.len());
                 for (k, v) in out {
@@ -591,6 +618,71 @@ fn packed_int4<T: Payload>(out: Vec<(String, T)>) -> Result<Vec<(String, T)>, St
             next.push((format!("{base}biases"), biases));
         } else if !(k.ends_with("weight_scale") || k.ends_with("weight_packed")) {
             next.push((k, v));
+        }
+    }
+    Ok(next)
+}
+
+/// [`Rule::PackedMxScales`].
+fn packed_mx_scales<T: Payload>(
+    out: Vec<(String, T)>,
+    scale: &str,
+    repack: bool,
+) -> Result<Vec<(String, T)>, String> {
+    let weight_rows: std::collections::HashMap<String, usize> = out
+        .iter()
+        .filter_map(|(k, v)| {
+            let base = k.strip_suffix(".weight")?;
+            let s = v.shape();
+            Some((base.to_string(), s.len().checked_sub(2).map_or(1, |i| s[i])))
+        })
+        .collect();
+    let mut bases: std::collections::HashSet<String> = out
+        .iter()
+        .filter_map(|(k, _)| k.strip_suffix(scale).map(str::to_string))
+        .collect();
+    if repack {
+        // deepseek_v41 repacks only scales next to a weight; others (a hyper-connection's
+        // `scale`) are parameters of their own.
+        bases.retain(|b| weight_rows.contains_key(b));
+    } else if let Some(base) = bases.iter().find(|b| !weight_rows.contains_key(*b)) {
+        return Err(format!(
+            "`{base}{scale}` has no `{base}.weight` to scale; the checkpoint is incomplete"
+        ));
+    }
+    let mut next = Vec::with_capacity(out.len());
+    for (k, v) in out {
+        if let Some(base) = k.strip_suffix(scale).filter(|b| bases.contains(*b)) {
+            let mut v = v;
+            if repack {
+                let shape = v.shape();
+                let rows = weight_rows.get(base).copied().unwrap_or(0);
+                let Some(i) = shape.len().checked_sub(2) else {
+                    return Err(format!(
+                        "`{k}` {shape:?} is not a per-row or per-tile scale"
+                    ));
+                };
+                v = v.e8m0_exponents();
+                if shape[i] != rows {
+                    // fp8 keeps one scale per 32x32 tile, MLX one per output row.
+                    v = v.repeat_rows(32, rows);
+                }
+            }
+            next.push((format!("{base}.scales"), v));
+            continue;
+        }
+        match k.strip_suffix(".weight") {
+            Some(base) if bases.contains(base) => {
+                let shape = v.shape();
+                if shape.last().is_none_or(|n| !n.is_multiple_of(4)) {
+                    return Err(format!(
+                        "`{k}` {shape:?} is not packed fp8/fp4 codes that view as uint32 words \
+                         (its last axis must be a multiple of 4 bytes)"
+                    ));
+                }
+                next.push((k, v.view_bytes_as_words()));
+            }
+            _ => next.push((k, v)),
         }
     }
     Ok(next)
@@ -935,6 +1027,18 @@ impl Payload for Traced {
     }
     fn view_u32(self) -> Self {
         self
+    }
+    fn view_bytes_as_words(self) -> Self {
+        Traced {
+            shape: self.shape.view_bytes_as_words(),
+            from: self.from,
+        }
+    }
+    fn repeat_rows(self, times: usize, rows: usize) -> Self {
+        Traced {
+            shape: self.shape.repeat_rows(times, rows),
+            from: self.from,
+        }
     }
 }
 

@@ -9,17 +9,17 @@ use super::{
     gemma3n, gemma4, gemma4_text, glm, glm4, glm4_moe, gpt_bigcode, gpt_neox, gpt_oss, gpt2, gptj,
     granite, granitemoe, granitemoehybrid, helium, hunyuan, hunyuan_v1_dense, internlm2, internlm3,
     iquestloopcoder, jamba, klear, laguna, lfm2, lfm2_moe, lfm2_vl, lille_130m, llama, llama4,
-    llama4_text, mamba, mamba2, mellum, mimo, minicpm, minicpm3, minimax, mistral3, mixtral,
-    muse_glimmer, nanbeige, nanochat, nemotron, nemotron_h, nemotron_nas, olmo, olmo_hybrid, olmo2,
-    olmo3, olmoe, openelm, phi, phi3, phi3small, phimoe, phixtral, pixtral, plamo, plamo2, plamo3,
-    qwen, qwen2, qwen2_moe, qwen2_vl, qwen3, qwen3_5, qwen3_5_moe, qwen3_moe, qwen3_next, qwen3_vl,
-    qwen3_vl_moe, recurrent_gemma, rwkv7, seed_oss, smollm3, spark2_5, stablelm, starcoder2,
-    step3p5, talkie, telechat3, youtu_llm,
+    llama4_text, mamba, mamba2, mellum, mimo, minicpm, minicpm3, minimax, minimax_m3_vl, mistral3,
+    mixtral, muse_glimmer, nanbeige, nanochat, nemotron, nemotron_h, nemotron_nas, olmo,
+    olmo_hybrid, olmo2, olmo3, olmoe, openelm, phi, phi3, phi3small, phimoe, phixtral, pixtral,
+    plamo, plamo2, plamo3, qwen, qwen2, qwen2_moe, qwen2_vl, qwen3, qwen3_5, qwen3_5_moe,
+    qwen3_moe, qwen3_next, qwen3_vl, qwen3_vl_moe, recurrent_gemma, rwkv7, seed_oss, smollm3,
+    spark2_5, stablelm, starcoder2, step3p5, talkie, telechat3, youtu_llm,
 };
 // The MLA family and other fp8 block-scaled models.
 use super::{
-    deepseek_v3, deepseek_v32, glm_moe_dsa, glm4_moe_lite, kimi_k25, kimi_linear, longcat_flash,
-    longcat_flash_ngram, mimo_v2_flash, ministral3, mistral4,
+    deepseek_v3, deepseek_v32, deepseek_v41, glm_moe_dsa, glm4_moe_lite, kimi_k25, kimi_linear,
+    longcat_flash, longcat_flash_ngram, mimo_v2_flash, ministral3, mistral4,
 };
 
 /// Every supported mlx-lm model module.
@@ -40,6 +40,7 @@ pub static REGISTRY: &[&Arch] = &[
     &deepseek_v2::ARCH,
     &deepseek_v3::ARCH,
     &deepseek_v32::ARCH,
+    &deepseek_v41::ARCH,
     &dots1::ARCH,
     &ernie4_5::ARCH,
     &ernie4_5_moe::ARCH,
@@ -96,6 +97,7 @@ pub static REGISTRY: &[&Arch] = &[
     &minicpm::ARCH,
     &minicpm3::ARCH,
     &minimax::ARCH,
+    &minimax_m3_vl::ARCH,
     &ministral3::ARCH,
     &mistral3::ARCH,
     &mistral4::ARCH,
@@ -150,20 +152,13 @@ pub static REGISTRY: &[&Arch] = &[
 /// `--trust-remote-code` that would write a model mlx-lm cannot load.
 pub static REFUSED: &[(&str, &[&str], &str, &str)] = &[
     (
-        "deepseek_v41",
-        &["deepseek_v41_text"],
-        "fp8/fp4 repacking not implemented",
-        "its sanitize keeps DeepSeek V4's fp8 (ue8m0 scales, 32x32 blocks) and fp4 expert \
-         weights packed as MLX mxfp8/mxfp4 layers under renamed keys, a repacking hf2mlx does not \
-         implement yet; convert it with mlx_lm.convert",
-    ),
-    (
         "kimi_k3",
         &[],
         "KDA fusion and expert repacking not implemented",
-        "its sanitize concatenates the KDA layers' q/k/v projections and convolutions and \
-         repacks compressed-tensors experts, which hf2mlx does not implement yet; convert it \
-         with mlx_lm.convert",
+        "its sanitize concatenates the KDA layers' q/k/v projections (quantized ones too) and \
+         their convolutions, absorbs `kv_b_proj` into `embed_q`/`unembed_out` (dequantizing and \
+         re-quantizing an MLX-quantized one) and repacks compressed-tensors experts, which \
+         hf2mlx does not implement yet; convert it with mlx_lm.convert",
     ),
     (
         "kimi_vl",
@@ -174,19 +169,13 @@ pub static REFUSED: &[(&str, &[&str], &str, &str)] = &[
          `embed_q`/`unembed_out`, so its strict weight load fails",
     ),
     (
-        "minimax_m3_vl",
-        &[],
-        "mxfp8 repacking not implemented",
-        "its sanitize keeps mxfp8 weights packed and splits fused and shared experts, which \
-         hf2mlx does not implement yet; convert it with mlx_lm.convert",
-    ),
-    (
         "muse_spark",
         &[],
         "gate coefficients and nvfp4 repacking not implemented",
-        "its sanitize computes residual-gate coefficients and norm gains from the weights and \
-         repacks nvfp4 experts, which hf2mlx does not implement yet; convert it with \
-         mlx_lm.convert",
+        "its sanitize computes the residual gates' coefficients and the zero-centred norms' \
+         gains from the weights and repacks ModelOpt nvfp4 experts (fused `gate_up_proj` split, \
+         `weight_scale_2` turned into global scales), which hf2mlx does not implement yet; \
+         convert it with mlx_lm.convert",
     ),
     (
         "prism_hadamard_qwen35",

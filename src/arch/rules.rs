@@ -285,6 +285,25 @@ pub enum Rule {
     /// `P.biases = -8 · scales` (in the scales' dtype) is added. Every other tensor ending in
     /// `weight_scale` or `weight_packed` is dropped, as are the `weight_shape`s.
     PackedInt4,
+    /// fp8 (e4m3) or fp4 (e2m1) codes with E8M0 scales, kept packed as MLX mxfp8/mxfp4 layers
+    /// (minimax_m3_vl's `sanitize`): for every `K<scale>`, `K.weight` (one byte per e4m3 code or
+    /// two e2m1 codes per byte, `[..., n]`) is viewed as uint32 along its last axis
+    /// (`v.view(uint32)`: `[..., n/4]`, the same bytes) and `K<scale>` becomes `K.scales`,
+    /// unchanged. A scale without its weight is an error (mlx-lm: `KeyError`). With `repack`
+    /// (deepseek_v41's `_repack`), only scales next to a weight count (others are parameters
+    /// of their own), and they are also put in MLX's layout: float scales become
+    /// their E8M0 exponent bytes (`(log2(s) + 127).astype(uint8)`), and scales with another row
+    /// count than the weight (one per 32×32 tile) are repeated 32 times along the rows and cut
+    /// to the weight's rows.
+    PackedMxScales { scale: &'static str, repack: bool },
+    /// `v.reshape(g, -1, v.shape[-1])` of matching 2-D tensors, `g = config[key]` (else
+    /// `text_config[key]`, else `default`): deepseek_v41's block-diagonal `wo_a`, stored as its
+    /// groups' rows one after another, split back into `[groups, rows, in]`.
+    SplitRowGroups {
+        pat: Pat,
+        key: &'static str,
+        default: usize,
+    },
     /// `weights[to] = weights[from]` when `from` exists: `to` becomes a copy of `from`,
     /// replacing any stored `to` (mlx-vlm's gemma3 writes its tied head this way).
     CopyAs {
@@ -472,6 +491,15 @@ pub trait Payload: Sized + Clone {
     }
     /// `x.view(uint32)` of 32-bit words (int32 packs): same shape, same bytes.
     fn view_u32(self) -> Self;
+    /// `x.view(uint32)` of bytes (fp8/fp4 codes) `[..., n]`: `[..., n/4]`, the same bytes.
+    fn view_bytes_as_words(self) -> Self;
+    /// `(log2(x.astype(float32)) + 127).astype(uint8)` when `x` is floating (E8M0 exponent bytes
+    /// of power-of-two scales); unchanged when it already is bytes. Shapes are unchanged.
+    fn e8m0_exponents(self) -> Self {
+        self
+    }
+    /// `mx.repeat(x, times, axis=-2)[..., :rows, :]`.
+    fn repeat_rows(self, times: usize, rows: usize) -> Self;
 }
 
 impl Payload for Vec<usize> {
@@ -512,6 +540,19 @@ impl Payload for Vec<usize> {
         self
     }
     fn view_u32(self) -> Self {
+        self
+    }
+    fn view_bytes_as_words(mut self) -> Self {
+        if let Some(n) = self.last_mut() {
+            *n /= 4;
+        }
+        self
+    }
+    fn repeat_rows(mut self, _times: usize, rows: usize) -> Self {
+        let n = self.len();
+        if n >= 2 {
+            self[n - 2] = rows;
+        }
         self
     }
     fn view_words(mut self) -> Self {

@@ -402,14 +402,14 @@ fn print_dry_run(
                 }),
             );
         }
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        crate::outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     } else {
-        print!("{}", crate::report::dry_run_summary(plan, opts));
+        crate::out!("{}", crate::report::dry_run_summary(plan, opts));
         if let Some((extra, _, _)) = hub {
-            print!("{extra}");
+            crate::out!("{extra}");
         }
         if let Some(up) = &run.upload_repo {
-            println!("upload:      {up}");
+            crate::outln!("upload:      {up}");
         }
     }
     Ok(())

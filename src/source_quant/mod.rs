@@ -75,6 +75,12 @@ impl SourceFormat {
                 quantization: json!({"group_size": 32, "bits": 8, "mode": "mxfp8"}),
             })),
             "compressed-tensors" => compressed_tensors(qc).map(Some),
+            // Power-of-two scales over 32x32 blocks are mxfp8 to the loader; the models whose
+            // sanitize keeps them packed ([`Rule::PackedMxScales`]) are checked in
+            // [`refuse_unmapped_packs`]. Other fp8 layouts are dequantized by sanitize.
+            "fp8" if is_ue8m0_32x32(qc) => Ok(Some(SourceFormat::Native {
+                quantization: json!({"group_size": 32, "bits": 8, "mode": "mxfp8"}),
+            })),
             _ => Ok(None),
         }
     }
@@ -128,17 +134,41 @@ fn compressed_tensors(qc: &Value) -> Result<SourceFormat, String> {
     }
 }
 
+/// fp8 with ue8m0 (power-of-two) scales over 32×32 blocks, which mlx-lm's loader reads as mxfp8.
+pub fn is_ue8m0_32x32(qc: &Value) -> bool {
+    qc.get("scale_fmt").and_then(Value::as_str) == Some("ue8m0")
+        && qc.get("weight_block_size") == Some(&json!([32, 32]))
+}
+
 /// A compressed-tensors source for a model whose `sanitize` does not remap its packs
-/// (`weight_packed` stays, which no mlx-lm model has: its strict load fails) is refused.
+/// (`weight_packed` stays, which no mlx-lm model has: its strict load fails) is refused, and so
+/// is an fp8 (ue8m0, 32×32) source for a model whose `sanitize` does not rename its
+/// `weight_scale_inv` into MLX `scales`.
 pub fn refuse_unmapped_packs(
     format: Option<&SourceFormat>,
     cfg: &Json,
     arch: &crate::arch::Arch,
 ) -> Result<(), String> {
-    let compressed = quantization_config(cfg)
+    let method = quantization_config(cfg)
         .and_then(|qc| qc.get("quant_method"))
-        .and_then(Value::as_str)
-        == Some("compressed-tensors");
+        .and_then(Value::as_str);
+    if format.is_some() && method == Some("fp8") && !keeps_mx_packed(arch.sanitize) {
+        let mapping: Vec<&str> = crate::arch::REGISTRY
+            .iter()
+            .filter(|a| keeps_mx_packed(a.sanitize))
+            .map(|a| a.name)
+            .collect();
+        return Err(format!(
+            "this is a pre-quantized checkpoint (quant_method `fp8`): mlx-lm 0.32.2 reads fp8 \
+             with ue8m0 scales over 32x32 blocks as mxfp8, but only {}'s \
+             sanitize turns its fp8 scales into MLX scales, so it cannot load this `{}` \
+             checkpoint either. Use the original float checkpoint and quantize it with -q \
+             --q-mode mxfp8",
+            mapping.join("'s and "),
+            arch.name
+        ));
+    }
+    let compressed = method == Some("compressed-tensors");
     if format.is_none() || !compressed || remaps_packed_int4(arch.sanitize) {
         return Ok(());
     }
@@ -154,6 +184,17 @@ pub fn refuse_unmapped_packs(
         arch.name,
         remapping.join(", ")
     ))
+}
+
+fn keeps_mx_packed(rules: &[crate::arch::Rule]) -> bool {
+    use crate::arch::Rule;
+    rules.iter().any(|r| match r {
+        Rule::PackedMxScales { .. } => true,
+        Rule::IfConfig { rules, .. }
+        | Rule::IfConfigOr { rules, .. }
+        | Rule::IfAny { rules, .. } => keeps_mx_packed(rules),
+        _ => false,
+    })
 }
 
 fn remaps_packed_int4(rules: &[crate::arch::Rule]) -> bool {
