@@ -10,6 +10,7 @@ use std::time::Duration;
 use criterion::measurement::{Measurement, ValueFormatter};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use hf2mlx::cast::{self, FloatType};
+use hf2mlx::quant::method::clipfit;
 use hf2mlx::quant::{affine, fp};
 
 /// CPU time of the calling thread (`CLOCK_THREAD_CPUTIME_ID`).
@@ -132,6 +133,29 @@ fn kernels(c: &mut Criterion<ThreadCpuTime>) {
         let (mut s, mut bi) = (vec![0f32; n / gs], vec![0f32; n / gs]);
         g.bench_function(format!("affine {bits}-bit g{gs}"), |b| {
             b.iter(|| affine::quantize(&x, gs, bits, &mut words, &mut s, &mut bi))
+        });
+    }
+    // clipfit with column weights for rows of 1024 (norm-gain-like spread, up to ~40x).
+    let cw: Vec<f32> = (0..1024u32)
+        .map(|i| 0.3 + ((i.wrapping_mul(2_654_435_761) >> 20) % 64) as f32 * 0.05)
+        .map(|g| g * g)
+        .collect();
+    for (bits, gs) in [(4u32, 64usize), (3, 64)] {
+        let mut words = vec![0u32; n * bits as usize / 32];
+        let (mut s, mut bi) = (vec![0f32; n / gs], vec![0f32; n / gs]);
+        g.bench_function(format!("clipfit {bits}-bit g{gs}"), |b| {
+            b.iter(|| {
+                clipfit::quantize(
+                    &x,
+                    gs,
+                    bits,
+                    FloatType::BF16,
+                    Some(&cw),
+                    &mut words,
+                    &mut s,
+                    &mut bi,
+                )
+            })
         });
     }
     for mode in [fp::FpMode::Mxfp4, fp::FpMode::Nvfp4, fp::FpMode::Mxfp8] {

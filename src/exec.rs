@@ -972,7 +972,7 @@ fn column_weights(plan: &Plan, ckpt: &Checkpoint) -> Result<Vec<Option<Vec<f32>>
     plan.params
         .par_iter()
         .map(|p| {
-            let Op::Quantize { mode, .. } = p.op else {
+            let Op::Quantize { mode, bits, .. } = p.op else {
                 return Ok(None);
             };
             if mode.fp().is_some() {
@@ -981,12 +981,15 @@ fn column_weights(plan: &Plan, ckpt: &Checkpoint) -> Result<Vec<Option<Vec<f32>>
             let Some(norm) = importance::norm_for(&p.name, has_lm_head, plan.arch)
                 .and_then(|n| by_name.get(n.as_str()).copied())
             else {
-                return fed_weights(plan, ckpt, &by_name, p);
+                return fed_weights(plan, ckpt, &by_name, p, bits);
             };
             if norm.input.shape() != [p.row_len()] {
                 return Ok(None);
             }
-            Ok(importance::weights_from_gains(&param_values(norm, ckpt)?))
+            Ok(importance::weights_from_gains(
+                &param_values(norm, ckpt)?,
+                bits,
+            ))
         })
         .collect()
 }
@@ -998,6 +1001,7 @@ fn fed_weights(
     ckpt: &Checkpoint,
     by_name: &std::collections::HashMap<&str, &ParamPlan>,
     p: &ParamPlan,
+    bits: u32,
 ) -> Result<Option<Vec<f32>>> {
     let Some(feeder) = importance::inputs_of(&p.name, plan.arch) else {
         return Ok(None);
@@ -1025,7 +1029,7 @@ fn fed_weights(
             let Some(var) = variances(v, norm)? else {
                 return Ok(None);
             };
-            importance::values_weights(&var, heads, head_dim)
+            importance::values_weights(&var, heads, head_dim, bits)
         }
         importance::Feeder::GatedMlp {
             gate_proj,
@@ -1039,7 +1043,7 @@ fn fed_weights(
             let (Some(gv), Some(uv)) = (variances(g, norm)?, variances(u, norm)?) else {
                 return Ok(None);
             };
-            importance::gated_weights(&gv, &uv)
+            importance::gated_weights(&gv, &uv, bits)
         }
     };
     Ok(weights.filter(|w| w.len() == p.row_len()))

@@ -4,22 +4,27 @@
 //! Per group, with every error measured on the values as stored (scale and bias rounded to the
 //! weight dtype, codes the nearest for them):
 //! 1. **Grid search.** mlx's own RTN grid, and the group's `[min, max]` shrunk about its centre by
-//!    `1 - 0.04 i` (`i = 0..=6`); the grid with the smallest weighted squared error is kept.
+//!    `1 - 0.04 i` (`i = 0..=3`); the grid with the smallest weighted squared error is kept.
 //!    Since RTN's grid is a candidate and codes are re-chosen for the stored values, the result
 //!    is never worse than mlx's RTN in that error.
 //! 2. **Zero refit** (the half-quadratic step of HQQ, which for trained weights' magnitudes
-//!    reduces to this): with the scale fixed, the bias is set to the weighted least-squares value
-//!    for the current codes and the group re-encoded, a few times; kept only if it lowers the
-//!    error.
+//!    reduces to this): with the scale fixed, the bias is moved to the weighted least-squares
+//!    value for the current codes, three times in a chain starting from the best grid; every
+//!    step is judged like a grid and kept only if it lowers the error. The pass that measures a
+//!    candidate's error also yields the sum the next refit needs, so a refit costs one pass.
 //!
-//! The error weights are per input column ([`column weights`](super::importance)): the square of
-//! the RMSNorm gain in front of the layer, when there is one, since the layer's inputs are
-//! scaled by it; otherwise all ones. Measured on real models (bench/quality.sh) this is what
-//! makes the method lower the output distribution's KL rather than only the weight error;
-//! the scale's own least-squares refit, by contrast, shrank reconstructions and raised KL.
+//! The error weights are per input column ([`column weights`](super::importance)): data-free
+//! estimates of each input's mean square (the RMSNorm gain in front of the layer, or the
+//! layers feeding it), emphasised at 3 bits and below ([`emphasis`](super::importance::emphasis)).
+//! Measured on real models (bench/quality.sh) this is what makes the method lower the output
+//! distribution's KL rather than only the weight error; the scale's own least-squares refit, by
+//! contrast, shrank reconstructions and raised KL.
 //!
 //! Speed: groups are fitted [`BATCH`] at a time, one per SIMD lane (the batch is transposed
-//! first), so every pass over a group is straight vector code without horizontal sums.
+//! first, the column weights once per call), so every pass over a group is straight vector code
+//! without horizontal sums; errors are summed in code units (one multiply less per element),
+//! with fused multiply-adds on targets that have them; codes are read from the rounding's bit
+//! pattern and packed with the width fixed at compile time.
 //!
 //! Groups holding NaN or ±Inf, constant groups, and 1-bit are quantized by mlx's RTN kernel
 //! unchanged, so non-finite inputs give exactly RTN's output and no finite input yields NaN/Inf.
@@ -31,7 +36,7 @@ use crate::quant::{affine, pack};
 /// Shrink factors tried: `1 - CLIP_STEP * i` for `i` in `0..=CLIP_STEPS`.
 const CLIP_STEPS: u32 = 3;
 const CLIP_STEP: f32 = 0.04;
-/// Bias refits after the grid search.
+/// Bias refits after the grid search (a chain, each judged as a candidate).
 const ZERO_REFITS: u32 = 3;
 /// Groups fitted together, one per lane: one AVX-512 register of f32 (two AVX2 or four NEON ones).
 const BATCH: usize = 16;
@@ -43,12 +48,44 @@ type Lanes = [f32; BATCH];
 /// A batch transposed: row `i` holds element `i` of every group.
 type Tile<const G: usize> = [Lanes; G];
 
+/// Where `x` falls on the grid, in code units: `(x - bias) / scale`.
 #[inline(always)]
-fn code(x: f32, inv: f32, zero: f32, n_bins: f32) -> f32 {
-    let v = x * inv + zero;
+fn position<const FMA: bool>(x: f32, inv: f32, zero: f32) -> f32 {
+    if FMA {
+        x.mul_add(inv, zero)
+    } else {
+        x * inv + zero
+    }
+}
+
+/// `v` clamped to the codes' range `[0, n_bins]` (NaN to 0), plus [`MAGIC`]: the nearest code
+/// is then both `result - MAGIC` and the low bits of `result`'s representation.
+#[inline(always)]
+fn magic_code(v: f32, n_bins: f32) -> f32 {
     let v = if v > 0.0 { v } else { 0.0 };
     let v = if v < n_bins { v } else { n_bins };
-    (v + MAGIC) - MAGIC
+    v + MAGIC
+}
+
+/// The nearest code of `x` as an integer, read from the representation (a plain integer
+/// operation, unlike a float-to-integer cast, so the loop over a group stays vector code).
+#[inline(always)]
+fn code_u8<const FMA: bool>(x: f32, inv: f32, zero: f32, n_bins: f32) -> u8 {
+    magic_code(position::<FMA>(x, inv, zero), n_bins).to_bits() as u8
+}
+
+/// Rounds every lane to the weight dtype `t` (one branch for the batch, vector code inside).
+#[inline(always)]
+fn round_lanes(t: FloatType, v: &mut Lanes) {
+    match t {
+        FloatType::F32 => {}
+        FloatType::F16 => v
+            .iter_mut()
+            .for_each(|x| *x = round_one(FloatType::F16, *x)),
+        FloatType::BF16 => v
+            .iter_mut()
+            .for_each(|x| *x = round_one(FloatType::BF16, *x)),
+    }
 }
 
 /// `1/scale` and the zero point `-bias/scale` (in code units) of each lane.
@@ -60,40 +97,56 @@ fn inverse(scale: &Lanes, bias: &Lanes) -> (Lanes, Lanes) {
 }
 
 /// Per lane, the weighted squared error of encoding the group with `(scale, bias)` (codes the
-/// nearest for those values); `+inf` where the pair is unusable (zero or non-finite scale,
-/// non-finite bias), so that it never wins.
+/// nearest for those values), summed in code units and scaled by `scale²` once; `+inf` where
+/// the pair is unusable (zero or non-finite scale, non-finite bias), so that it never wins.
+/// Also, per lane, `Σ w (q - v)`: the codes' weighted offset from the values' positions `v`, which
+/// moves the zero point to its weighted least-squares value for these codes (the bias refit).
 #[inline(always)]
-fn errors<const G: usize>(
+fn errors<const G: usize, const FMA: bool>(
     x: &Tile<G>,
     w: &Tile<G>,
     scale: &Lanes,
     bias: &Lanes,
     n_bins: f32,
-) -> Lanes {
+) -> (Lanes, Lanes) {
     let (inv, zero) = inverse(scale, bias);
     let mut e = [0.0f32; BATCH];
+    let mut offset = [0.0f32; BATCH];
     for (xr, wr) in x.iter().zip(w) {
         for l in 0..BATCH {
-            let d = code(xr[l], inv[l], zero[l], n_bins) * scale[l] + bias[l] - xr[l];
-            e[l] += wr[l] * d * d;
+            let v = position::<FMA>(xr[l], inv[l], zero[l]);
+            let d = (magic_code(v, n_bins) - MAGIC) - v;
+            let wd = wr[l] * d;
+            e[l] = if FMA {
+                wd.mul_add(d, e[l])
+            } else {
+                e[l] + wd * d
+            };
+            offset[l] += wd;
         }
     }
-    core::array::from_fn(|l| {
+    let e = core::array::from_fn(|l| {
         let usable = scale[l] != 0.0 && scale[l].is_finite() && bias[l].is_finite();
-        if usable && e[l].is_finite() {
-            e[l]
+        let e = e[l] * scale[l] * scale[l];
+        if usable && e.is_finite() {
+            e
         } else {
             f32::INFINITY
         }
-    })
+    });
+    (e, offset)
 }
+
+/// One candidate grid per lane: error, scale, bias and the offset [`errors`] returns with it.
+type Candidate = (Lanes, Lanes, Lanes, Lanes);
 
 /// Keeps, per lane, whichever of `best` and the candidate has the smaller error.
 #[inline(always)]
-fn keep_better(best: &mut (Lanes, Lanes, Lanes), e: &Lanes, scale: &Lanes, bias: &Lanes) {
+fn keep_better(best: &mut Candidate, cand: &Candidate) {
     for l in 0..BATCH {
-        if e[l] < best.0[l] {
-            (best.0[l], best.1[l], best.2[l]) = (e[l], scale[l], bias[l]);
+        if cand.0[l] < best.0[l] {
+            (best.0[l], best.1[l], best.2[l], best.3[l]) =
+                (cand.0[l], cand.1[l], cand.2[l], cand.3[l]);
         }
     }
 }
@@ -101,7 +154,7 @@ fn keep_better(best: &mut (Lanes, Lanes, Lanes), e: &Lanes, scale: &Lanes, bias:
 /// The stored `(scale, bias)` of each lane's group, and whether the group can be fitted at all
 /// (finite, not constant); the other lanes' results are meaningless.
 #[inline(always)]
-fn fit_batch<const G: usize>(
+fn fit_batch<const G: usize, const FMA: bool>(
     x: &Tile<G>,
     w: &Tile<G>,
     bits: u32,
@@ -126,47 +179,52 @@ fn fit_batch<const G: usize>(
             (hi[l], lo[l]) = (1.0, 0.0);
         }
     }
-    // mlx's RTN grid as stored.
-    let mut scale = [0.0f32; BATCH];
-    let mut bias = [0.0f32; BATCH];
-    for l in 0..BATCH {
-        let (s, b) = affine::group_params(hi[l], lo[l], bits);
-        (scale[l], bias[l]) = (round_one(t, s), round_one(t, b));
-    }
-    let e = errors(x, w, &scale, &bias, n_bins);
-    let mut best = (e, scale, bias);
-    // Shrunk ranges about the centre.
-    for i in 0..=CLIP_STEPS {
-        let a = 1.0 - CLIP_STEP * i as f32;
-        for l in 0..BATCH {
-            let (centre, half) = (0.5 * (hi[l] + lo[l]), 0.5 * (hi[l] - lo[l]));
-            scale[l] = round_one(t, 2.0 * half * a / n_bins);
-            bias[l] = round_one(t, centre - half * a);
-        }
-        let e = errors(x, w, &scale, &bias, n_bins);
-        keep_better(&mut best, &e, &scale, &bias);
-    }
-    // Bias refit with the scale fixed: z = Σw(q - x/s) / Σw, in code units.
-    let scale = best.1;
-    let (inv, mut zero) = inverse(&scale, &best.2);
     let mut sw = [0.0f32; BATCH];
     for wr in w {
         for l in 0..BATCH {
             sw[l] += wr[l];
         }
     }
-    for _ in 0..ZERO_REFITS {
-        let mut acc = [0.0f32; BATCH];
-        for (xr, wr) in x.iter().zip(w) {
+    // Candidates, in order: mlx's RTN grid as stored; the range shrunk about its centre by
+    // `1 - CLIP_STEP i`; then ZERO_REFITS bias refits, the first of the best grid, each next
+    // of the one before. One loop, so that the error pass is one piece of code (inlined once,
+    // its sums kept in registers), and each refit is also judged by that pass.
+    let shrinks = CLIP_STEPS as usize + 1;
+    let grids = 1 + shrinks;
+    let n_cand = grids + ZERO_REFITS as usize;
+    let inf = [f32::INFINITY; BATCH];
+    let mut best: Candidate = (inf, [0.0; BATCH], [0.0; BATCH], [0.0; BATCH]);
+    let mut cand: Candidate = best;
+    for c in 0..n_cand {
+        // What a refit starts from: the best grid, then the refit before.
+        let from = if c == grids { best } else { cand };
+        let (scale, bias) = (&mut cand.1, &mut cand.2);
+        if c == 0 {
             for l in 0..BATCH {
-                acc[l] += wr[l] * (code(xr[l], inv[l], zero[l], n_bins) - xr[l] * inv[l]);
+                (scale[l], bias[l]) = affine::group_params(hi[l], lo[l], bits);
+            }
+        } else if c <= shrinks {
+            let a = 1.0 - CLIP_STEP * (c - 1) as f32;
+            for l in 0..BATCH {
+                let (centre, half) = (0.5 * (hi[l] + lo[l]), 0.5 * (hi[l] - lo[l]));
+                scale[l] = 2.0 * half * a / n_bins;
+                bias[l] = centre - half * a;
+            }
+        } else {
+            // Bias refit with the scale fixed: the zero point moves by Σw(q - v) / Σw (code
+            // units), i.e. the bias by -scale times that.
+            let (s0, b0, off) = (from.1, from.2, from.3);
+            for l in 0..BATCH {
+                scale[l] = s0[l];
+                bias[l] = b0[l] - s0[l] * (off[l] / sw[l]);
             }
         }
-        zero = core::array::from_fn(|l| acc[l] / sw[l]);
+        // Every candidate is judged as it would be stored.
+        round_lanes(t, &mut cand.1);
+        round_lanes(t, &mut cand.2);
+        (cand.0, cand.3) = errors::<G, FMA>(x, w, &cand.1, &cand.2, n_bins);
+        keep_better(&mut best, &cand);
     }
-    let bias: Lanes = core::array::from_fn(|l| round_one(t, -zero[l] * scale[l]));
-    let e = errors(x, w, &scale, &bias, n_bins);
-    keep_better(&mut best, &e, &scale, &bias);
     let ok = core::array::from_fn(|l| ok[l] && best.0[l].is_finite());
     (best.1, best.2, ok)
 }
@@ -174,7 +232,7 @@ fn fit_batch<const G: usize>(
 /// The kernel for one group size, so that every loop over a group has constant bounds.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn quantize_groups<const G: usize>(
+fn quantize_groups<const G: usize, const FMA: bool>(
     x: &[f32],
     bits: u32,
     t: FloatType,
@@ -187,42 +245,55 @@ fn quantize_groups<const G: usize>(
     let wpg = G * bits as usize / 32;
     let n_bins = ((1u32 << bits) - 1) as f32;
     let ones = [1.0f32; G];
+    let cw = col_weight.unwrap_or(&ones);
+    // The column weights transposed once per call: `wtab[i * stride + c]` is element `i` of
+    // column group `c` of a row, the groups repeated past the row's end so that the BATCH
+    // consecutive groups of any batch are one contiguous run (a vector copy per tile row).
+    let per_row = cw.len() / G;
+    let stride = per_row + BATCH;
+    let mut wtab = vec![0.0f32; G * stride];
+    for c in 0..stride {
+        let from = (c % per_row) * G;
+        for i in 0..G {
+            wtab[i * stride + c] = cw[from + i];
+        }
+    }
     let mut xt: Tile<G> = [[0.0; BATCH]; G];
     let mut wt: Tile<G> = [[0.0; BATCH]; G];
+    let mut spare = vec![0.0f32; BATCH * G];
     let mut codes = [0u8; G];
     for first in (0..n_groups).step_by(BATCH) {
         let count = BATCH.min(n_groups - first);
         // A short last batch repeats its last group in the spare lanes.
-        for l in 0..BATCH {
-            let g = first + l.min(count - 1);
-            let xg = &x[g * G..(g + 1) * G];
-            let wg = match col_weight {
-                Some(cw) => {
-                    let at = (g * G) % cw.len();
-                    &cw[at..at + G]
-                }
-                None => &ones[..],
-            };
-            for i in 0..G {
-                xt[i][l] = xg[i];
-                wt[i][l] = wg[i];
-            }
-        }
-        let (scale, bias, ok) = fit_batch(&xt, &wt, bits, t);
-        // All lanes' codes at once (vector code), into the weights' tile, no longer needed.
-        let (inv, zero) = inverse(&scale, &bias);
-        for (cr, xr) in wt.iter_mut().zip(&xt) {
+        let xs: &[f32] = if count == BATCH {
+            &x[first * G..(first + BATCH) * G]
+        } else {
             for l in 0..BATCH {
-                cr[l] = code(xr[l], inv[l], zero[l], n_bins);
+                let g = first + l.min(count - 1);
+                spare[l * G..(l + 1) * G].copy_from_slice(&x[g * G..(g + 1) * G]);
+            }
+            &spare
+        };
+        for (i, xr) in xt.iter_mut().enumerate() {
+            for (l, v) in xr.iter_mut().enumerate() {
+                *v = xs[l * G + i];
             }
         }
+        // Spare lanes get the next columns' weights: their results are not used.
+        let at = first % per_row;
+        for (i, wr) in wt.iter_mut().enumerate() {
+            wr.copy_from_slice(&wtab[i * stride + at..i * stride + at + BATCH]);
+        }
+        let (scale, bias, ok) = fit_batch::<G, FMA>(&xt, &wt, bits, t);
+        let (inv, zero) = inverse(&scale, &bias);
         for l in 0..count {
             let g = first + l;
             let wg = &mut words[g * wpg..(g + 1) * wpg];
+            let xg = &x[g * G..(g + 1) * G];
             if !ok[l] {
                 // mlx's RTN, exactly.
                 affine::quantize(
-                    &x[g * G..(g + 1) * G],
+                    xg,
                     G,
                     bits,
                     wg,
@@ -231,13 +302,29 @@ fn quantize_groups<const G: usize>(
                 );
                 continue;
             }
-            for (c, cr) in codes.iter_mut().zip(&wt) {
-                *c = cr[l] as u8;
+            // The group's codes in its own layout: one vector pass, no transposing back.
+            for (c, &v) in codes.iter_mut().zip(xg) {
+                *c = code_u8::<FMA>(v, inv[l], zero[l], n_bins);
             }
-            pack::pack(&codes, bits, wg);
+            pack_group(&codes, bits, wg);
             scales[g] = scale[l];
             biases[g] = bias[l];
         }
+    }
+}
+
+/// Packs one group's codes (each already `< 2^bits`) with the width fixed at compile time, so
+/// that the packing is inlined into the kernel rather than a call per group.
+#[inline(always)]
+fn pack_group<const G: usize>(codes: &[u8; G], bits: u32, wg: &mut [u32]) {
+    match bits {
+        2 => pack::pack_fixed::<G, 2>(codes, wg),
+        3 => pack::pack_fixed::<G, 3>(codes, wg),
+        4 => pack::pack_fixed::<G, 4>(codes, wg),
+        5 => pack::pack_fixed::<G, 5>(codes, wg),
+        6 => pack::pack_fixed::<G, 6>(codes, wg),
+        8 => pack::pack_fixed::<G, 8>(codes, wg),
+        _ => pack::pack(codes, bits, wg),
     }
 }
 
@@ -276,10 +363,18 @@ pub fn quantize(
         return;
     }
     let (w, s, b) = (words, scales, biases);
-    match group_size {
-        32 => quantize_groups::<32>(x, bits, t, col_weight, w, s, b),
-        64 => quantize_groups::<64>(x, bits, t, col_weight, w, s, b),
-        128 => quantize_groups::<128>(x, bits, t, col_weight, w, s, b),
+    // Fused multiply-adds where the target has them (every SIMD target above), for speed; the
+    // generic fallback would emulate them in software, so it multiplies and adds instead (its
+    // output may then differ from the SIMD targets' in rare ties).
+    let fma =
+        multiversion::target::target_cfg_f!(any(target_feature = "fma", target_arch = "aarch64"));
+    match (group_size, fma) {
+        (32, true) => quantize_groups::<32, true>(x, bits, t, col_weight, w, s, b),
+        (64, true) => quantize_groups::<64, true>(x, bits, t, col_weight, w, s, b),
+        (128, true) => quantize_groups::<128, true>(x, bits, t, col_weight, w, s, b),
+        (32, false) => quantize_groups::<32, false>(x, bits, t, col_weight, w, s, b),
+        (64, false) => quantize_groups::<64, false>(x, bits, t, col_weight, w, s, b),
+        (128, false) => quantize_groups::<128, false>(x, bits, t, col_weight, w, s, b),
         _ => unreachable!("group size checked by check_lengths"),
     }
 }
@@ -325,7 +420,7 @@ mod tests {
                 let k = gs * 4;
                 // Column weights from squared "norm gains" spread over two orders of magnitude.
                 let gains: Vec<f32> = sample(k, 7).iter().map(|v| 0.2 + v.abs() * 30.0).collect();
-                let cw = crate::quant::method::importance::weights_from_gains(&gains).unwrap();
+                let cw = crate::quant::method::importance::weights_from_gains(&gains, 4).unwrap();
                 for bits in [2, 3, 4, 5, 6, 8] {
                     let mut x = sample(k * 10, bits + gs as u32);
                     round_to(t, &mut x);
