@@ -4,10 +4,11 @@
 # time, CPU time and peak RSS (/usr/bin/time -v) per run, and ratios to `cat`.
 #
 # `cat+dd <mode>` rows are a second baseline: read the inputs (`cat`) while writing as many
-# bytes as that mode's output to the same disk and fsyncing them (`dd conv=fdatasync`), in
-# parallel -- the I/O any converter that fsyncs its output must do (hf2mlx does, before the
-# final rename; mlx_lm.convert does not). On a disk that writes slower than the page cache
-# reads, this, not `cat`, is the bound.
+# bytes as that mode's output to the same disk, in 1 MiB direct writes, and fsyncing them (`dd
+# oflag=direct conv=fdatasync`), in parallel -- the I/O any converter that makes its output
+# durable must do (hf2mlx does, before the final rename; mlx_lm.convert does not), done the way
+# the disk takes it fastest. On a disk that writes slower than the page cache reads, this, not
+# `cat`, is the bound.
 #
 #   bench/run.sh [SIZES] [REPEATS]       e.g. bench/run.sh "1b 8b" 3
 # Env: BENCH_DIR (default ~/.cache/hf2mlx/bench), SKIP_MLX_LM=1 to leave mlx_lm.convert out.
@@ -69,7 +70,7 @@ for size in $sizes; do
     bytes=$("$bin" convert --hf-path "$src" --mlx-path "$out" "${args[@]}" --dry-run --json |
       "$PY" -c 'import json,sys; print(json.load(sys.stdin)["total_size"])')
     measure "cat+dd $mode" "$size" sh -c "cat $src/*.safetensors > /dev/null &
-      dd if=/dev/zero of=$dir/dd.bin bs=16M count=$bytes iflag=count_bytes conv=fdatasync status=none
+      dd if=/dev/zero of=$dir/dd.bin bs=1M count=$(((bytes + 1048575) / 1048576)) oflag=direct conv=fdatasync status=none
       wait; rm -f $dir/dd.bin"
     measure "hf2mlx $mode" "$size" "$bin" convert --hf-path "$src" --mlx-path "$out" "${args[@]}" --quiet
     # The same through the page cache (no O_DIRECT): what the direct write path gains.
