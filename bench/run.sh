@@ -26,7 +26,7 @@ results=$dir/results.tsv
 
 measure() { # label size cmd...
   local label=$1 size=$2; shift 2
-  local out=${outdir:-$dir/out-$size}
+  local out=$dir/out-$size
   for r in $(seq "$reps"); do
     rm -rf "$out"
     if [ "${cold:-0}" = 1 ]; then
@@ -77,13 +77,6 @@ for size in $sizes; do
     if [ "$mode" = -q ]; then
       measure "hf2mlx -q buffered" "$size" env HF2MLX_DIRECT_IO=0 \
         "$bin" convert --hf-path "$src" --mlx-path "$out" -q --quiet
-      # Output into memory (tmpfs), where it fits next to the cached input: the conversion
-      # without the disk's write speed, i.e. what hf2mlx itself costs.
-      shm=/dev/shm/hf2mlx-bench-out
-      if [ -d /dev/shm ] && [ "$(df --output=avail -B1 /dev/shm | tail -1)" -gt $((bytes * 2)) ]; then
-        outdir=$shm measure "hf2mlx -q to tmpfs" "$size" \
-          "$bin" convert --hf-path "$src" --mlx-path "$shm" -q --quiet
-      fi
     fi
   done
   # A cold page cache (needs root to drop it; skipped otherwise): what converting a model
@@ -112,9 +105,7 @@ for (size, label), v in g.items():
     cold = label.endswith("(cold)")
     rss = max(x[2] for x in v)
     base = statistics.median(x[0] for x in g[(size, "cat (cold)" if cold else "cat")])
-    # (Rows that write no disk -- tmpfs output -- have no cat+dd floor.)
-    on_disk = not cold and "tmpfs" not in label
-    mode = label.split(" ")[1] if label.startswith("hf2mlx ") and on_disk else None
+    mode = label.split(" ")[1] if label.startswith("hf2mlx ") and not cold else None
     floor = g.get((size, f"cat+dd {mode}")) if mode else None
     vs_floor = f"{wall / statistics.median(x[0] for x in floor):.2f}" if floor else ""
     print(f"| {size} | {label} | {wall:.1f} | {cpu:.1f} | {rss:.0f} | {wall / base:.2f} | {vs_floor} |")
