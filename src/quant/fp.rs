@@ -62,21 +62,25 @@ pub const E2M1_LUT: [f32; 16] = [
 /// E2M1 encoding of a *finite* `y` with `|y| <= 12`, equal to mlx's
 /// `argmin_k |y - LUT[k]|` there: nearest grid value, ties toward zero (the lower index wins the
 /// tie, and lower indices have smaller magnitude), and anything in `[-0.25, 0]` → code 0 (+0 has
-/// index 0, so it beats −0 at index 8 on the tie). Why the thresholds are exact even though mlx
-/// computes the distances rounded to T (or f32): within that range the two candidate distances
-/// around `y` are exact (Sterbenz), the midpoints are representable, and every other distance is
-/// larger by at least 0.5, far more than its rounding error. Callers route everything else
-/// (non-finite or huge `y`, possible with nvfp4 global scales) to [`e2m1_argmin`].
+/// index 0, so it beats −0 at index 8 on the tie). Why nearest-with-ties-down is exact even
+/// though mlx computes the distances rounded to T (or f32): within that range the two candidate
+/// distances around `y` are exact (Sterbenz), the midpoints are representable, and every other
+/// distance is larger by at least 0.5, far more than its rounding error. Callers route everything
+/// else (non-finite or huge `y`, possible with nvfp4 global scales) to [`e2m1_argmin`].
+///
+/// Computed mostly from the bits rather than by counting the 7 thresholds (about half the
+/// vector instructions): from 1 up, the grid {1, 1.5, 2, 3, 4, 6} is every float with one
+/// mantissa bit, so rounding `|y|` to one mantissa bit with ties down,
+/// `r = (bits + 2^21 − 1) >> 22` (exponent·2 + kept bit; a carry moves to the next binade, as it
+/// should), gives the code as `r − 252`, capped at 7 (6.0). Below 1 the grid {0, 0.5, 1} is
+/// coarser than that rounding, so there the two thresholds 0.25 and 0.75 are counted; the larger
+/// of the two counts is the code everywhere (each is at most the code where it does not apply).
 #[inline(always)]
 pub fn e2m1_encode(y: f32) -> u8 {
-    let m = y.abs();
-    let idx = (m > 0.25) as u8
-        + (m > 0.75) as u8
-        + (m > 1.25) as u8
-        + (m > 1.75) as u8
-        + (m > 2.5) as u8
-        + (m > 3.5) as u8
-        + (m > 5.0) as u8;
+    let b = y.to_bits() & 0x7FFF_FFFF;
+    let r = ((b + 0x1F_FFFF) >> 22) as i32;
+    let below_one = (b > 0x3E80_0000) as i32 + (b > 0x3F40_0000) as i32;
+    let idx = (r - 252).min(7).max(below_one) as u8;
     let neg = (y.to_bits() >> 31) as u8;
     idx | ((neg & (idx != 0) as u8) << 3)
 }
@@ -259,6 +263,46 @@ fn quantize_mx<const FP8: bool>(t: FloatType, x: &[f32], words: &mut [u32], scal
         // For a finite a: s and e as mlx computes them (garbage, and unused, otherwise).
         let e: [i32; FP_BATCH] =
             core::array::from_fn(|l| e8m0_encode_ceil(round_one(t, amax[l] / maxval)).1);
+        // The common batch (all 16 groups finite, scale exponents >= -127) runs as one flat
+        // loop over its 512 values, so every step is full SIMD width; the others go group by
+        // group.
+        let fast = amax.iter().fold(true, |f, a| f & a.is_finite()) & e.iter().all(|&e| e >= -127);
+        if let (true, Ok(xb), Ok(sb)) = (
+            fast,
+            <&[f32; FP_BATCH * G]>::try_from(xb),
+            <&mut [u8; FP_BATCH]>::try_from(&mut *sb),
+        ) {
+            *sb = core::array::from_fn(|l| (e[l] + 127) as u8);
+            // x / 2^e and x · 2^-e are the same real number, correctly rounded: identical bits
+            // (2^-e is exact for e >= -127), and a multiply is several times cheaper than a
+            // divide. (mlx divides by T(2^e), which is 2^e: exact in T for every T-valued s.)
+            let mut codes = [0u8; FP_BATCH * G];
+            let mut fp4_ok = true;
+            for ((cg, xg), e) in codes.chunks_exact_mut(G).zip(xb.chunks_exact(G)).zip(e) {
+                let r = pow2_f32(-e);
+                for (c, &xv) in cg.iter_mut().zip(xg) {
+                    let y = round_one(t, xv * r);
+                    if FP8 {
+                        *c = to_fp8_e4m3(y);
+                    } else {
+                        fp4_ok &= y.abs() <= 12.0;
+                        *c = e2m1_encode(y);
+                    }
+                }
+            }
+            if FP8 {
+                pack::pack_fixed::<{ FP_BATCH * G }, 8>(&codes, wb);
+            } else if fp4_ok {
+                pack::pack_fixed::<{ FP_BATCH * G }, 4>(&codes, wb);
+            } else {
+                for ((xg, wg), e) in xb.chunks_exact(G).zip(wb.chunks_exact_mut(wpg)).zip(e) {
+                    let r = pow2_f32(-e);
+                    let y: [f32; G] = core::array::from_fn(|i| round_one(t, xg[i] * r));
+                    pack_fp4_batch::<G, G>(&y, t, wg);
+                }
+            }
+            continue;
+        }
         let groups = xb.chunks_exact(G).zip(wb.chunks_exact_mut(wpg));
         for (l, ((xg, wg), sc)) in groups.zip(sb.iter_mut()).enumerate() {
             let xg: &[f32; G] = xg.try_into().expect("chunks_exact(G) yields G elements");
@@ -268,20 +312,38 @@ fn quantize_mx<const FP8: bool>(t: FloatType, x: &[f32], words: &mut [u32], scal
                 continue;
             }
             *sc = (e + 127) as u8;
-            // x / 2^e and x · 2^-e are the same real number, correctly rounded: identical bits
-            // (2^-e is exact for e >= -127), and a multiply is several times cheaper than a
-            // divide. (mlx divides by T(2^e), which is 2^e: exact in T for every T-valued s.)
             let r = pow2_f32(-e);
             let mut y: [f32; G] = core::array::from_fn(|i| xg[i] * r);
             round_group(t, &mut y);
             if FP8 {
                 let codes: [u8; G] = core::array::from_fn(|i| to_fp8_e4m3(y[i]));
                 pack::pack_fixed::<G, 8>(&codes, wg);
-            } else if fp4_thresholds_ok(&y) {
-                pack::pack_fixed::<G, 4>(&encode_fp4(&y), wg);
             } else {
-                pack_fp4_argmin(&y, t, wg);
+                pack_fp4_batch::<G, G>(&y, t, wg);
             }
+        }
+    }
+}
+
+/// E2M1 codes of `N` values (whole groups of `G`), packed: by thresholds when every value allows
+/// it (the common case, one flat SIMD loop), else group by group, the exact argmin only for the
+/// groups that need it (a zero group's `0/0`, say).
+#[inline(always)]
+fn pack_fp4_batch<const N: usize, const G: usize>(
+    y: &[f32; N],
+    arith: FloatType,
+    words: &mut [u32],
+) {
+    if fp4_thresholds_ok(y) {
+        pack::pack_fixed::<N, 4>(&encode_fp4(y), words);
+        return;
+    }
+    for (yg, wg) in y.chunks_exact(G).zip(words.chunks_exact_mut(G / 8)) {
+        let yg: &[f32; G] = yg.try_into().expect("chunks_exact(G) yields G elements");
+        if fp4_thresholds_ok(yg) {
+            pack::pack_fixed::<G, 4>(&encode_fp4(yg), wg);
+        } else {
+            pack_fp4_argmin(yg, arith, wg);
         }
     }
 }
@@ -375,17 +437,38 @@ fn quantize_nv(
                 }
             }
         }
+        if let (Ok(xb), Ok(wb)) = (
+            <&[f32; FP_BATCH * G]>::try_from(xb),
+            <&mut [u32; FP_BATCH * G / 8]>::try_from(&mut *wb),
+        ) {
+            // A whole batch: codes for its 256 values straight from the input, one group (one
+            // SIMD register) at a time, packed together at the end.
+            let mut codes = [0u8; FP_BATCH * G];
+            let mut fp4_ok = true;
+            for ((cg, xg), d) in codes.chunks_exact_mut(G).zip(xb.chunks_exact(G)).zip(d) {
+                for (c, &xv) in cg.iter_mut().zip(xg) {
+                    let y = round_one(t, xv / d) * enc;
+                    fp4_ok &= y.abs() <= 12.0;
+                    *c = e2m1_encode(y);
+                }
+            }
+            if fp4_ok {
+                pack::pack_fixed::<{ FP_BATCH * G }, 4>(&codes, wb);
+            } else {
+                for ((xg, wg), d) in xb.chunks_exact(G).zip(wb.chunks_exact_mut(wpg)).zip(d) {
+                    let y: [f32; G] = core::array::from_fn(|i| round_one(t, xg[i] / d) * enc);
+                    pack_fp4_batch::<G, G>(&y, FloatType::F32, wg);
+                }
+            }
+            continue;
+        }
         let groups = xb.chunks_exact(G).zip(wb.chunks_exact_mut(wpg));
         for ((xg, wg), &d) in groups.zip(d.iter()) {
             let xg: &[f32; G] = xg.try_into().expect("chunks_exact(G) yields G elements");
             let mut y: [f32; G] = core::array::from_fn(|i| xg[i] / d);
             round_group(t, &mut y);
             let y: [f32; G] = core::array::from_fn(|i| y[i] * enc);
-            if fp4_thresholds_ok(&y) {
-                pack::pack_fixed::<G, 4>(&encode_fp4(&y), wg);
-            } else {
-                pack_fp4_argmin(&y, FloatType::F32, wg);
-            }
+            pack_fp4_batch::<G, G>(&y, FloatType::F32, wg);
         }
     }
 }
@@ -427,6 +510,25 @@ pub fn quantize(
     scales: &mut [u8],
 ) {
     check_lengths(mode, x.len(), words.len(), scales.len(), "quantize");
+    // One call per dtype with `t` a constant, so each kernel loop is compiled for one dtype: with
+    // `t` a runtime value LLVM computed the f16 rounding for bf16 input too, then selected.
+    match t {
+        FloatType::BF16 => quantize_as(mode, FloatType::BF16, x, global_scale, words, scales),
+        FloatType::F16 => quantize_as(mode, FloatType::F16, x, global_scale, words, scales),
+        FloatType::F32 => quantize_as(mode, FloatType::F32, x, global_scale, words, scales),
+    }
+}
+
+/// [`quantize`] for one (constant) dtype.
+#[inline(always)]
+fn quantize_as(
+    mode: FpMode,
+    t: FloatType,
+    x: &[f32],
+    global_scale: Option<f32>,
+    words: &mut [u32],
+    scales: &mut [u8],
+) {
     match mode {
         FpMode::Mxfp4 => quantize_mx::<false>(t, x, words, scales),
         FpMode::Mxfp8 => quantize_mx::<true>(t, x, words, scales),
