@@ -648,6 +648,93 @@ pub fn dequantize(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The algorithm of the module docs, one group at a time, scalar, with the exact argmin: what
+    /// the batched kernels must reproduce bit for bit.
+    fn quantize_literally(
+        mode: FpMode,
+        t: FloatType,
+        x: &[f32],
+        global_scale: Option<f32>,
+    ) -> (Vec<u32>, Vec<u8>) {
+        let gs = mode.group_size();
+        let mut words = vec![0u32; x.len() * mode.bits() as usize / 32];
+        let mut scales = vec![0u8; x.len() / gs];
+        let wpg = gs * mode.bits() as usize / 32;
+        let groups = x.chunks_exact(gs).zip(words.chunks_exact_mut(wpg));
+        for ((xg, wg), sc) in groups.zip(scales.iter_mut()) {
+            *sc = match mode {
+                FpMode::Mxfp4 => mx_group_slow::<false>(t, xg, wg),
+                FpMode::Mxfp8 => mx_group_slow::<true>(t, xg, wg),
+                FpMode::Nvfp4 => {
+                    let enc = global_scale.map_or(1.0, |g| x86::div(2688.0, g));
+                    let amax = xg.iter().fold(0f32, |a, v| {
+                        if a.is_nan() || v.is_nan() {
+                            f32::NAN
+                        } else {
+                            a.max(v.abs())
+                        }
+                    });
+                    let code = to_fp8_e4m3(x86::mul(round_one(t, x86::div(amax, 6.0)), enc));
+                    let d = round_one(t, from_fp8_e4m3(code));
+                    let codes: Vec<u8> = xg
+                        .iter()
+                        .map(|&v| {
+                            let y = x86::mul(round_one(t, x86::div(v, d)), enc);
+                            e2m1_argmin(y, FloatType::F32)
+                        })
+                        .collect();
+                    pack::pack(&codes, 4, wg);
+                    code
+                }
+            };
+        }
+        (words, scales)
+    }
+
+    /// Weight-like values with the cases that take the kernels off their fast paths mixed in:
+    /// zero groups, non-finite and huge values, subnormals, values right at E2M1 thresholds.
+    fn weights() -> impl Strategy<Value = Vec<f32>> {
+        let value = prop_oneof![
+            40 => (-1.0f32..1.0).prop_map(|v| v * 0.02),
+            1 => prop::sample::select(vec![
+                0.0f32, -0.0, f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 3e38, -3e38,
+                1e-40, -1e-41, 0.25, 0.75, 1.25, 5.0, -1.75, 6.0, 448.0,
+            ]),
+        ];
+        // 1 to 3 batches of the widest group (16 groups of 32) plus a ragged tail
+        (1usize..4, 0usize..16, any::<bool>()).prop_flat_map(move |(batches, tail, zeros)| {
+            let n = (batches * 16 + tail) * 32;
+            prop::collection::vec(value.clone(), n).prop_map(move |mut x| {
+                if zeros {
+                    x[64..96].fill(0.0);
+                }
+                x
+            })
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn batched_kernels_equal_the_literal_algorithm(
+            x in weights(),
+            mode in prop::sample::select(vec![FpMode::Mxfp4, FpMode::Nvfp4, FpMode::Mxfp8]),
+            t in prop::sample::select(vec![FloatType::F32, FloatType::F16, FloatType::BF16]),
+            global_scale in prop::sample::select(vec![None, Some(1.0f32), Some(37.5), Some(1e-30)]),
+        ) {
+            let x: Vec<f32> = x.iter().map(|&v| round_one(t, v)).collect();
+            let g = if mode == FpMode::Nvfp4 { global_scale } else { None };
+            let (want_w, want_s) = quantize_literally(mode, t, &x, g);
+            let mut words = vec![0u32; want_w.len()];
+            let mut scales = vec![0u8; want_s.len()];
+            quantize(mode, t, &x, g, &mut words, &mut scales);
+            prop_assert_eq!(scales, want_s);
+            prop_assert_eq!(words, want_w);
+        }
+    }
 
     #[test]
     fn e2m1_thresholds_equal_argmin_for_all_halfs() {
