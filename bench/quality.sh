@@ -9,7 +9,8 @@
 #
 #   bench/quality.sh [MODEL_DIR...]     default: ~/.cache/hf2mlx/models/SmolLM2-135M-Instruct
 # Env: BITS (default "2 3 4 8"), METHODS (default "rtn clipfit search"; rtn must come first for
-# the time ratio), TEXT (default: bench/texts/heldout.txt followed by src/eval/corpus.txt, about
+# the time ratio; a method name followed by `+rebalance`, e.g. `clipfit+rebalance`, adds
+# --q-rebalance), TEXT (default: bench/texts/heldout.txt followed by src/eval/corpus.txt, about
 # 2300 tokens, original prose; bench/texts/tune.txt is the one methods were first tuned on),
 # TOKENS (first N tokens of the text, default 0 = all), OUT (scratch folder, default
 # ~/.cache/hf2mlx/quality), REPS (conversions timed per cell, best kept; default 3).
@@ -38,11 +39,13 @@ for model in "${models[@]}"; do
     rtn_time=""
     for m in $methods; do
       d=$out/$name-$m-$b
+      extra=()
+      [ "${m%+rebalance}" = "$m" ] || extra=(--q-rebalance)
       best=""
       for _ in $(seq "$reps"); do
         start=$(date +%s.%N)
         "$bin" convert --hf-path "$model" --mlx-path "$d" -q --q-bits "$b" --q-group-size 64 \
-          --quant-method "$m" --force --quiet
+          --quant-method "${m%+rebalance}" "${extra[@]}" --force --quiet
         t=$(echo "$(date +%s.%N) - $start" | bc)
         if [ -z "$best" ] || [ "$(echo "$t < $best" | bc)" = 1 ]; then best=$t; fi
       done

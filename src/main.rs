@@ -188,6 +188,11 @@ struct ConvertArgs {
     #[arg(long = "q-bits-embedding", value_name = "BITS")]
     q_bits_embedding: Option<u32>,
 
+    /// Same size as uniform --q-bits B, spent differently: an untied input embedding gets fewer
+    /// bits and lm_head as many more (B-1 / B+1; at 6 bits 4 / 8); affine only.
+    #[arg(long = "q-rebalance")]
+    q_rebalance: bool,
+
     /// Per-layer settings, repeatable; the last matching wins. REGEX is searched in the layer
     /// path (e.g. `model.layers.3.mlp.down_proj`); SPEC is `skip`, a bit count (`6`), a mode
     /// (`mxfp8`, `nvfp4`) or MODE:BITS[:GROUP] (`affine:6:64`).
@@ -417,6 +422,7 @@ fn run_convert(mut a: ConvertArgs) -> Result<(), hf2mlx::Error> {
     opts.q_group_size = a.q_group_size;
     opts.quant_predicate = a.quant_predicate;
     opts.q_bits_embedding = a.q_bits_embedding;
+    opts.q_rebalance = a.q_rebalance;
     opts.q_overrides = a.q_override;
     opts.dequantize = a.dequantize;
     opts.quant_method = match a.quant_method {

@@ -38,6 +38,8 @@ pub struct ConvertOptions {
     pub q_bits_embedding: Option<u32>,
     /// `--q-override REGEX=SPEC`, in order.
     pub q_overrides: Vec<String>,
+    /// `--q-rebalance`: move bits from the input embedding to lm_head ([`crate::quant::rebalance`]).
+    pub q_rebalance: bool,
     /// `-d/--dequantize`.
     pub dequantize: bool,
     /// `--quant-method`: how affine layers choose codes, scales and biases.
@@ -67,6 +69,7 @@ impl ConvertOptions {
             quant_predicate: None,
             q_bits_embedding: None,
             q_overrides: Vec::new(),
+            q_rebalance: false,
             dequantize: false,
             quant_method: QuantMethod::Rtn,
             dtype: None,
@@ -96,11 +99,12 @@ impl ConvertOptions {
                 || self.quant_predicate.is_some()
                 || self.q_bits_embedding.is_some()
                 || !self.q_overrides.is_empty()
+                || self.q_rebalance
                 || self.quant_method != QuantMethod::Rtn;
             if given {
                 return Err(Error::Usage(
                     "--q-bits, --q-group-size, --q-mode, --quant-predicate, --q-bits-embedding, \
-                     --q-override and --quant-method only apply with -q/--quantize"
+                     --q-override, --q-rebalance and --quant-method only apply with -q/--quantize"
                         .into(),
                 ));
             }
@@ -143,6 +147,9 @@ impl ConvertOptions {
             overrides,
         };
         req.validate().map_err(Error::Usage)?;
+        if self.q_rebalance {
+            crate::quant::rebalance::validate(&req).map_err(Error::Usage)?;
+        }
         Ok(Some(req))
     }
 }
@@ -858,6 +865,29 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
             arch.name
         )));
     }
+    // --q-rebalance: its overrides go in front of the user's (which still win), from the
+    // quantizable layers and their shapes.
+    let quant = match quant {
+        Some(mut q) if opts.q_rebalance => {
+            let layers: Vec<(&str, Vec<usize>)> = params
+                .iter()
+                .filter_map(|(name, p)| {
+                    let Param::Plain(i) = p else { return None };
+                    let (shape, layer) = (i.shape(), name.strip_suffix(".weight")?);
+                    (apply::is_quantizable(arch, name, &shape) && !apply::is_tower(arch, layer))
+                        .then_some((layer, shape))
+                })
+                .collect();
+            match crate::quant::rebalance::overrides(q.spec.bits, &layers) {
+                Ok(o) => {
+                    q.overrides.splice(0..0, o);
+                }
+                Err(note) => notes.push(note),
+            }
+            Some(q)
+        }
+        q => q,
+    };
     // Recipe layout, from the layers that can be quantized (`named_modules` with `down_proj`).
     let recipe_ctx = match &quant {
         Some(q) if q.recipe.is_some() => {
@@ -1278,6 +1308,7 @@ pub fn estimates(plan: &Plan, opts: &ConvertOptions) -> Vec<Estimate> {
         quant_predicate: None,
         q_bits_embedding: None,
         q_overrides: Vec::new(),
+        q_rebalance: false,
         dequantize: plan.inventory.config.contains_key("quantization"),
         ..opts.clone()
     };

@@ -310,6 +310,28 @@ fn overrides_embedding_bits_and_requantization_match_mx_quantize() {
     ];
     oracle_check("overrides", &src, o);
 
+    // --q-rebalance (untied llama): embedding at 3 bits, lm_head at 5, recorded per layer, and
+    // the same size as uniform 4-bit.
+    let mut o = ConvertOptions::new(&src, out("rebalance"));
+    o.quantize = true;
+    o.q_rebalance = true;
+    oracle_check("rebalance", &src, o);
+    let cfg: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out("rebalance").join("config.json")).unwrap())
+            .unwrap();
+    assert_eq!(cfg["quantization"]["model.embed_tokens"]["bits"], 3);
+    assert_eq!(cfg["quantization"]["lm_head"]["bits"], 5);
+    let mut o = ConvertOptions::new(&src, out("uniform4"));
+    o.quantize = true;
+    hf2mlx::convert(&o, &|_, _| {}).unwrap();
+    let size = |d: &str| {
+        std::fs::metadata(out(d).join("model.safetensors"))
+            .unwrap()
+            .len()
+    };
+    // Same tensors, same element counts: the headers differ only in the offsets' digits.
+    assert!(size("rebalance").abs_diff(size("uniform4")) < 64);
+
     // fp global mode mixed with affine layers
     let mut o = ConvertOptions::new(&src, out("fpmix"));
     o.quantize = true;

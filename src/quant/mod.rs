@@ -7,6 +7,7 @@ pub mod fp;
 pub mod method;
 pub mod pack;
 pub mod policy;
+pub mod rebalance;
 
 use crate::dtype::DType;
 
