@@ -31,7 +31,57 @@ mod qwen2_5_vl;
 mod qwen2_vl;
 mod qwen3_vl;
 
-use super::{Arch, Pat};
+use super::{Arch, Pat, Rule, ShapeCond};
+
+/// The Conv2d patch embedding of a ViT tower, PyTorch `[O, I, kH, kW]` to MLX's
+/// `[O, kH, kW, I]`.
+const PATCH_EMBEDDING_TO_MLX: Rule = Rule::MoveAxis {
+    pat: Pat::Suffix("patch_embedding.weight"),
+    rank: 4,
+    from: 1,
+    to: 3,
+    when: ShapeCond::Always,
+};
+
+/// mlx-vlm's CLIP/SigLIP `VisionModel.sanitize`: the stored `position_ids` buffer dropped and
+/// the patch embedding moved to channels-last.
+const CLIP_TOWER: Rule = Rule::All(&[
+    Rule::Drop(Pat::Contains("position_ids")),
+    PATCH_EMBEDDING_TO_MLX,
+]);
+
+/// The rotary tables old checkpoints store, which every `LanguageModel.sanitize` drops.
+const ROTARY_TABLES: Rule = Rule::Drop(Pat::Contains("self_attn.rotary_emb.inv_freq"));
+
+/// [`CLIP_TOWER`] followed by the language model's [`ROTARY_TABLES`]: the whole sanitize of
+/// the wrappers around a CLIP/SigLIP tower and a Llama-like text model.
+const CLIP_TOWER_AND_TEXT: Rule = Rule::All(&[CLIP_TOWER, ROTARY_TABLES]);
+
+/// The LLaVA-style key layouts onto mlx-vlm's names: transformers >= 4.52
+/// (`model.language_model.*`, `model.vision_tower.*`, `model.multi_modal_projector.*`, a
+/// top-level `lm_head`) and what transformers 5 saves (`vision_tower.*` without the
+/// `vision_model.` level) both become the classic `language_model.model.*` /
+/// `vision_tower.vision_model.*` / `multi_modal_projector.*` that mlx-vlm maps.
+#[rustfmt::skip] // one line per rename
+const LLAVA_KEYS: Rule = Rule::All(&[
+    Rule::RenamePrefix { from: "model.language_model.", to: "language_model.model." },
+    Rule::RenamePrefix { from: "model.vision_tower.", to: "vision_tower." },
+    Rule::RenamePrefix { from: "model.multi_modal_projector.", to: "multi_modal_projector." },
+    Rule::RenamePrefix { from: "lm_head.", to: "language_model.lm_head." },
+    // transformers 5's tower without `vision_model.`
+    Rule::RenamePrefix { from: "vision_tower.vision_model.", to: "vision_tower." },
+    Rule::RenamePrefix { from: "vision_tower.", to: "vision_tower.vision_model." },
+]);
+
+/// Idefics2/Idefics3's `Model.sanitize` key layout: `model.text_model.*` → `language_model.*`,
+/// the rest of `model.*` (vision model, connector) to the top level, and the head into the
+/// language model.
+#[rustfmt::skip] // one line per rename
+const IDEFICS_KEYS: Rule = Rule::All(&[
+    Rule::RenamePrefix { from: "model.text_model.", to: "language_model." },
+    Rule::RenamePrefix { from: "model.", to: "" },
+    Rule::RenamePrefix { from: "lm_head.", to: "language_model.lm_head." },
+]);
 
 /// Every multimodal family hf2mlx converts with its towers.
 pub static REGISTRY: &[&Arch] = &[
