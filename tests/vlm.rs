@@ -51,13 +51,21 @@ const CONFIG_DIFFERENCES: &[&str] = &["generation_config", "torch_dtype"];
 /// so our tensors there equal mlx-vlm's unquantized (`plain`) output. Per family: layer prefix.
 /// Deliberate differences, as mlx-vlm's bug: Idefics3/SmolVLM's `connector`, Idefics2's
 /// `connector` (its `modality_projection` and the Perceiver resampler pooling the image
-/// features; mlx-vlm quantizes the Linears whose input width 64 divides) and InternVL's `mlp1`
-/// (LayerNorm + two Linears from the pixel-shuffled ViT features into the text model).
+/// features; mlx-vlm quantizes the Linears whose input width 64 divides), InternVL's `mlp1`
+/// (LayerNorm + two Linears from the pixel-shuffled ViT features into the text model), and
+/// DeepSeek-VL2's `projector` (the two-layer MLP over the 2x2-downsampled SigLIP features).
 const KEPT_FLOAT: &[(&str, &str)] = &[
+    ("deepseek_vl_v2", "projector."),
     ("idefics2", "connector."),
     ("idefics3", "connector."),
     ("internvl_chat", "mlp1."),
 ];
+
+/// Files `mlx_vlm.convert` writes that the source does not have: its processor's built-in
+/// defaults, saved by `processor.save_pretrained`. We copy the source's files and run no
+/// processor; mlx-vlm's processor sets the same default again whenever it loads our output.
+/// DeepSeek-VL2's `chat_template.jinja` is `DeepseekVLV2Processor.default_chat_template`.
+const PROCESSOR_DEFAULTS: &[(&str, &str)] = &[("deepseek_vl_v2", "chat_template.jinja")];
 
 fn vlm_root() -> PathBuf {
     common::fixtures().join("vlm")
@@ -95,6 +103,11 @@ fn expected_for(family: &Path, layout: &str, variant: &str) -> Value {
         read(&format!("hf-{variant}.json"))
     };
     let name = family.file_name().unwrap().to_string_lossy().to_string();
+    for (_, file) in PROCESSOR_DEFAULTS.iter().filter(|(f, _)| *f == name) {
+        if let Some(files) = expected["files"].as_array_mut() {
+            files.retain(|f| f != file);
+        }
+    }
     for (_, prefix) in KEPT_FLOAT.iter().filter(|(f, _)| *f == name) {
         if variant == "plain" || variant == "f16" {
             continue;

@@ -14,6 +14,7 @@
 //! the mlx-lm text conversion from the main registry instead.
 
 mod aya_vision;
+mod deepseek_vl_v2;
 mod gemma3;
 mod glm4v;
 mod idefics2;
@@ -86,6 +87,7 @@ const IDEFICS_KEYS: Rule = Rule::All(&[
 /// Every multimodal family hf2mlx converts with its towers.
 pub static REGISTRY: &[&Arch] = &[
     &aya_vision::ARCH,
+    &deepseek_vl_v2::ARCH,
     &gemma3::ARCH,
     &glm4v::ARCH,
     &idefics2::ARCH,
@@ -280,6 +282,48 @@ mod tests {
     }
 
     #[test]
+    fn deepseek_vl_v2_maps_its_keys_and_stacks_experts() {
+        // PyTorch [O=8, I=3, kH=3, kW=2]: mlx-vlm's guess reads it as MLX [O, kH=3, kW=3, I=2]
+        // and leaves it; by rule it moves to [8, 3, 2, 3].
+        let arch = find("deepseek_vl_v2").unwrap();
+        let mut keys: Vec<(String, Vec<usize>)> = vec![
+            ("vision.patch_embed.proj.weight".into(), vec![8, 3, 3, 2]),
+            ("view_seperator".into(), vec![64]),
+            ("language.lm_head.weight".into(), vec![256, 64]),
+        ];
+        for e in 0..2 {
+            keys.push((
+                format!("language.model.layers.1.mlp.experts.{e}.up_proj.weight"),
+                vec![32, 64],
+            ));
+        }
+        let keys: Vec<(&str, &[usize])> = keys
+            .iter()
+            .map(|(k, s)| (k.as_str(), s.as_slice()))
+            .collect();
+        let out = names(
+            arch,
+            serde_json::json!({"model_type": "deepseek_vl_v2"}),
+            &keys,
+        );
+        assert_eq!(
+            out,
+            vec![
+                (
+                    "vision.vision_tower.patch_embed.proj.weight".into(),
+                    vec![8, 3, 2, 3]
+                ),
+                ("view_separator".into(), vec![64]),
+                ("language_model.lm_head.weight".into(), vec![256, 64]),
+                (
+                    "language_model.model.layers.1.mlp.switch_mlp.up_proj.weight".into(),
+                    vec![2, 32, 64]
+                ),
+            ]
+        );
+    }
+
+    #[test]
     fn lfm2_vl_projector_norm_dropped_only_when_switched_off() {
         let arch = find("lfm2-vl").unwrap();
         let keys: &[(&str, &[usize])] = &[
@@ -327,13 +371,10 @@ mod tests {
     fn towers_and_projectors_are_never_language_model_layers() {
         for arch in REGISTRY {
             assert!(is_multimodal(arch), "{}", arch.name);
-            let tower = if matches!(
-                arch.name,
-                "idefics2" | "idefics3" | "internvl_chat" | "llama4"
-            ) {
-                "vision_model"
-            } else {
-                "vision_tower"
+            let tower = match arch.name {
+                "idefics2" | "idefics3" | "internvl_chat" | "llama4" => "vision_model",
+                "deepseek_vl_v2" => "vision.vision_tower",
+                _ => "vision_tower",
             };
             assert!(is_tower(arch, &format!("{tower}.encoder.layers.0.mlp.fc1")));
             assert!(!is_tower(
