@@ -53,19 +53,27 @@ const CONFIG_DIFFERENCES: &[&str] = &["generation_config", "torch_dtype"];
 /// `connector` (its `modality_projection` and the Perceiver resampler pooling the image
 /// features; mlx-vlm quantizes the Linears whose input width 64 divides), InternVL's `mlp1`
 /// (LayerNorm + two Linears from the pixel-shuffled ViT features into the text model), and
-/// DeepSeek-VL2's `projector` (the two-layer MLP over the 2x2-downsampled SigLIP features).
+/// DeepSeek-VL2's `projector` (the two-layer MLP over the 2x2-downsampled SigLIP features),
+/// and Florence-2's `image_pos_embed` (the row and column position tables added to the DaViT
+/// features before `image_projection`).
 const KEPT_FLOAT: &[(&str, &str)] = &[
     ("deepseek_vl_v2", "projector."),
+    ("florence2", "image_pos_embed."),
     ("idefics2", "connector."),
     ("idefics3", "connector."),
     ("internvl_chat", "mlp1."),
 ];
 
-/// Files `mlx_vlm.convert` writes that the source does not have: its processor's built-in
-/// defaults, saved by `processor.save_pretrained`. We copy the source's files and run no
-/// processor; mlx-vlm's processor sets the same default again whenever it loads our output.
-/// DeepSeek-VL2's `chat_template.jinja` is `DeepseekVLV2Processor.default_chat_template`.
-const PROCESSOR_DEFAULTS: &[(&str, &str)] = &[("deepseek_vl_v2", "chat_template.jinja")];
+/// Files `mlx_vlm.convert` writes that the source does not have, from its processor's
+/// `save_pretrained`. We copy the source's files and run no processor; mlx-vlm builds the same
+/// processor from what we copy whenever it loads our output. DeepSeek-VL2's
+/// `chat_template.jinja` is `DeepseekVLV2Processor.default_chat_template`; Florence-2's
+/// `processor_config.json` is transformers 5's re-save of the image processor settings already
+/// in `preprocessor_config.json`.
+const PROCESSOR_WRITTEN: &[(&str, &str)] = &[
+    ("deepseek_vl_v2", "chat_template.jinja"),
+    ("florence2", "processor_config.json"),
+];
 
 fn vlm_root() -> PathBuf {
     common::fixtures().join("vlm")
@@ -103,7 +111,7 @@ fn expected_for(family: &Path, layout: &str, variant: &str) -> Value {
         read(&format!("hf-{variant}.json"))
     };
     let name = family.file_name().unwrap().to_string_lossy().to_string();
-    for (_, file) in PROCESSOR_DEFAULTS.iter().filter(|(f, _)| *f == name) {
+    for (_, file) in PROCESSOR_WRITTEN.iter().filter(|(f, _)| *f == name) {
         if let Some(files) = expected["files"].as_array_mut() {
             files.retain(|f| f != file);
         }

@@ -664,6 +664,105 @@ def deepseek_vl_v2():
     return Handmade(config, tensors, {"processor_config.json": processor}), tok
 
 
+def florence2():
+    """Florence-2 (microsoft/Florence-2-base, -large) as on the Hub is remote code
+    (`Florence2ForConditionalGeneration` with `trust_remote_code`), whose tensor names mlx-vlm
+    maps; transformers' own Florence-2 port renames them. Built here with the remote code's
+    names and shapes: a DaViT `vision_tower` (per stage a Conv2d `convs.i.proj` with its norm,
+    then blocks of a spatial (window attention) and a channel block, each with two depthwise
+    Conv2d `convN.fn.dw` [C, 1, 3, 3]), the projector parameters `image_projection`,
+    `image_proj_norm`, `image_pos_embed` (50 rows) and `visual_temporal_embed` (100 rows), and a
+    BART `language_model` whose head is tied to `model.shared` (so absent) and which carries the
+    `final_logits_bias` buffer."""
+    import torch
+
+    dims, heads, patch, stride, pad, prenorm = [32, 64], [2, 2], [7, 3], [4, 2], [3, 1], [False, True]
+    d_model, ffn, max_pos = 128, 256, 64
+    vision_config = dict(model_type="davit", drop_path_rate=0.1, patch_size=patch,
+                         patch_stride=stride, patch_padding=pad, patch_prenorm=prenorm,
+                         enable_checkpoint=False, dim_embed=dims, num_heads=heads,
+                         num_groups=heads, depths=[1, 1], window_size=2, projection_dim=d_model,
+                         visual_temporal_embedding={"type": "COSINE",
+                                                    "max_temporal_embeddings": 100},
+                         image_pos_embed={"type": "learned_abs_2d", "max_pos_embeddings": 50},
+                         image_feature_source=["spatial_avg_pool", "temporal_avg_pool"])
+    text_config = dict(model_type="florence2_language", vocab_size=VOCAB, d_model=d_model,
+                       encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
+                       decoder_attention_heads=2, encoder_ffn_dim=ffn, decoder_ffn_dim=ffn,
+                       max_position_embeddings=max_pos, activation_function="gelu",
+                       scale_embedding=False, bos_token_id=tid("<s>"), eos_token_id=tid("</s>"),
+                       pad_token_id=tid("<pad>"), decoder_start_token_id=tid("</s>"))
+    config = dict(architectures=["Florence2ForConditionalGeneration"], model_type="florence2",
+                  auto_map={"AutoConfig": "configuration_florence2.Florence2Config",
+                            "AutoModelForCausalLM": "modeling_florence2.Florence2ForConditionalGeneration"},
+                  vision_config=vision_config, text_config=text_config, projection_dim=d_model,
+                  vocab_size=VOCAB, bos_token_id=tid("<s>"), eos_token_id=tid("</s>"),
+                  pad_token_id=tid("<pad>"), is_encoder_decoder=True)
+    shapes = {}
+
+    def linear(name: str, out: int, inp: int) -> None:
+        shapes[name + ".weight"], shapes[name + ".bias"] = (out, inp), (out,)
+
+    def norm(name: str, n: int) -> None:
+        shapes[name + ".weight"], shapes[name + ".bias"] = (n,), (n,)
+
+    vt = "vision_tower."
+    for i, d in enumerate(dims):
+        inp = 3 if i == 0 else dims[i - 1]
+        shapes[vt + f"convs.{i}.proj.weight"] = (d, inp, patch[i], patch[i])
+        shapes[vt + f"convs.{i}.proj.bias"] = (d,)
+        norm(vt + f"convs.{i}.norm", inp if prenorm[i] else d)
+        for kind, attn in (("spatial_block", "window_attn"), ("channel_block", "channel_attn")):
+            b = vt + f"blocks.{i}.0.{kind}."
+            shapes[b + "conv1.fn.dw.weight"], shapes[b + "conv1.fn.dw.bias"] = (d, 1, 3, 3), (d,)
+            norm(b + f"{attn}.norm", d)
+            linear(b + f"{attn}.fn.qkv", 3 * d, d)
+            linear(b + f"{attn}.fn.proj", d, d)
+            shapes[b + "conv2.fn.dw.weight"], shapes[b + "conv2.fn.dw.bias"] = (d, 1, 3, 3), (d,)
+            norm(b + "ffn.norm", d)
+            linear(b + "ffn.fn.net.fc1", 4 * d, d)
+            linear(b + "ffn.fn.net.fc2", d, 4 * d)
+    shapes["image_projection"] = (dims[-1], d_model)
+    norm("image_proj_norm", d_model)
+    shapes["image_pos_embed.row_embeddings.weight"] = (50, dims[-1] // 2)
+    shapes["image_pos_embed.column_embeddings.weight"] = (50, dims[-1] - dims[-1] // 2)
+    shapes["visual_temporal_embed.pos_idx_to_embed"] = (100, dims[-1])
+    lm = "language_model."
+    shapes[lm + "final_logits_bias"] = (1, VOCAB)
+    shapes[lm + "model.shared.weight"] = (VOCAB, d_model)
+    for part in ("encoder", "decoder"):
+        p = lm + f"model.{part}."
+        shapes[p + "embed_positions.weight"] = (max_pos + 2, d_model)
+        norm(p + "layernorm_embedding", d_model)
+        attns = ("self_attn", "encoder_attn") if part == "decoder" else ("self_attn",)
+        for a in attns:
+            for proj in ("k_proj", "v_proj", "q_proj", "out_proj"):
+                linear(p + f"layers.0.{a}.{proj}", d_model, d_model)
+            norm(p + f"layers.0.{a}_layer_norm", d_model)
+        linear(p + "layers.0.fc1", ffn, d_model)
+        linear(p + "layers.0.fc2", d_model, ffn)
+        norm(p + "layers.0.final_layer_norm", d_model)
+    tensors = {k: torch.randn(s) * 0.02 for k, s in shapes.items()}
+    import transformers as t
+
+    tok = tokenizer({"image_token": "<image>"})
+    ip = t.CLIPImageProcessor(size={"height": 32, "width": 32}, do_center_crop=False,
+                              crop_size={"height": 32, "width": 32})
+    return Handmade(config, tensors), Florence2Files(tok, ip)
+
+
+class Florence2Files:
+    """The tokenizer and image processor files of a Florence-2 repository (its processor is
+    remote code; mlx-vlm builds transformers' Florence2Processor from these)."""
+
+    def __init__(self, tok, image_processor):
+        self.tok, self.image_processor = tok, image_processor
+
+    def save_pretrained(self, path: Path) -> None:
+        self.tok.save_pretrained(path)
+        self.image_processor.save_pretrained(path)
+
+
 class Handmade:
     """A checkpoint of a remote-code model: its config.json and tensors, saved like
     `save_pretrained` would (one safetensors file, `format: pt`)."""
@@ -696,7 +795,7 @@ FAMILIES = {"qwen2_vl": qwen2_vl, "qwen2_5_vl": qwen2_5_vl, "gemma3": gemma3, "l
             "internvl_chat": internvl_chat, "llava_next": llava_next,
             "aya_vision": aya_vision, "idefics2": idefics2,
             "glm4v": glm4v, "mllama": mllama, "llama4": llama4,
-            "deepseek_vl_v2": deepseek_vl_v2}
+            "deepseek_vl_v2": deepseek_vl_v2, "florence2": florence2}
 
 
 def build(family: str) -> None:

@@ -15,6 +15,7 @@
 
 mod aya_vision;
 mod deepseek_vl_v2;
+mod florence2;
 mod gemma3;
 mod glm4v;
 mod idefics2;
@@ -88,6 +89,7 @@ const IDEFICS_KEYS: Rule = Rule::All(&[
 pub static REGISTRY: &[&Arch] = &[
     &aya_vision::ARCH,
     &deepseek_vl_v2::ARCH,
+    &florence2::ARCH,
     &gemma3::ARCH,
     &glm4v::ARCH,
     &idefics2::ARCH,
@@ -319,6 +321,31 @@ mod tests {
                     "language_model.model.layers.1.mlp.switch_mlp.up_proj.weight".into(),
                     vec![2, 32, 64]
                 ),
+            ]
+        );
+    }
+
+    #[test]
+    fn florence2_ties_its_head_and_moves_depthwise_kernels() {
+        let arch = find("florence2").unwrap();
+        let keys: &[(&str, &[usize])] = &[
+            ("language_model.final_logits_bias", &[1, 256]),
+            ("language_model.model.shared.weight", &[256, 64]),
+            (
+                "vision_tower.blocks.0.0.spatial_block.conv1.fn.dw.weight",
+                &[32, 1, 3, 3],
+            ),
+        ];
+        let out = names(arch, serde_json::json!({"model_type": "florence2"}), keys);
+        assert_eq!(
+            out,
+            vec![
+                ("language_model.model.shared.weight".into(), vec![256, 64]),
+                (
+                    "vision_tower.blocks.0.0.spatial_block.conv1.fn.dw.weight".into(),
+                    vec![32, 3, 3, 1]
+                ),
+                ("language_model.lm_head.weight".into(), vec![256, 64]),
             ]
         );
     }
