@@ -575,7 +575,8 @@ def deepseek_vl_v2():
     which transformers does not ship: its checkpoint is built here with the remote code's
     tensor names and shapes: a timm SigLIP `vision.*` (Conv2d `patch_embed.proj`, `pos_embed`,
     `blocks.N.{attn.qkv,attn.proj,norm1,norm2,mlp.fc1,mlp.fc2}`, `norm`, and the latent
-    attention pool `attn_pool.*` it carries though it ignores it), the `projector.layers.{0,2}`
+    attention pool `attn_pool.*`, which mlx-vlm's tower builds and loads strictly though it
+    never runs it), the `projector.layers.{0,2}`
     MLP over 2x2-downsampled features, `image_newline` and `view_seperator` (sic), and a
     DeepSeek-V2 `language.*` with MLA attention, one dense layer, then MoE layers with per-expert
     `mlp.experts.E.{gate,up,down}_proj`, a router `mlp.gate` and `mlp.shared_experts`."""
