@@ -51,12 +51,28 @@ const CONFIG_DIFFERENCES: &[&str] = &["generation_config", "torch_dtype"];
 /// so our tensors there equal mlx-vlm's unquantized (`plain`) output. Per family: layer prefix.
 /// Deliberate differences, as mlx-vlm's bug: Idefics3/SmolVLM's `connector`, Idefics2's
 /// `connector` (its `modality_projection` and the Perceiver resampler pooling the image
-/// features; mlx-vlm quantizes the Linears whose input width 64 divides) and InternVL's `mlp1`
-/// (LayerNorm + two Linears from the pixel-shuffled ViT features into the text model).
+/// features; mlx-vlm quantizes the Linears whose input width 64 divides), InternVL's `mlp1`
+/// (LayerNorm + two Linears from the pixel-shuffled ViT features into the text model), and
+/// DeepSeek-VL2's `projector` (the two-layer MLP over the 2x2-downsampled SigLIP features),
+/// and Florence-2's `image_pos_embed` (the row and column position tables added to the DaViT
+/// features before `image_projection`).
 const KEPT_FLOAT: &[(&str, &str)] = &[
+    ("deepseek_vl_v2", "projector."),
+    ("florence2", "image_pos_embed."),
     ("idefics2", "connector."),
     ("idefics3", "connector."),
     ("internvl_chat", "mlp1."),
+];
+
+/// Files `mlx_vlm.convert` writes that the source does not have, from its processor's
+/// `save_pretrained`. We copy the source's files and run no processor; mlx-vlm builds the same
+/// processor from what we copy whenever it loads our output. DeepSeek-VL2's
+/// `chat_template.jinja` is `DeepseekVLV2Processor.default_chat_template`; Florence-2's
+/// `processor_config.json` is transformers 5's re-save of the image processor settings already
+/// in `preprocessor_config.json`.
+const PROCESSOR_WRITTEN: &[(&str, &str)] = &[
+    ("deepseek_vl_v2", "chat_template.jinja"),
+    ("florence2", "processor_config.json"),
 ];
 
 fn vlm_root() -> PathBuf {
@@ -95,6 +111,11 @@ fn expected_for(family: &Path, layout: &str, variant: &str) -> Value {
         read(&format!("hf-{variant}.json"))
     };
     let name = family.file_name().unwrap().to_string_lossy().to_string();
+    for (_, file) in PROCESSOR_WRITTEN.iter().filter(|(f, _)| *f == name) {
+        if let Some(files) = expected["files"].as_array_mut() {
+            files.retain(|f| f != file);
+        }
+    }
     for (_, prefix) in KEPT_FLOAT.iter().filter(|(f, _)| *f == name) {
         if variant == "plain" || variant == "f16" {
             continue;

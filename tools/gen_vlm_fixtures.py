@@ -570,12 +570,208 @@ def internvl_chat():
     return Handmade(config, tensors), tok
 
 
+def deepseek_vl_v2():
+    """DeepSeek-VL2 (deepseek-ai/deepseek-vl2-small) is remote code (`DeepseekVLV2ForCausalLM`),
+    which transformers does not ship: its checkpoint is built here with the remote code's
+    tensor names and shapes: a timm SigLIP `vision.*` (Conv2d `patch_embed.proj`, `pos_embed`,
+    `blocks.N.{attn.qkv,attn.proj,norm1,norm2,mlp.fc1,mlp.fc2}`, `norm`, and the latent
+    attention pool `attn_pool.*`, which mlx-vlm's tower builds and loads strictly though it
+    never runs it), the `projector.layers.{0,2}`
+    MLP over 2x2-downsampled features, `image_newline` and `view_seperator` (sic), and a
+    DeepSeek-V2 `language.*` with MLA attention, one dense layer, then MoE layers with per-expert
+    `mlp.experts.E.{gate,up,down}_proj`, a router `mlp.gate` and `mlp.shared_experts`."""
+    import torch
+
+    vit, mlp, patch, image, llm = 32, 64, 4, 16, 64
+    experts, moe_inter, shared = 4, 32, 1
+    heads, nope, rope, v_dim, kv_rank = 2, 16, 8, 16, 32
+    language_config = dict(
+        architectures=["DeepseekV2ForCausalLM"], model_type="deepseek_v2", hidden_size=llm,
+        intermediate_size=128, moe_intermediate_size=moe_inter, num_hidden_layers=2,
+        num_attention_heads=heads, num_key_value_heads=heads, n_routed_experts=experts,
+        n_shared_experts=shared, num_experts_per_tok=2, first_k_dense_replace=1,
+        moe_layer_freq=1, kv_lora_rank=kv_rank, q_lora_rank=None, qk_nope_head_dim=nope,
+        qk_rope_head_dim=rope, v_head_dim=v_dim, topk_method="greedy", n_group=1, topk_group=1,
+        routed_scaling_factor=1.0, scoring_func="softmax", rms_norm_eps=1e-6,
+        rope_theta=10000.0, max_position_embeddings=4096, vocab_size=VOCAB,
+        bos_token_id=tid("<bos>"), eos_token_id=tid("<eos>"), pad_token_id=tid("<pad>"),
+        tie_word_embeddings=False, torch_dtype="bfloat16")
+    vision_config = dict(model_type="vision", model_name="siglip_so400m_patch14_384",
+                         layers=1, width=vit, intermediate_size=mlp, num_attention_heads=2,
+                         mlp_ratio=mlp / vit, image_size=image, patch_size=patch,
+                         select_layer=-1, weight_init="skip")
+    projector_config = dict(model_type="mlp_projector", projector_type="downsample_mlp_gelu",
+                            input_dim=vit, n_embed=llm, depth=2, mlp_ratio=1,
+                            downsample_ratio=2, token_pooling=False)
+    config = dict(architectures=["DeepseekVLV2ForCausalLM"], model_type="deepseek_vl_v2",
+                  language_config=language_config, vision_config=vision_config,
+                  projector_config=projector_config, tile_tag="2D", global_view_pos="head",
+                  candidate_resolutions=[[image, image]], tie_word_embeddings=False)
+    shapes = {
+        "vision.patch_embed.proj.weight": (vit, 3, patch, patch),
+        "vision.patch_embed.proj.bias": (vit,),
+        "vision.pos_embed": (1, (image // patch) ** 2, vit),
+        "vision.norm.weight": (vit,), "vision.norm.bias": (vit,),
+        "vision.attn_pool.latent": (1, 1, vit),
+        "vision.attn_pool.q.weight": (vit, vit), "vision.attn_pool.q.bias": (vit,),
+        "vision.attn_pool.kv.weight": (2 * vit, vit), "vision.attn_pool.kv.bias": (2 * vit,),
+        "vision.attn_pool.proj.weight": (vit, vit), "vision.attn_pool.proj.bias": (vit,),
+        "vision.attn_pool.norm.weight": (vit,), "vision.attn_pool.norm.bias": (vit,),
+        "vision.attn_pool.mlp.fc1.weight": (mlp, vit), "vision.attn_pool.mlp.fc1.bias": (mlp,),
+        "vision.attn_pool.mlp.fc2.weight": (vit, mlp), "vision.attn_pool.mlp.fc2.bias": (vit,),
+        "projector.layers.0.weight": (llm, 4 * vit), "projector.layers.0.bias": (llm,),
+        "projector.layers.2.weight": (llm, llm), "projector.layers.2.bias": (llm,),
+        "image_newline": (llm,), "view_seperator": (llm,),
+        "language.model.embed_tokens.weight": (VOCAB, llm),
+        "language.model.norm.weight": (llm,),
+        "language.lm_head.weight": (VOCAB, llm),
+    }
+    p = "vision.blocks.0."
+    shapes.update({p + "norm1.weight": (vit,), p + "norm1.bias": (vit,),
+                   p + "attn.qkv.weight": (3 * vit, vit), p + "attn.qkv.bias": (3 * vit,),
+                   p + "attn.proj.weight": (vit, vit), p + "attn.proj.bias": (vit,),
+                   p + "norm2.weight": (vit,), p + "norm2.bias": (vit,),
+                   p + "mlp.fc1.weight": (mlp, vit), p + "mlp.fc1.bias": (mlp,),
+                   p + "mlp.fc2.weight": (vit, mlp), p + "mlp.fc2.bias": (vit,)})
+
+    def ffn(prefix: str, inter: int) -> None:
+        shapes.update({prefix + "gate_proj.weight": (inter, llm),
+                       prefix + "up_proj.weight": (inter, llm),
+                       prefix + "down_proj.weight": (llm, inter)})
+
+    for i in range(2):
+        p = f"language.model.layers.{i}."
+        shapes.update({
+            p + "input_layernorm.weight": (llm,), p + "post_attention_layernorm.weight": (llm,),
+            p + "self_attn.q_proj.weight": (heads * (nope + rope), llm),
+            p + "self_attn.kv_a_proj_with_mqa.weight": (kv_rank + rope, llm),
+            p + "self_attn.kv_a_layernorm.weight": (kv_rank,),
+            p + "self_attn.kv_b_proj.weight": (heads * (nope + v_dim), kv_rank),
+            p + "self_attn.o_proj.weight": (llm, heads * v_dim)})
+        if i == 0:
+            ffn(p + "mlp.", 128)
+            continue
+        shapes[p + "mlp.gate.weight"] = (experts, llm)
+        ffn(p + "mlp.shared_experts.", moe_inter * shared)
+        for e in range(experts):
+            ffn(p + f"mlp.experts.{e}.", moe_inter)
+    tensors = {k: torch.randn(s) * 0.02 for k, s in shapes.items()}
+    tok = tokenizer({"image_token": "<image>"})
+    processor = dict(candidate_resolutions=[[image, image]], patch_size=patch,
+                     downsample_ratio=2, image_mean=[0.5, 0.5, 0.5], image_std=[0.5, 0.5, 0.5],
+                     normalize=True, image_token="<image>", pad_token="<pad>",
+                     add_special_token=False, sft_format="deepseek", mask_prompt=True,
+                     ignore_id=-100, processor_class="DeepseekVLV2Processor")
+    return Handmade(config, tensors, {"processor_config.json": processor}), tok
+
+
+def florence2():
+    """Florence-2 (microsoft/Florence-2-base, -large) as on the Hub is remote code
+    (`Florence2ForConditionalGeneration` with `trust_remote_code`), whose tensor names mlx-vlm
+    maps; transformers' own Florence-2 port renames them. Built here with the remote code's
+    names and shapes: a DaViT `vision_tower` (per stage a Conv2d `convs.i.proj` with its norm,
+    then blocks of a spatial (window attention) and a channel block, each with two depthwise
+    Conv2d `convN.fn.dw` [C, 1, 3, 3]), the projector parameters `image_projection`,
+    `image_proj_norm`, `image_pos_embed` (50 rows) and `visual_temporal_embed` (100 rows), and a
+    BART `language_model` whose head is tied to `model.shared` (so absent) and which carries the
+    `final_logits_bias` buffer."""
+    import torch
+
+    dims, heads, patch, stride, pad, prenorm = [32, 64], [2, 2], [7, 3], [4, 2], [3, 1], [False, True]
+    d_model, ffn, max_pos = 128, 256, 64
+    vision_config = dict(model_type="davit", drop_path_rate=0.1, patch_size=patch,
+                         patch_stride=stride, patch_padding=pad, patch_prenorm=prenorm,
+                         enable_checkpoint=False, dim_embed=dims, num_heads=heads,
+                         num_groups=heads, depths=[1, 1], window_size=2, projection_dim=d_model,
+                         visual_temporal_embedding={"type": "COSINE",
+                                                    "max_temporal_embeddings": 100},
+                         image_pos_embed={"type": "learned_abs_2d", "max_pos_embeddings": 50},
+                         image_feature_source=["spatial_avg_pool", "temporal_avg_pool"])
+    text_config = dict(model_type="florence2_language", vocab_size=VOCAB, d_model=d_model,
+                       encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
+                       decoder_attention_heads=2, encoder_ffn_dim=ffn, decoder_ffn_dim=ffn,
+                       max_position_embeddings=max_pos, activation_function="gelu",
+                       scale_embedding=False, bos_token_id=tid("<s>"), eos_token_id=tid("</s>"),
+                       pad_token_id=tid("<pad>"), decoder_start_token_id=tid("</s>"))
+    config = dict(architectures=["Florence2ForConditionalGeneration"], model_type="florence2",
+                  auto_map={"AutoConfig": "configuration_florence2.Florence2Config",
+                            "AutoModelForCausalLM": "modeling_florence2.Florence2ForConditionalGeneration"},
+                  vision_config=vision_config, text_config=text_config, projection_dim=d_model,
+                  vocab_size=VOCAB, bos_token_id=tid("<s>"), eos_token_id=tid("</s>"),
+                  pad_token_id=tid("<pad>"), is_encoder_decoder=True)
+    shapes = {}
+
+    def linear(name: str, out: int, inp: int) -> None:
+        shapes[name + ".weight"], shapes[name + ".bias"] = (out, inp), (out,)
+
+    def norm(name: str, n: int) -> None:
+        shapes[name + ".weight"], shapes[name + ".bias"] = (n,), (n,)
+
+    vt = "vision_tower."
+    for i, d in enumerate(dims):
+        inp = 3 if i == 0 else dims[i - 1]
+        shapes[vt + f"convs.{i}.proj.weight"] = (d, inp, patch[i], patch[i])
+        shapes[vt + f"convs.{i}.proj.bias"] = (d,)
+        norm(vt + f"convs.{i}.norm", inp if prenorm[i] else d)
+        for kind, attn in (("spatial_block", "window_attn"), ("channel_block", "channel_attn")):
+            b = vt + f"blocks.{i}.0.{kind}."
+            shapes[b + "conv1.fn.dw.weight"], shapes[b + "conv1.fn.dw.bias"] = (d, 1, 3, 3), (d,)
+            norm(b + f"{attn}.norm", d)
+            linear(b + f"{attn}.fn.qkv", 3 * d, d)
+            linear(b + f"{attn}.fn.proj", d, d)
+            shapes[b + "conv2.fn.dw.weight"], shapes[b + "conv2.fn.dw.bias"] = (d, 1, 3, 3), (d,)
+            norm(b + "ffn.norm", d)
+            linear(b + "ffn.fn.net.fc1", 4 * d, d)
+            linear(b + "ffn.fn.net.fc2", d, 4 * d)
+    shapes["image_projection"] = (dims[-1], d_model)
+    norm("image_proj_norm", d_model)
+    shapes["image_pos_embed.row_embeddings.weight"] = (50, dims[-1] // 2)
+    shapes["image_pos_embed.column_embeddings.weight"] = (50, dims[-1] - dims[-1] // 2)
+    shapes["visual_temporal_embed.pos_idx_to_embed"] = (100, dims[-1])
+    lm = "language_model."
+    shapes[lm + "final_logits_bias"] = (1, VOCAB)
+    shapes[lm + "model.shared.weight"] = (VOCAB, d_model)
+    for part in ("encoder", "decoder"):
+        p = lm + f"model.{part}."
+        shapes[p + "embed_positions.weight"] = (max_pos + 2, d_model)
+        norm(p + "layernorm_embedding", d_model)
+        attns = ("self_attn", "encoder_attn") if part == "decoder" else ("self_attn",)
+        for a in attns:
+            for proj in ("k_proj", "v_proj", "q_proj", "out_proj"):
+                linear(p + f"layers.0.{a}.{proj}", d_model, d_model)
+            norm(p + f"layers.0.{a}_layer_norm", d_model)
+        linear(p + "layers.0.fc1", ffn, d_model)
+        linear(p + "layers.0.fc2", d_model, ffn)
+        norm(p + "layers.0.final_layer_norm", d_model)
+    tensors = {k: torch.randn(s) * 0.02 for k, s in shapes.items()}
+    import transformers as t
+
+    tok = tokenizer({"image_token": "<image>"})
+    ip = t.CLIPImageProcessor(size={"height": 32, "width": 32}, do_center_crop=False,
+                              crop_size={"height": 32, "width": 32})
+    return Handmade(config, tensors), Florence2Files(tok, ip)
+
+
+class Florence2Files:
+    """The tokenizer and image processor files of a Florence-2 repository (its processor is
+    remote code; mlx-vlm builds transformers' Florence2Processor from these)."""
+
+    def __init__(self, tok, image_processor):
+        self.tok, self.image_processor = tok, image_processor
+
+    def save_pretrained(self, path: Path) -> None:
+        self.tok.save_pretrained(path)
+        self.image_processor.save_pretrained(path)
+
+
 class Handmade:
     """A checkpoint of a remote-code model: its config.json and tensors, saved like
     `save_pretrained` would (one safetensors file, `format: pt`)."""
 
-    def __init__(self, config: dict, tensors: dict):
+    def __init__(self, config: dict, tensors: dict, files: dict | None = None):
         self.config, self.tensors = config, tensors
+        # Side files of the Hub repository (processor_config.json ...), written as JSON.
+        self.files = files or {}
 
     def to(self, dtype):
         self.tensors = {k: v.to(dtype) for k, v in self.tensors.items()}
@@ -587,6 +783,8 @@ class Handmade:
         path.mkdir(parents=True, exist_ok=True)
         (path / "config.json").write_text(json.dumps(self.config, indent=2) + "\n")
         save_file(self.tensors, path / "model.safetensors", metadata={"format": "pt"})
+        for name, content in self.files.items():
+            (path / name).write_text(json.dumps(content, indent=2) + "\n")
 
     def state_dict(self) -> dict:
         return self.tensors
@@ -597,7 +795,8 @@ FAMILIES = {"qwen2_vl": qwen2_vl, "qwen2_5_vl": qwen2_5_vl, "gemma3": gemma3, "l
             "mistral3": mistral3, "pixtral": pixtral, "lfm2_vl": lfm2_vl,
             "internvl_chat": internvl_chat, "llava_next": llava_next,
             "aya_vision": aya_vision, "idefics2": idefics2,
-            "glm4v": glm4v, "mllama": mllama, "llama4": llama4}
+            "glm4v": glm4v, "mllama": mllama, "llama4": llama4,
+            "deepseek_vl_v2": deepseek_vl_v2, "florence2": florence2}
 
 
 def build(family: str) -> None:

@@ -145,6 +145,7 @@ fn apply_rules<T: Payload>(
                     out
                 }
             }
+            Rule::All(rules) => apply_rules(arch, config, rules, out, tie_done)?,
             Rule::TieHead(head) => {
                 *tie_done = true;
                 drop_tied_head(arch, config, out, head)

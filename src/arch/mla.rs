@@ -22,7 +22,9 @@ pub fn dequantizes_fp8(arch: &Arch, config: &Map<String, Value>) -> bool {
     fn has_rule(rules: &[Rule]) -> bool {
         rules.iter().any(|r| match r {
             Rule::DequantFp8Blocks { .. } => true,
-            Rule::IfConfig { rules, .. } | Rule::IfConfigOr { rules, .. } => has_rule(rules),
+            Rule::IfConfig { rules, .. } | Rule::IfConfigOr { rules, .. } | Rule::All(rules) => {
+                has_rule(rules)
+            }
             _ => false,
         })
     }

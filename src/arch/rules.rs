@@ -314,6 +314,9 @@ pub enum Rule {
     /// own dtype (mlx-audio's Whisper casts to float16 before convert's `--dtype`/`torch_dtype`
     /// cast, so a float32 output holds float16 values).
     CastFloats(crate::cast::FloatType),
+    /// `rules`, in order: a run of steps several families' `sanitize` functions share (the
+    /// CLIP/SigLIP `VisionModel.sanitize`, a wrapper's key layout), named once as a `const`.
+    All(&'static [Rule]),
 }
 
 /// A number a sanitize step takes from the configuration (or a constant).

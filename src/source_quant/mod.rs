@@ -192,7 +192,8 @@ fn keeps_mx_packed(rules: &[crate::arch::Rule]) -> bool {
         Rule::PackedMxScales { .. } => true,
         Rule::IfConfig { rules, .. }
         | Rule::IfConfigOr { rules, .. }
-        | Rule::IfAny { rules, .. } => keeps_mx_packed(rules),
+        | Rule::IfAny { rules, .. }
+        | Rule::All(rules) => keeps_mx_packed(rules),
         _ => false,
     })
 }
@@ -201,7 +202,9 @@ fn remaps_packed_int4(rules: &[crate::arch::Rule]) -> bool {
     use crate::arch::Rule;
     rules.iter().any(|r| match r {
         Rule::PackedInt4 => true,
-        Rule::IfConfig { rules, .. } | Rule::IfConfigOr { rules, .. } => remaps_packed_int4(rules),
+        Rule::IfConfig { rules, .. } | Rule::IfConfigOr { rules, .. } | Rule::All(rules) => {
+            remaps_packed_int4(rules)
+        }
         _ => false,
     })
 }

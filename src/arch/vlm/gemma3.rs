@@ -11,7 +11,8 @@
 //! Like mlx-vlm, the output has `language_model.lm_head.weight` as a copy of the embedding: its
 //! Gemma 3 language model always has a head, and its `sanitize` fills it from `embed_tokens`.
 
-use crate::arch::{Arch, Category, Pat, Rule, ShapeCond, Tied};
+use super::{LLAVA_KEYS, PATCH_EMBEDDING_TO_MLX, ROTARY_TABLES};
+use crate::arch::{Arch, Category, Pat, Rule, Tied};
 
 #[rustfmt::skip] // one line per module class
 pub const ARCH: Arch = Arch {
@@ -19,27 +20,15 @@ pub const ARCH: Arch = Arch {
     category: Category::Reshape,
     tied: Tied::Never,
     sanitize: &[
-        Rule::RenamePrefix { from: "model.language_model.", to: "language_model.model." },
-        Rule::RenamePrefix { from: "model.vision_tower.", to: "vision_tower." },
-        Rule::RenamePrefix { from: "model.multi_modal_projector.", to: "multi_modal_projector." },
-        Rule::RenamePrefix { from: "lm_head.", to: "language_model.lm_head." },
-        // transformers 5's tower without `vision_model.`
-        Rule::RenamePrefix { from: "vision_tower.vision_model.", to: "vision_tower." },
-        Rule::RenamePrefix { from: "vision_tower.", to: "vision_tower.vision_model." },
+        LLAVA_KEYS,
         // LanguageModel.sanitize
         Rule::CopyAs {
             from: "language_model.model.embed_tokens.weight",
             to: "language_model.lm_head.weight",
         },
-        Rule::Drop(Pat::Contains("self_attn.rotary_emb.inv_freq")),
-        // VisionModel.sanitize: Conv2d [O, I, kH, kW] -> [O, kH, kW, I]
-        Rule::MoveAxis {
-            pat: Pat::Suffix("patch_embedding.weight"),
-            rank: 4,
-            from: 1,
-            to: 3,
-            when: ShapeCond::Always,
-        },
+        ROTARY_TABLES,
+        // VisionModel.sanitize
+        PATCH_EMBEDDING_TO_MLX,
     ],
     order: &[
         "language_model", "vision_tower", "multi_modal_projector", // Model

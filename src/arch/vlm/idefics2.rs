@@ -13,7 +13,8 @@
 //! the resampler's attention decides which image features reach the text model at all, and its
 //! weights are a negligible part of the model.
 
-use crate::arch::{Arch, Category, Pat, Rule, ShapeCond, Tied};
+use super::{IDEFICS_KEYS, PATCH_EMBEDDING_TO_MLX, ROTARY_TABLES};
+use crate::arch::{Arch, Category, Pat, Tied};
 
 #[rustfmt::skip] // one line per module class
 pub const ARCH: Arch = Arch {
@@ -22,20 +23,10 @@ pub const ARCH: Arch = Arch {
     // Its LanguageModel always has an lm_head.
     tied: Tied::Never,
     sanitize: &[
-        // Model.sanitize
-        Rule::RenamePrefix { from: "model.text_model.", to: "language_model." },
-        Rule::RenamePrefix { from: "model.", to: "" },
-        Rule::RenamePrefix { from: "lm_head.", to: "language_model.lm_head." },
-        // VisionModel.sanitize: Conv2d [O, I, kH, kW] -> [O, kH, kW, I]
-        Rule::MoveAxis {
-            pat: Pat::Suffix("patch_embedding.weight"),
-            rank: 4,
-            from: 1,
-            to: 3,
-            when: ShapeCond::Always,
-        },
-        // LanguageModel.sanitize
-        Rule::Drop(Pat::Contains("self_attn.rotary_emb.inv_freq")),
+        IDEFICS_KEYS,
+        // VisionModel.sanitize
+        PATCH_EMBEDDING_TO_MLX,
+        ROTARY_TABLES,
     ],
     order: &[
         "vision_model", "language_model", "connector", // Model

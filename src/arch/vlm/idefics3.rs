@@ -9,7 +9,8 @@
 //! projector (quantizing the one layer between the towers and the text model costs image
 //! understanding for a negligible size gain).
 
-use crate::arch::{Arch, Category, Pat, Rule, ShapeCond, Tied};
+use super::{CLIP_TOWER_AND_TEXT, IDEFICS_KEYS};
+use crate::arch::{Arch, Category, Pat, Tied};
 
 #[rustfmt::skip] // one line per module class
 pub const ARCH: Arch = Arch {
@@ -19,21 +20,8 @@ pub const ARCH: Arch = Arch {
     // Its LanguageModel always has an lm_head.
     tied: Tied::Never,
     sanitize: &[
-        Rule::RenamePrefix { from: "model.text_model.", to: "language_model." },
-        Rule::RenamePrefix { from: "model.", to: "" },
-        Rule::RenamePrefix { from: "lm_head.", to: "language_model.lm_head." },
-        // VisionModel.sanitize
-        Rule::Drop(Pat::Contains("position_ids")),
-        // Conv2d [O, I, kH, kW] -> [O, kH, kW, I]
-        Rule::MoveAxis {
-            pat: Pat::Suffix("patch_embedding.weight"),
-            rank: 4,
-            from: 1,
-            to: 3,
-            when: ShapeCond::Always,
-        },
-        // LanguageModel.sanitize
-        Rule::Drop(Pat::Contains("self_attn.rotary_emb.inv_freq")),
+        IDEFICS_KEYS,
+        CLIP_TOWER_AND_TEXT,
     ],
     order: &[
         "vision_model", "language_model", "connector", // Model

@@ -8,7 +8,8 @@
 //! name it, so `mlx_vlm.convert -q` quantizes it; hf2mlx keeps it in float like every other
 //! projector.
 
-use crate::arch::{Arch, Category, Pat, Rule, ShapeCond, Tied};
+use super::CLIP_TOWER;
+use crate::arch::{Arch, Category, Pat, Rule, Tied};
 
 #[rustfmt::skip] // one line per module class
 pub const ARCH: Arch = Arch {
@@ -17,16 +18,7 @@ pub const ARCH: Arch = Arch {
     // The text model is built from llm_config (mlx-vlm's TextConfig default: untied).
     tied: Tied::SubConfig { key: "llm_config", default: false },
     sanitize: &[
-        // VisionModel.sanitize
-        Rule::Drop(Pat::Contains("position_ids")),
-        // Conv2d [O, I, kH, kW] -> [O, kH, kW, I]
-        Rule::MoveAxis {
-            pat: Pat::Suffix("patch_embedding.weight"),
-            rank: 4,
-            from: 1,
-            to: 3,
-            when: ShapeCond::Always,
-        },
+        CLIP_TOWER,
         Rule::Drop(Pat::Contains("rotary_emb.inv_freq")),
         Rule::TieHead("language_model.lm_head"),
     ],

@@ -7,7 +7,8 @@
 //! transformers 5 saves (`vision_tower.*` without the `vision_model.` level); mlx-vlm maps only
 //! the first.
 
-use crate::arch::{Arch, Category, Pat, Rule, ShapeCond, Tied};
+use super::{CLIP_TOWER_AND_TEXT, LLAVA_KEYS};
+use crate::arch::{Arch, Category, Pat, Rule, Tied};
 
 #[rustfmt::skip] // one line per module class
 pub const ARCH: Arch = Arch {
@@ -16,25 +17,8 @@ pub const ARCH: Arch = Arch {
     // mlx-vlm's TextConfig default.
     tied: Tied::TextConfigOnly { default: false },
     sanitize: &[
-        Rule::RenamePrefix { from: "model.language_model.", to: "language_model.model." },
-        Rule::RenamePrefix { from: "model.vision_tower.", to: "vision_tower." },
-        Rule::RenamePrefix { from: "model.multi_modal_projector.", to: "multi_modal_projector." },
-        Rule::RenamePrefix { from: "lm_head.", to: "language_model.lm_head." },
-        // transformers 5's tower without `vision_model.`
-        Rule::RenamePrefix { from: "vision_tower.vision_model.", to: "vision_tower." },
-        Rule::RenamePrefix { from: "vision_tower.", to: "vision_tower.vision_model." },
-        // VisionModel.sanitize
-        Rule::Drop(Pat::Contains("position_ids")),
-        // Conv2d [O, I, kH, kW] -> [O, kH, kW, I]
-        Rule::MoveAxis {
-            pat: Pat::Suffix("patch_embedding.weight"),
-            rank: 4,
-            from: 1,
-            to: 3,
-            when: ShapeCond::Always,
-        },
-        // LanguageModel.sanitize
-        Rule::Drop(Pat::Contains("self_attn.rotary_emb.inv_freq")),
+        LLAVA_KEYS,
+        CLIP_TOWER_AND_TEXT,
         Rule::TieHead("language_model.lm_head"),
     ],
     order: &[

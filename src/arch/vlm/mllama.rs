@@ -12,7 +12,8 @@
 //! The cross-attention layers are language-model layers and are quantized like the rest of it,
 //! as mlx-vlm does; their gates are vectors and stay float.
 
-use crate::arch::{Arch, Category, Pat, Rule, ShapeCond, Tied};
+use super::CLIP_TOWER_AND_TEXT;
+use crate::arch::{Arch, Category, Pat, Rule, Tied};
 
 #[rustfmt::skip] // one line per module class
 pub const ARCH: Arch = Arch {
@@ -28,18 +29,7 @@ pub const ARCH: Arch = Arch {
         Rule::RenamePrefix { from: "lm_head.", to: "language_model.lm_head." },
         // Model.sanitize
         Rule::RenamePrefix { from: "vision_model.", to: "vision_tower." },
-        // VisionModel.sanitize
-        Rule::Drop(Pat::Contains("position_ids")),
-        // Conv2d [O, I, kH, kW] -> [O, kH, kW, I]
-        Rule::MoveAxis {
-            pat: Pat::Suffix("patch_embedding.weight"),
-            rank: 4,
-            from: 1,
-            to: 3,
-            when: ShapeCond::Always,
-        },
-        // LanguageModel.sanitize
-        Rule::Drop(Pat::Contains("self_attn.rotary_emb.inv_freq")),
+        CLIP_TOWER_AND_TEXT,
     ],
     order: &[
         "vision_tower", "language_model", "multi_modal_projector", // Model

@@ -14,6 +14,8 @@
 //! the mlx-lm text conversion from the main registry instead.
 
 mod aya_vision;
+mod deepseek_vl_v2;
+mod florence2;
 mod gemma3;
 mod glm4v;
 mod idefics2;
@@ -31,11 +33,63 @@ mod qwen2_5_vl;
 mod qwen2_vl;
 mod qwen3_vl;
 
-use super::{Arch, Pat};
+use super::{Arch, Pat, Rule, ShapeCond};
+
+/// The Conv2d patch embedding of a ViT tower, PyTorch `[O, I, kH, kW]` to MLX's
+/// `[O, kH, kW, I]`.
+const PATCH_EMBEDDING_TO_MLX: Rule = Rule::MoveAxis {
+    pat: Pat::Suffix("patch_embedding.weight"),
+    rank: 4,
+    from: 1,
+    to: 3,
+    when: ShapeCond::Always,
+};
+
+/// mlx-vlm's CLIP/SigLIP `VisionModel.sanitize`: the stored `position_ids` buffer dropped and
+/// the patch embedding moved to channels-last.
+const CLIP_TOWER: Rule = Rule::All(&[
+    Rule::Drop(Pat::Contains("position_ids")),
+    PATCH_EMBEDDING_TO_MLX,
+]);
+
+/// The rotary tables old checkpoints store, which every `LanguageModel.sanitize` drops.
+const ROTARY_TABLES: Rule = Rule::Drop(Pat::Contains("self_attn.rotary_emb.inv_freq"));
+
+/// [`CLIP_TOWER`] followed by the language model's [`ROTARY_TABLES`]: the whole sanitize of
+/// the wrappers around a CLIP/SigLIP tower and a Llama-like text model.
+const CLIP_TOWER_AND_TEXT: Rule = Rule::All(&[CLIP_TOWER, ROTARY_TABLES]);
+
+/// The LLaVA-style key layouts onto mlx-vlm's names: transformers >= 4.52
+/// (`model.language_model.*`, `model.vision_tower.*`, `model.multi_modal_projector.*`, a
+/// top-level `lm_head`) and what transformers 5 saves (`vision_tower.*` without the
+/// `vision_model.` level) both become the classic `language_model.model.*` /
+/// `vision_tower.vision_model.*` / `multi_modal_projector.*` that mlx-vlm maps.
+#[rustfmt::skip] // one line per rename
+const LLAVA_KEYS: Rule = Rule::All(&[
+    Rule::RenamePrefix { from: "model.language_model.", to: "language_model.model." },
+    Rule::RenamePrefix { from: "model.vision_tower.", to: "vision_tower." },
+    Rule::RenamePrefix { from: "model.multi_modal_projector.", to: "multi_modal_projector." },
+    Rule::RenamePrefix { from: "lm_head.", to: "language_model.lm_head." },
+    // transformers 5's tower without `vision_model.`
+    Rule::RenamePrefix { from: "vision_tower.vision_model.", to: "vision_tower." },
+    Rule::RenamePrefix { from: "vision_tower.", to: "vision_tower.vision_model." },
+]);
+
+/// Idefics2/Idefics3's `Model.sanitize` key layout: `model.text_model.*` → `language_model.*`,
+/// the rest of `model.*` (vision model, connector) to the top level, and the head into the
+/// language model.
+#[rustfmt::skip] // one line per rename
+const IDEFICS_KEYS: Rule = Rule::All(&[
+    Rule::RenamePrefix { from: "model.text_model.", to: "language_model." },
+    Rule::RenamePrefix { from: "model.", to: "" },
+    Rule::RenamePrefix { from: "lm_head.", to: "language_model.lm_head." },
+]);
 
 /// Every multimodal family hf2mlx converts with its towers.
 pub static REGISTRY: &[&Arch] = &[
     &aya_vision::ARCH,
+    &deepseek_vl_v2::ARCH,
+    &florence2::ARCH,
     &gemma3::ARCH,
     &glm4v::ARCH,
     &idefics2::ARCH,
@@ -230,6 +284,73 @@ mod tests {
     }
 
     #[test]
+    fn deepseek_vl_v2_maps_its_keys_and_stacks_experts() {
+        // PyTorch [O=8, I=3, kH=3, kW=2]: mlx-vlm's guess reads it as MLX [O, kH=3, kW=3, I=2]
+        // and leaves it; by rule it moves to [8, 3, 2, 3].
+        let arch = find("deepseek_vl_v2").unwrap();
+        let mut keys: Vec<(String, Vec<usize>)> = vec![
+            ("vision.patch_embed.proj.weight".into(), vec![8, 3, 3, 2]),
+            ("view_seperator".into(), vec![64]),
+            ("language.lm_head.weight".into(), vec![256, 64]),
+        ];
+        for e in 0..2 {
+            keys.push((
+                format!("language.model.layers.1.mlp.experts.{e}.up_proj.weight"),
+                vec![32, 64],
+            ));
+        }
+        let keys: Vec<(&str, &[usize])> = keys
+            .iter()
+            .map(|(k, s)| (k.as_str(), s.as_slice()))
+            .collect();
+        let out = names(
+            arch,
+            serde_json::json!({"model_type": "deepseek_vl_v2"}),
+            &keys,
+        );
+        assert_eq!(
+            out,
+            vec![
+                (
+                    "vision.vision_tower.patch_embed.proj.weight".into(),
+                    vec![8, 3, 2, 3]
+                ),
+                ("view_separator".into(), vec![64]),
+                ("language_model.lm_head.weight".into(), vec![256, 64]),
+                (
+                    "language_model.model.layers.1.mlp.switch_mlp.up_proj.weight".into(),
+                    vec![2, 32, 64]
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn florence2_ties_its_head_and_moves_depthwise_kernels() {
+        let arch = find("florence2").unwrap();
+        let keys: &[(&str, &[usize])] = &[
+            ("language_model.final_logits_bias", &[1, 256]),
+            ("language_model.model.shared.weight", &[256, 64]),
+            (
+                "vision_tower.blocks.0.0.spatial_block.conv1.fn.dw.weight",
+                &[32, 1, 3, 3],
+            ),
+        ];
+        let out = names(arch, serde_json::json!({"model_type": "florence2"}), keys);
+        assert_eq!(
+            out,
+            vec![
+                ("language_model.model.shared.weight".into(), vec![256, 64]),
+                (
+                    "vision_tower.blocks.0.0.spatial_block.conv1.fn.dw.weight".into(),
+                    vec![32, 3, 3, 1]
+                ),
+                ("language_model.lm_head.weight".into(), vec![256, 64]),
+            ]
+        );
+    }
+
+    #[test]
     fn lfm2_vl_projector_norm_dropped_only_when_switched_off() {
         let arch = find("lfm2-vl").unwrap();
         let keys: &[(&str, &[usize])] = &[
@@ -277,13 +398,10 @@ mod tests {
     fn towers_and_projectors_are_never_language_model_layers() {
         for arch in REGISTRY {
             assert!(is_multimodal(arch), "{}", arch.name);
-            let tower = if matches!(
-                arch.name,
-                "idefics2" | "idefics3" | "internvl_chat" | "llama4"
-            ) {
-                "vision_model"
-            } else {
-                "vision_tower"
+            let tower = match arch.name {
+                "idefics2" | "idefics3" | "internvl_chat" | "llama4" => "vision_model",
+                "deepseek_vl_v2" => "vision.vision_tower",
+                _ => "vision_tower",
             };
             assert!(is_tower(arch, &format!("{tower}.encoder.layers.0.mlp.fc1")));
             assert!(!is_tower(
