@@ -490,6 +490,39 @@ fn read_rows(
             }
             Ok(())
         }
+        Input::Concat { parts } => {
+            if shape.len() < 2 {
+                // 1-D: the only row is every part whole.
+                for part in parts {
+                    let rows = part.shape().iter().product::<usize>()
+                        / part.shape().last().copied().unwrap_or(1).max(1);
+                    read_rows(ckpt, part, 0, rows, out)?;
+                }
+                return Ok(());
+            }
+            let mut r = first;
+            let mut start = 0;
+            for part in parts {
+                let s = part.shape();
+                let rows = s.iter().product::<usize>() / s.last().copied().unwrap_or(1).max(1);
+                let end = start + rows;
+                if r < end && r < first + count {
+                    let n = end.min(first + count) - r;
+                    read_rows(ckpt, part, r - start, n, out)?;
+                    r += n;
+                }
+                start = end;
+            }
+            Ok(())
+        }
+        Input::InterleaveHalves { of, block } => {
+            let (block, half) = ((*block).max(2), (*block).max(2) / 2);
+            for r in first..first + count {
+                let (b, j) = (r / block, r % block);
+                read_rows(ckpt, of, b * block + (j % 2) * half + j / 2, 1, out)?;
+            }
+            Ok(())
+        }
         Input::AwqWeight { qweight } => {
             let n_in = qweight.shape().first().copied().unwrap_or(0);
             let (c0, nc) = crate::source_quant::awq::word_columns(first, count);
@@ -769,6 +802,20 @@ fn apply_value_op(
                 row.iter_mut().zip(by).for_each(|(v, d)| *v /= d);
             }
         }
+        ValueOp::GateBeta { temperature } => {
+            let t = *temperature as f32;
+            x.iter_mut().for_each(|v| *v = mlx_sigmoid(*v / t));
+        }
+        ValueOp::GateAlpha { temperature, eps } => {
+            let (t, eps) = (*temperature as f32, *eps as f32);
+            x.iter_mut().for_each(|v| {
+                let w = *v / t;
+                let c = mlx_sigmoid(-w) * (1.0 + mlx_sigmoid(w));
+                // mx.clip(c, eps, None) is mx.maximum(c, eps), NaN propagating.
+                let c = if c.is_nan() || c >= eps { c } else { eps };
+                *v = c.sqrt();
+            });
+        }
         ValueOp::NormalizeRows { eps } => {
             let eps = *eps as f32;
             for row in x.chunks_mut(row_len.max(1)) {
@@ -808,6 +855,45 @@ fn apply_value_op(
         }
     }
     Ok(())
+}
+
+/// mlx's CPU `exp` (`backend/cpu/simd/math.h`, scalar build): Cephes' polynomial for 2^frac
+/// times 2^int built from the exponent bits; the rounding `floor(x + 0.5)` is done in double.
+/// The constants are mlx's literals, rounded to f32 as its C++ does (`1.442695f` is not
+/// `LOG2_E` rounded).
+#[allow(clippy::approx_constant, clippy::excessive_precision)]
+fn mlx_exp(x0: f32) -> f32 {
+    if x0.is_nan() {
+        return x0;
+    }
+    if x0 > 88.0 {
+        return f32::INFINITY;
+    }
+    if x0 < -88.0 {
+        return 0.0;
+    }
+    let x = x0 * 1.442_695_f32;
+    let ipart = (f64::from(x) + 0.5).floor() as f32;
+    let fpart = x - ipart;
+    let mut p = 1.535_336_188_319_500e-4_f32;
+    for c in [
+        1.339_887_440_266_574e-3_f32,
+        9.618_437_357_674_640e-3,
+        5.550_332_471_162_809e-2,
+        2.402_264_791_363_012e-1,
+        6.931_472_028_550_421e-1,
+        1.0,
+    ] {
+        p = p.mul_add(fpart, c);
+    }
+    let bits = ((ipart as i32).wrapping_add(127)).wrapping_shl(23);
+    f32::from_bits(bits as u32) * p
+}
+
+/// mlx's CPU `sigmoid`: `y = 1 / (1 + exp(|x|))`, then `y` for negative `x`, else `1 - y`.
+fn mlx_sigmoid(x: f32) -> f32 {
+    let y = 1.0 / (1.0 + mlx_exp(x.abs()));
+    if x < 0.0 { y } else { 1.0 - y }
 }
 
 /// `np.moveaxis` on raw row-major bytes with `elem`-byte elements.
@@ -1089,7 +1175,9 @@ fn load_values(p: &ParamPlan, job: &Job, ckpt: &Checkpoint, s: &mut Scratch) -> 
         | Input::AwqWeight { .. }
         | Input::AwqBiases { .. }
         | Input::E8m0 { .. }
-        | Input::RepeatRows { .. } => {
+        | Input::RepeatRows { .. }
+        | Input::Concat { .. }
+        | Input::InterleaveHalves { .. } => {
             let Some(ft) = p.input.storage_dtype().float_type() else {
                 return Err(internal(format!("`{}` is not a float tensor", p.name)));
             };
@@ -1507,7 +1595,37 @@ mod tests {
 
 #[cfg(test)]
 mod e8m0_tests {
-    use super::e8m0_exponent;
+    use super::{e8m0_exponent, mlx_sigmoid};
+
+    /// `mx.sigmoid` on mlx 0.32.4's CPU (x86): (input bits, output bits), from the oracle.
+    #[test]
+    fn sigmoid_matches_mlx_bit_for_bit() {
+        let cases: [(u32, u32); 19] = [
+            (0xc2c80000, 0x00000000),
+            (0xc2b10000, 0x00000000),
+            (0xc1a00000, 0x310da432),
+            (0xc0533333, 0x3d11b31a),
+            (0xbf800000, 0x3e89b2b1),
+            (0xbebd70a4, 0x3ed12c4a),
+            (0xba83126f, 0x3effdf3c),
+            (0x00000000, 0x3f000000),
+            (0x3951b717, 0x3f000347),
+            (0x3d4ccccd, 0x3f033307),
+            (0x3f000000, 0x3f1f597e),
+            (0x3f316f00, 0x3f2aa9fa),
+            (0x3f800000, 0x3f3b26a8),
+            (0x40533333, 0x3f76e4ce),
+            (0x41200000, 0x3f7ffd06),
+            (0x418c0000, 0x3f800000),
+            (0x42200000, 0x3f800000),
+            (0x42afcccd, 0x3f800000),
+            (0x42b10000, 0x3f800000),
+        ];
+        for (x, y) in cases {
+            let got = mlx_sigmoid(f32::from_bits(x));
+            assert_eq!(got.to_bits(), y, "sigmoid({})", f32::from_bits(x));
+        }
+    }
 
     #[test]
     fn exponents_of_powers_of_two_and_mlx_edge_cases() {

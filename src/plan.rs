@@ -249,6 +249,14 @@ pub enum Input {
         times: usize,
         rows: usize,
     },
+    /// `mx.concatenate(parts, axis=0)`: fused projections (parts agree on every axis but the
+    /// first). Streamed: the output's rows are the parts' rows one part after another (a
+    /// 1-D concatenation is one row, read whole).
+    Concat { parts: Vec<Input> },
+    /// Rows of `of` put in RoPE pair order within each block of `block` rows (second-to-last
+    /// axis): output row `2i` is row `i`, row `2i + 1` row `block / 2 + i`. Streamed: each
+    /// output row is a source row.
+    InterleaveHalves { of: Box<Input>, block: usize },
     /// An AWQ/GPTQ `qweight` (int32 `[in, out/8]`, AWQ nibble order) as MLX's uint32
     /// `[out, in/8]` (`source_quant::awq`); streamed by runs of output rows.
     AwqWeight { qweight: Box<Input> },
@@ -332,6 +340,33 @@ impl crate::arch::Payload for Input {
             rows,
         }
     }
+    fn concat(parts: Vec<Self>) -> Self {
+        Input::Concat { parts }
+    }
+    fn interleave_halves(self, block: usize) -> Self {
+        Input::InterleaveHalves {
+            of: Box::new(self),
+            block,
+        }
+    }
+    fn is_bytes(&self) -> bool {
+        self.storage_dtype().mlx_storage() == DType::U8
+    }
+    fn view_as_u32(self) -> Self {
+        let size = self.storage_dtype().size();
+        if self.storage_dtype() == DType::U32 {
+            return self;
+        }
+        let mut shape = Input::shape(&self);
+        if let Some(n) = shape.last_mut() {
+            *n = *n * size / 4;
+        }
+        Input::View {
+            of: Box::new(self),
+            dtype: DType::U32,
+            shape,
+        }
+    }
     fn view_u32(self) -> Self {
         let shape = Input::shape(&self);
         Input::View {
@@ -376,7 +411,8 @@ impl Input {
             Input::AwqWeight { .. } => DType::U32,
             Input::AwqBiases { scales, .. } => scales.storage_dtype(),
             Input::E8m0 { .. } => DType::U8,
-            Input::RepeatRows { of, .. } => of.storage_dtype(),
+            Input::RepeatRows { of, .. } | Input::InterleaveHalves { of, .. } => of.storage_dtype(),
+            Input::Concat { parts } => parts.first().map_or(DType::U8, Input::storage_dtype),
         }
     }
 
@@ -443,6 +479,17 @@ impl Input {
                 s.reverse();
                 s
             }
+            Input::Concat { parts } => {
+                let mut s = parts.first().map(Input::shape).unwrap_or_default();
+                if let Some(d) = s.first_mut() {
+                    *d = parts
+                        .iter()
+                        .map(|p| p.shape().first().copied().unwrap_or(0))
+                        .sum();
+                }
+                s
+            }
+            Input::InterleaveHalves { of, .. } => of.shape(),
         }
     }
 
@@ -469,7 +516,10 @@ impl Input {
                 v.extend(qzeros.iter().flat_map(|z| z.sources()));
                 v
             }
-            Input::Stack { parts } => parts.iter().flat_map(Input::sources).collect(),
+            Input::Stack { parts } | Input::Concat { parts } => {
+                parts.iter().flat_map(Input::sources).collect()
+            }
+            Input::InterleaveHalves { of, .. } => of.sources(),
             Input::Rows { of, .. }
             | Input::MoveAxis { of, .. }
             | Input::Reshape { of, .. }
@@ -495,7 +545,8 @@ impl Input {
         match self {
             Input::Transpose { .. } | Input::AwqWeight { .. } | Input::AwqBiases { .. } => true,
             Input::Tensor { .. } | Input::Quantized { .. } | Input::Gguf { .. } => false,
-            Input::Stack { parts } => parts.iter().any(Input::transposes),
+            Input::Stack { parts } | Input::Concat { parts } => parts.iter().any(Input::transposes),
+            Input::InterleaveHalves { of, .. } => of.transposes(),
             Input::Fp8Blocks { weight, .. } => weight.transposes(),
             Input::Rows { of, .. }
             | Input::MoveAxis { of, .. }
@@ -746,20 +797,23 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
         crate::multimodal::refuse_mlx_input(inv)?;
     }
     // A pre-quantized source mlx-lm's loader maps onto MLX quantized layers (AWQ, ...).
+    // ModelOpt exports may keep their settings in hf_quant_config.json only.
+    let quant_source_cfg = crate::source_quant::with_hf_quant_config(&cfg, dir);
     let source_format =
-        crate::source_quant::SourceFormat::detect(&cfg).map_err(|msg| Error::Config {
-            file: dir.join("config.json"),
-            msg,
+        crate::source_quant::SourceFormat::detect(&quant_source_cfg).map_err(|msg| {
+            Error::Config {
+                file: dir.join("config.json"),
+                msg,
+            }
         })?;
     if source_format.is_none() {
         refuse_prequantized(&cfg, dir, arch)?;
     }
-    crate::source_quant::refuse_unmapped_packs(source_format.as_ref(), &cfg, arch).map_err(
-        |msg| Error::Config {
+    crate::source_quant::refuse_unmapped_packs(source_format.as_ref(), &quant_source_cfg, arch)
+        .map_err(|msg| Error::Config {
             file: dir.join("config.json"),
             msg,
-        },
-    )?;
+        })?;
     // A GGUF inventory brings its own inputs (dequantized GGML tensors under HF names).
     let (tensors, named) = match crate::gguf::convert::named_inputs(inv)? {
         Some(gguf) => gguf,
@@ -998,7 +1052,24 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
     } else if multimodal {
         crate::multimodal::output_config(out_cfg, out_quant)
     } else {
-        config::output_config(out_cfg, out_quant).1
+        // mlx-lm's `save` keeps `vision_config` for a text model that keeps its vision tower
+        // (`"vision_tower" in model.model`: muse_spark).
+        let keeps_vision = params
+            .iter()
+            .any(|p| p.name.starts_with("model.vision_tower."));
+        let vision = out_cfg
+            .get("vision_config")
+            .cloned()
+            .filter(|_| keeps_vision);
+        let (mut saved, text) = config::output_config(out_cfg, out_quant);
+        match vision {
+            Some(v) => {
+                saved.insert("vision_config".into(), v);
+                saved.sort_keys();
+                crate::pyjson::to_string_indent4(&Value::Object(saved))
+            }
+            None => text,
+        }
     };
     let copied_files: Vec<String> = inv
         .copied_files
@@ -1088,6 +1159,9 @@ impl ParamContext<'_> {
                 global_scale,
                 spec,
             } => {
+                // mlx-lm's `dequantize_model` (-d) calls `mx.dequantize` without the layer's
+                // nvfp4 global scale, so its output ignores it; so does ours.
+                let global_scale = global_scale.filter(|_| !self.opts.dequantize);
                 // Affine dequantizes in the scales' dtype after mlx-lm's cast step; the fp modes
                 // in bfloat16 (mlx's default), or in --dtype when given; with an nvfp4 global
                 // scale mlx computes in float32.
@@ -1104,6 +1178,18 @@ impl ParamContext<'_> {
                     _ if global_scale.is_some() => FloatType::F32,
                     _ => self.opts.dtype.unwrap_or(FloatType::BF16),
                 };
+                // convert's dtype cast reaches a stored global scale before `-d` dequantizes
+                // with it (mlx-lm casts every floating parameter the model allows).
+                let layer = name.strip_suffix(".weight").unwrap_or(name);
+                let global_scale = global_scale.map(|g| {
+                    match self.target_of(&format!("{layer}.global_scale"), g.float_type()) {
+                        Some(t) if Some(t) != g.float_type() => Input::Cast {
+                            of: Box::new(g),
+                            to: t,
+                        },
+                        _ => g,
+                    }
+                });
                 let input = Input::Quantized {
                     weight: Box::new(weight),
                     scales: Box::new(scales),

@@ -104,6 +104,8 @@ cases!(
     minimax_m3_vl_mxfp8 => "minimax_m3_vl-mxfp8",
     minimax_m3_vl_bf16 => "minimax_m3_vl-bf16",
     deepseek_v41_fp8_and_fp4 => "deepseek_v41-fp8",
+    muse_spark_modelopt_nvfp4 => "muse_spark-modelopt",
+    kimi_k3_compressed_mxfp4_experts => "kimi_k3-compressed-mxfp4",
 );
 
 #[test]

@@ -1025,6 +1025,122 @@ case("kimi_linear-tied",
      then(kimi_linear_hf, lm_head()))
 
 
+def kimi_k3_hf(params, config):
+    """Kimi K3's checkpoint names (no `language_model.` prefix): Kimi Linear's (experts under
+    `block_sparse_moe`, `kv_b_proj`, KDA `{q,k,v}_conv1d` `[C, 1, K]`, `dt_bias` per head) with
+    KDA's fused `qkv_proj` / `qkv_conv` split back into `{q,k,v}_proj` / `{q,k,v}_conv1d`, and
+    the attention-residual projections as `X_res.proj_weight` / `X_res.norm_weight`."""
+    text = config.get("text_config", config)
+    h = text["linear_attn_config"]["num_heads"]
+    plain = [(n.removeprefix("language_model."), s) for n, s in params]
+    out = []
+    for n, s in kimi_linear_hf(plain, text):
+        if n.startswith("model.mtp"):
+            continue
+        if n.endswith(".self_attn.qkv_proj.weight"):
+            for c in "qkv":
+                out.append((n.replace("qkv_proj", f"{c}_proj"), [s[0] // 3, s[1]]))
+            continue
+        if n.endswith(".self_attn.qkv_conv.conv.weight"):
+            for c in "qkv":
+                out.append((n.replace("qkv_conv.conv", f"{c}_conv1d"), [s[0] // 3, s[2], s[1]]))
+            continue
+        if n.endswith(".self_attn.A_log"):
+            s = [1, 1, h, 1]
+        for src in ("self_attention_res", "mlp_res", "output_attn_res"):
+            n = n.replace(f"{src}_proj.weight", f"{src}.proj_weight")
+            n = n.replace(f"{src}_norm.weight", f"{src}.norm_weight")
+        out.append((n, s))
+    return out + [("model.mtp.0.norm.weight", [64])]
+
+
+KIMI_K3 = dict(
+    model_type="kimi_k3", vocab_size=256, hidden_size=64, num_hidden_layers=4,
+    num_attention_heads=4, num_key_value_heads=4, intermediate_size=128, rms_norm_eps=1e-5,
+    q_lora_rank=32, kv_lora_rank=16, qk_nope_head_dim=16, qk_rope_head_dim=8, v_head_dim=16,
+    num_experts=4, num_experts_per_token=2, num_shared_experts=1, moe_intermediate_size=32,
+    first_k_dense_replace=1, routed_expert_hidden_size=32, latent_moe_use_norm=True,
+    attn_res_block_size=2, mla_use_output_gate=True,
+    linear_attn_config=dict(kda_layers=[1, 3], num_heads=4, head_dim=16,
+                            short_conv_kernel_size=4),
+)
+case("kimi_k3", KIMI_K3, kimi_k3_hf)
+case("kimi_k3-tied",
+     dict(model_type="kimi_k3", text_config=dict(
+         KIMI_K3, num_hidden_layers=2, tie_word_embeddings=True, q_lora_rank=None,
+         attn_res_block_size=None, mla_use_output_gate=False, routed_expert_hidden_size=None,
+         latent_moe_use_norm=False, num_shared_experts=0,
+         linear_attn_config=dict(kda_layers=[2], num_heads=4, head_dim=16,
+                                 short_conv_kernel_size=4))),
+     then(kimi_k3_hf, lm_head()))
+
+
+def muse_spark_hf(params, config):
+    """Muse Spark's checkpoint names: the fused `qkvg_proj` as `q/k/v/gate_proj` (shapes only:
+    the RoPE row order sanitize restores does not change them), the residual gates' fixed
+    `*_residual_gate.gate` instead of the coefficients computed from them, the experts fused
+    (`mlp.experts.gate_up_proj` `[E, 2I, H]`, `mlp.experts.down_proj`, no `.weight`), and an
+    audio tower (dropped), plus a vision tower when the config has none (dropped)."""
+    text = config["text_config"]
+    q = text["num_attention_heads"] * text["head_dim"]
+    kv = text["num_key_value_heads"] * text["head_dim"]
+    out = []
+    for n, s in params:
+        if n.endswith(".self_attn.qkvg_proj.weight"):
+            base = n[: -len("qkvg_proj.weight")]
+            for p, rows in (("q", q), ("k", kv), ("v", kv), ("gate", q)):
+                out.append((f"{base}{p}_proj.weight", [rows, s[1]]))
+        elif n.endswith("_alpha"):
+            gate = {"add_attn_alpha": "post_attention_residual_gate.gate",
+                    "add_ffn_alpha": "post_feedforward_residual_gate.gate"}
+            base, _, leaf = n.rpartition(".")
+            out.append((f"{base}.{gate[leaf]}", s))
+        elif n.endswith("_beta"):
+            continue
+        elif n.endswith(".mlp.experts.gate_proj.weight"):
+            out.append((n.replace("gate_proj.weight", "gate_up_proj"), [s[0], 2 * s[1], s[2]]))
+        elif n.endswith(".mlp.experts.up_proj.weight"):
+            continue
+        elif n.endswith(".mlp.experts.down_proj.weight"):
+            out.append((n[: -len(".weight")], s))
+        elif ".attn.qkv_proj." in n:
+            for p in "qkv":
+                out.append((n.replace("qkv_proj", f"{p}_proj"), [s[0] // 3, *s[1:]]))
+        else:
+            out.append((n, s))
+    out.append(("model.audio_tower.layers.0.weight", [8, 8]))
+    if not config.get("vision_config"):
+        out.append(("model.vision_tower.ln_post.weight", [32]))
+        out.append(("model.vision_projection.weight", [64, 32]))
+    return out
+
+
+MUSE_SPARK_TEXT = dict(
+    hidden_size=64, num_attention_heads=4, num_key_value_heads=2, head_dim=16,
+    num_hidden_layers=4, vocab_size=256, rms_norm_eps=1e-5, post_norm_eps=1e-6,
+    rope_parameters=dict(rope_theta=10000.0, rope_type="default"),
+    layer_rope_theta=[10000.0, 0, 10000.0, 0],
+    layer_types=["sliding_attention", "full_attention", "sliding_attention", "full_attention"],
+    sliding_window=32, final_logit_softcapping=30.0, output_multiplier=0.5,
+    num_local_experts=4, num_experts_per_tok=2, moe_hidden_size=64, moe_intermediate_size=64,
+    mlp_layer_types=["sparse"] * 4,
+)
+# transformers checks the audio encoder's width against the text model's when loading the config.
+case("muse_spark", dict(model_type="muse_spark", text_config=MUSE_SPARK_TEXT,
+                        audio_config=dict(out_hidden_size=64)), muse_spark_hf)
+case("muse_spark-vision",
+     dict(model_type="muse_spark", text_config=dict(MUSE_SPARK_TEXT, num_hidden_layers=2,
+                                                    layer_rope_theta=[10000.0, 0],
+                                                    layer_types=["sliding_attention",
+                                                                 "full_attention"],
+                                                    mlp_layer_types=["sparse"] * 2),
+          vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                             num_attention_heads=2, patch_size=2, pos_emb_height=4,
+                             pos_emb_width=4),
+          audio_config=dict(out_hidden_size=64)),
+     muse_spark_hf)
+
+
 def mistral4_hf(fp8=False):
     """Mistral 4's checkpoint names: MoE experts fused (`mlp.experts.gate_up_proj` `[E, 2I, H]`,
     `mlp.experts.down_proj`), `kv_b_proj`; with `fp8`, per-expert `[E, 1, 1]` scales on the fused

@@ -246,6 +246,62 @@ def llama_modelopt_nvfp4(rng):
     return config, t
 
 
+def survey(case: str) -> dict:
+    return json.loads((ROOT / "tests" / "fixtures" / "arch_survey" / f"{case}.json").read_text())
+
+
+def muse_spark_modelopt(rng):
+    """Muse Spark as its NVFP4 release is exported by ModelOpt: every layer's fused experts
+    packed (`mlp.experts.gate_up_proj` uint8 [E, 2I, H/2], `gate_up_proj_weight_scale` F8_E4M3
+    [E, 2I, H/16], `gate_up_proj_weight_scale_2` float32 [E, 2] (gate half, up half),
+    `down_proj` likewise with a `[E]` `weight_scale_2`, activation `*_input_scale`s), the rest
+    bfloat16 (the fixed gates and routers float32)."""
+    sv = survey("muse_spark")
+    config = dict(sv["config"], torch_dtype="bfloat16", architectures=[
+        "MuseSparkForConditionalGeneration"], quantization_config={
+        "quant_method": "modelopt", "quant_algo": "NVFP4", "group_size": 16})
+    t = {}
+    for name, shape in sv["inputs"]:
+        if name.endswith((".mlp.experts.gate_up_proj", ".mlp.experts.down_proj")):
+            e, out, inp = shape
+            n = 2 if name.endswith("gate_up_proj") else 1
+            t[name] = ("U8", rng.integers(0, 256, (e, out, inp // 2), dtype=np.uint8))
+            t[name + "_weight_scale"] = ("F8_E4M3", rng.integers(0x30, 0x40, (e, out, inp // 16),
+                                                                 dtype=np.uint8))
+            scale2 = rng.uniform(0.001, 0.01, (e, n) if n == 2 else (e,))
+            t[name + "_weight_scale_2"] = ("F32", scale2.astype(np.float32))
+            t[name + "_input_scale"] = ("F32", np.full((e,), 0.02, dtype=np.float32))
+        else:
+            dtype = "F32" if name.endswith((".gate", "e_score_correction_bias")) else "BF16"
+            t[name] = (dtype, rng.normal(0, 0.02, shape))
+    return config, t
+
+
+def kimi_k3_compressed(rng, fmt: str = "mxfp4-pack-quantized"):
+    """Kimi K3 with compressed-tensors packed routed experts (`weight_packed` uint8 [out, in/2],
+    `weight_scale` E8M0 bytes [out, in/32] for mxfp4), the rest bfloat16."""
+    sv = survey("kimi_k3")
+    config = dict(sv["config"], torch_dtype="bfloat16", quantization_config={
+        "quant_method": "compressed-tensors", "format": fmt,
+        "config_groups": {"group_0": {"targets": ["Linear"], "weights": {
+            "num_bits": 4, "type": "float", "symmetric": True, "strategy": "group",
+            "group_size": 32}}},
+        "ignore": ["lm_head", "re:.*self_attn.*", "re:.*shared_experts.*"]})
+    t = {}
+    for name, shape in sv["inputs"]:
+        if ".block_sparse_moe.experts." in name:
+            base = name[: -len("weight")]
+            out, inp = shape
+            t[base + "weight_packed"] = ("U8", rng.integers(0, 256, (out, inp // 2),
+                                                            dtype=np.uint8))
+            t[base + "weight_scale"] = ("U8", rng.integers(118, 126, (out, inp // 32),
+                                                           dtype=np.uint8))
+        else:
+            dtype = "F32" if name.endswith("e_score_correction_bias") else "BF16"
+            t[name] = (dtype, rng.normal(0, 0.02, shape))
+    return config, t
+
+
 def llama_fp8_ue8m0(rng):
     """fp8 with power-of-two (ue8m0) scales over 32x32 blocks, which mlx-lm's loader calls mxfp8:
     `weight` F8_E4M3, `weight_scale_inv` float32 [out/32, in/32]."""
@@ -454,6 +510,10 @@ CASES = {
     "minimax_m3_vl-mxfp8": minimax_m3_vl,
     # The same model with bfloat16 linears (a dequantized re-save).
     "minimax_m3_vl-bf16": lambda rng: minimax_m3_vl(rng, mxfp8=False),
+    # Muse Spark's NVFP4 release: ModelOpt experts mapped onto nvfp4 layers by its sanitize.
+    "muse_spark-modelopt": muse_spark_modelopt,
+    # Kimi K3 with compressed-tensors mxfp4 experts, stacked packed by its sanitize.
+    "kimi_k3-compressed-mxfp4": kimi_k3_compressed,
     # DeepSeek V4 as published: fp8 (32x32 ue8m0 tiles) and fp4 experts kept packed.
     "deepseek_v41-fp8": deepseek_v41,
 }

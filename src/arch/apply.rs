@@ -279,6 +279,26 @@ fn apply_rules<T: Payload>(
                     }
                 })
                 .collect(),
+            Rule::InText(rules) => {
+                let text = match config.get("text_config") {
+                    Some(Value::Object(t)) => t.clone(),
+                    _ => config.clone(),
+                };
+                apply_rules(arch, &text, rules, out, tie_done)?
+            }
+            Rule::ConcatRows {
+                parts,
+                into,
+                leaves,
+                head_dim,
+            } => super::fuse::concat_rows(config, out, parts, into, leaves, head_dim)?,
+            Rule::ResidualGate { pat, suffix, into } => {
+                super::fuse::residual_gate(out, pat, suffix, into)
+            }
+            Rule::NormGainBf16(pat) => super::fuse::norm_gain(out, pat),
+            Rule::ViewU32 { pat, bytes_only } => super::fuse::view_u32(out, pat, bytes_only)?,
+            Rule::SplitColumns { suffix, parts } => super::fuse::split_columns(out, suffix, parts)?,
+            Rule::Truncate { pat, len } => super::fuse::truncate(config, out, pat, len)?,
             Rule::PackedInt4 => packed_int4(out)?,
             Rule::PackedMxScales { scale, repack } => packed_mx_scales(out, scale, repack)?,
             Rule::SplitRowGroups { pat, key, default } => {
@@ -858,11 +878,14 @@ pub fn is_quantizable(arch: &Arch, name: &str, shape: &[usize]) -> bool {
         return false;
     }
     // Stacked experts are SwitchLinear layers: `[E, out, in]` under the stacking target.
-    let stacked = shape.len() == 3
-        && arch.sanitize.iter().any(|r| match r {
+    fn stacks_into(rules: &[Rule], name: &str) -> bool {
+        rules.iter().any(|r| match r {
             Rule::StackExperts { into, .. } => name.contains(&format!(".{into}.")),
+            Rule::InText(rules) => stacks_into(rules, name),
             _ => false,
-        });
+        })
+    }
+    let stacked = shape.len() == 3 && stacks_into(arch.sanitize, name);
     shape.len() == 2 || stacked
 }
 
@@ -1040,6 +1063,14 @@ impl Payload for Traced {
             shape: self.shape.repeat_rows(times, rows),
             from: self.from,
         }
+    }
+    fn concat(parts: Vec<Self>) -> Self {
+        let from = parts.iter().flat_map(|p| p.from.iter().copied()).collect();
+        let shape = Payload::concat(parts.into_iter().map(|p| p.shape).collect::<Vec<_>>());
+        Traced { shape, from }
+    }
+    fn interleave_halves(self, _block: usize) -> Self {
+        self
     }
 }
 

@@ -133,7 +133,7 @@ pub fn absorb_kv_b<T: Payload>(
         return Err(format!(
             "`{k}`: this MLX checkpoint stores `kv_b_proj` quantized (an older mlx-lm layout); \
              hf2mlx does not re-split quantized MLA projections. Convert the original Hugging \
-             Face checkpoint instead"
+             Face checkpoint instead, or this one with mlx_lm.convert"
         ));
     }
     let dim = |keys: &[&str]| {

@@ -32,6 +32,7 @@ mod exaone;
 mod exaone4;
 mod exaone_moe;
 mod falcon_h1;
+mod fuse;
 mod gear;
 mod gemma;
 mod gemma2;
@@ -61,6 +62,7 @@ mod internlm3;
 mod iquestloopcoder;
 mod jamba;
 mod kimi_k25;
+mod kimi_k3;
 mod kimi_linear;
 mod klear;
 mod laguna;
@@ -88,6 +90,7 @@ mod mistral4;
 mod mixtral;
 mod mla;
 mod muse_glimmer;
+mod muse_spark;
 mod nanbeige;
 mod nanochat;
 mod nemotron;
@@ -137,8 +140,8 @@ mod youtu_llm;
 pub use mla::{broadcasts as mla_broadcasts, dequantizes_fp8};
 pub use registry::{REFUSED, REGISTRY, find, markdown_table, refusal, supported_model_types};
 pub use rules::{
-    Category, LayerQuant, LayerSet, Pat, Payload, Rule, Scalar, ShapeCond, Tied, Unsupported,
-    ValueOp, ValueRule,
+    Category, ConfigDim, LayerQuant, LayerSet, Pat, Payload, Rule, Scalar, ShapeCond, Tied,
+    Unsupported, ValueOp, ValueRule,
 };
 
 /// Everything hf2mlx knows about one mlx-lm model module (`mlx_lm/models/<name>.py`).

@@ -10,16 +10,16 @@ use super::{
     granite, granitemoe, granitemoehybrid, helium, hunyuan, hunyuan_v1_dense, internlm2, internlm3,
     iquestloopcoder, jamba, klear, laguna, lfm2, lfm2_moe, lfm2_vl, lille_130m, llama, llama4,
     llama4_text, mamba, mamba2, mellum, mimo, minicpm, minicpm3, minimax, minimax_m3_vl, mistral3,
-    mixtral, muse_glimmer, nanbeige, nanochat, nemotron, nemotron_h, nemotron_nas, olmo,
-    olmo_hybrid, olmo2, olmo3, olmoe, openelm, phi, phi3, phi3small, phimoe, phixtral, pixtral,
-    plamo, plamo2, plamo3, qwen, qwen2, qwen2_moe, qwen2_vl, qwen3, qwen3_5, qwen3_5_moe,
+    mixtral, muse_glimmer, muse_spark, nanbeige, nanochat, nemotron, nemotron_h, nemotron_nas,
+    olmo, olmo_hybrid, olmo2, olmo3, olmoe, openelm, phi, phi3, phi3small, phimoe, phixtral,
+    pixtral, plamo, plamo2, plamo3, qwen, qwen2, qwen2_moe, qwen2_vl, qwen3, qwen3_5, qwen3_5_moe,
     qwen3_moe, qwen3_next, qwen3_vl, qwen3_vl_moe, recurrent_gemma, rwkv7, seed_oss, smollm3,
     spark2_5, stablelm, starcoder2, step3p5, talkie, telechat3, youtu_llm,
 };
 // The MLA family and other fp8 block-scaled models.
 use super::{
-    deepseek_v3, deepseek_v32, deepseek_v41, glm_moe_dsa, glm4_moe_lite, kimi_k25, kimi_linear,
-    longcat_flash, longcat_flash_ngram, mimo_v2_flash, ministral3, mistral4,
+    deepseek_v3, deepseek_v32, deepseek_v41, glm_moe_dsa, glm4_moe_lite, kimi_k3, kimi_k25,
+    kimi_linear, longcat_flash, longcat_flash_ngram, mimo_v2_flash, ministral3, mistral4,
 };
 
 /// Every supported mlx-lm model module.
@@ -77,6 +77,7 @@ pub static REGISTRY: &[&Arch] = &[
     &iquestloopcoder::ARCH,
     &jamba::ARCH,
     &kimi_k25::ARCH,
+    &kimi_k3::ARCH,
     &kimi_linear::ARCH,
     &klear::ARCH,
     &laguna::ARCH,
@@ -103,6 +104,7 @@ pub static REGISTRY: &[&Arch] = &[
     &mistral4::ARCH,
     &mixtral::ARCH,
     &muse_glimmer::ARCH,
+    &muse_spark::ARCH,
     &nanbeige::ARCH,
     &nanochat::ARCH,
     &nemotron::ARCH,
@@ -152,30 +154,12 @@ pub static REGISTRY: &[&Arch] = &[
 /// `--trust-remote-code` that would write a model mlx-lm cannot load.
 pub static REFUSED: &[(&str, &[&str], &str, &str)] = &[
     (
-        "kimi_k3",
-        &[],
-        "KDA fusion and expert repacking not implemented",
-        "its sanitize concatenates the KDA layers' q/k/v projections (quantized ones too) and \
-         their convolutions, absorbs `kv_b_proj` into `embed_q`/`unembed_out` (dequantizing and \
-         re-quantizing an MLX-quantized one) and repacks compressed-tensors experts, which \
-         hf2mlx does not implement yet; convert it with mlx_lm.convert",
-    ),
-    (
         "kimi_vl",
         &[],
         "mlx-lm cannot load its checkpoints",
         "mlx-lm 0.32.2 cannot load a Hugging Face Kimi-VL checkpoint either: its sanitize keeps \
          `kv_b_proj`, which the DeepSeek-V3 attention it reuses only has absorbed into \
          `embed_q`/`unembed_out`, so its strict weight load fails",
-    ),
-    (
-        "muse_spark",
-        &[],
-        "gate coefficients and nvfp4 repacking not implemented",
-        "its sanitize computes the residual gates' coefficients and the zero-centred norms' \
-         gains from the weights and repacks ModelOpt nvfp4 experts (fused `gate_up_proj` split, \
-         `weight_scale_2` turned into global scales), which hf2mlx does not implement yet; \
-         convert it with mlx_lm.convert",
     ),
     (
         "prism_hadamard_qwen35",

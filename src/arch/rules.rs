@@ -65,6 +65,9 @@ pub enum Pat {
     Exact(&'static str),
     /// Every pattern matches (`k.endswith(".weight") and "norm" in k`).
     All(&'static [Pat]),
+    /// The pattern does not match (a `quant_predicate` that keeps everything but some layers in
+    /// float).
+    Not(&'static Pat),
 }
 
 impl Pat {
@@ -75,6 +78,7 @@ impl Pat {
             Pat::Contains(p) => s.contains(p),
             Pat::Exact(p) => s == p,
             Pat::All(ps) => ps.iter().all(|p| p.matches(s)),
+            Pat::Not(p) => !p.matches(s),
         }
     }
 }
@@ -310,6 +314,45 @@ pub enum Rule {
         from: &'static str,
         to: &'static str,
     },
+    /// `rules` applied with the text model's configuration: `config["text_config"]` when the
+    /// config has one, else the whole config (a wrapper whose language model's `sanitize` sees
+    /// only its own arguments, kimi_k3's `LanguageModel`).
+    InText(&'static [Rule]),
+    /// `mx.concatenate([P<part>.<leaf> ...], axis=0)` into `P<into>.<leaf>`, for every prefix
+    /// `P` and leaf (`weight`, `scales`, `biases`, `bias`) where all parts are present and
+    /// `P<into>.<leaf>` is not: fused projections (kimi_k3's KDA `qkv_proj`, muse_spark's
+    /// `qkvg_proj`). Parts flagged `true` first have their rows put in RoPE pair order
+    /// (muse_spark's `interleave_rope_rows`: within each head of `head_dim` rows, row `2i` is
+    /// row `i` and row `2i + 1` row `head_dim / 2 + i`).
+    ConcatRows {
+        parts: &'static [(&'static str, bool)],
+        into: &'static str,
+        leaves: &'static [&'static str],
+        head_dim: Option<ConfigDim>,
+    },
+    /// muse_spark's fixed residual gates: a tensor matching `pat` and ending with `suffix` is
+    /// replaced by `<prefix><into>_alpha` and `<prefix><into>_beta`, the float32 coefficients
+    /// `residual_gate_coefficients` computes from it (temperature 0.3, eps 1e-3).
+    ResidualGate {
+        pat: Pat,
+        suffix: &'static str,
+        into: &'static str,
+    },
+    /// `(1.0 + v.astype(float32)).astype(bfloat16)` on matching tensors: norm weights a
+    /// checkpoint stores centred at zero, turned into their gains (muse_spark's `norm_gain`).
+    NormGainBf16(Pat),
+    /// `v.view(uint32)` on matching tensors (of any stored dtype, or only of bytes when
+    /// `bytes_only`): packed codes in MLX's word layout.
+    ViewU32 { pat: Pat, bytes_only: bool },
+    /// Column `i` of tensors whose name ends with `suffix` (`v[..., i]`, one axis fewer) becomes
+    /// the name with `suffix` replaced by `parts[i]`: ModelOpt's per-expert `weight_scale_2`
+    /// pairs `[E, 2]` of a fused `gate_up_proj`.
+    SplitColumns {
+        suffix: &'static str,
+        parts: &'static [&'static str],
+    },
+    /// `v[:n]` of matching 1-D tensors longer than `n` (kimi_k3's `A_log` cut to the heads).
+    Truncate { pat: Pat, len: ConfigDim },
     /// `v.astype(to)` on every floating tensor: a model whose `sanitize` casts to the model's
     /// own dtype (mlx-audio's Whisper casts to float16 before convert's `--dtype`/`torch_dtype`
     /// cast, so a float32 output holds float16 values).
@@ -329,6 +372,46 @@ pub enum Scalar {
         index: Option<usize>,
         default: f64,
     },
+}
+
+/// A dimension read from the configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfigDim {
+    /// `config[a][b]...` (the text config's, when the config has a `text_config`, and the key is
+    /// not at the top level).
+    Key(&'static [&'static str]),
+    /// `Key(a) // Key(b)` (a vision tower's `head_dim = hidden_size // num_attention_heads`).
+    Quotient(&'static [&'static str], &'static [&'static str]),
+}
+
+impl ConfigDim {
+    /// The positive value under `config`, if the keys are there.
+    pub fn resolve(&self, config: &serde_json::Map<String, serde_json::Value>) -> Option<usize> {
+        let key = |path: &[&str]| {
+            let walk = |root: Option<&serde_json::Value>| {
+                path.iter()
+                    .try_fold(root?, |v, k| v.get(*k))
+                    .and_then(serde_json::Value::as_u64)
+            };
+            let top = serde_json::Value::Object(config.clone());
+            walk(Some(&top))
+                .or_else(|| walk(config.get("text_config")))
+                .map(|d| d as usize)
+        };
+        match *self {
+            ConfigDim::Key(p) => key(p),
+            ConfigDim::Quotient(a, b) => Some(key(a)? / key(b)?.max(1)),
+        }
+        .filter(|&d| d > 0)
+    }
+
+    /// The keys, for messages.
+    pub fn describe(&self) -> String {
+        match *self {
+            ConfigDim::Key(p) => p.join("."),
+            ConfigDim::Quotient(a, b) => format!("{} / {}", a.join("."), b.join(".")),
+        }
+    }
 }
 
 /// The value transforms of [`Rule::Values`].
@@ -373,6 +456,12 @@ pub enum ValueOp {
     NormalizeColumns { eps: f64 },
     /// `w / by[column]` in f32: a resolved [`ValueOp::NormalizeColumns`] (`by` = norm + eps).
     DivideColumns { by: Vec<f32> },
+    /// muse_spark's `residual_gate_coefficients` on float32 gate values, the branch weight
+    /// `beta = sigmoid(g / temperature)` (mlx's CPU sigmoid and its fast `exp`).
+    GateBeta { temperature: f64 },
+    /// The stream weight `alpha = sqrt(max(sigmoid(-w) * (1 + sigmoid(w)), eps))` of the same
+    /// gate, `w = g / temperature`.
+    GateAlpha { temperature: f64, eps: f64 },
 }
 
 /// Numbered layers a configuration singles out, for rules that depend on a layer's kind rather
@@ -386,6 +475,9 @@ pub enum LayerSet {
         group: &'static str,
         total: &'static str,
     },
+    /// Layer 0 and layer `n - 1`, `n = config[total]` (the text config's when there is one):
+    /// muse_spark keeps the experts of its first and last layers in float.
+    FirstAndLast { total: &'static str },
 }
 
 impl LayerSet {
@@ -400,6 +492,14 @@ impl LayerSet {
                 let g = config.get(group)?.as_u64().filter(|g| *g > 0)?;
                 let n = config.get(total)?.as_u64()?;
                 Some((i + 1).is_multiple_of(g) || i >= n / g * g)
+            }
+            LayerSet::FirstAndLast { total } => {
+                let n = config
+                    .get("text_config")
+                    .and_then(|t| t.get(total))
+                    .or_else(|| config.get(total))?
+                    .as_u64()?;
+                Some(i == 0 || i + 1 == n)
             }
         }
     }
@@ -503,6 +603,20 @@ pub trait Payload: Sized + Clone {
     }
     /// `mx.repeat(x, times, axis=-2)[..., :rows, :]`.
     fn repeat_rows(self, times: usize, rows: usize) -> Self;
+    /// `mx.concatenate(parts, axis=0)`; parts agree on every axis but the first.
+    fn concat(parts: Vec<Self>) -> Self;
+    /// Rows put in RoPE pair order within each block of `block` rows (second-to-last axis):
+    /// output row `2i` is row `i`, row `2i + 1` is row `block / 2 + i`.
+    fn interleave_halves(self, block: usize) -> Self;
+    /// Whether the values are stored as bytes (uint8 codes), for `if v.dtype == mx.uint8`.
+    fn is_bytes(&self) -> bool {
+        false
+    }
+    /// `x.view(uint32)` whatever the stored dtype: the last axis shrinks by 4 / element size.
+    /// Shape-only payloads count as 32-bit words (unchanged).
+    fn view_as_u32(self) -> Self {
+        self
+    }
 }
 
 impl Payload for Vec<usize> {
@@ -556,6 +670,16 @@ impl Payload for Vec<usize> {
         if n >= 2 {
             self[n - 2] = rows;
         }
+        self
+    }
+    fn concat(parts: Vec<Self>) -> Self {
+        let mut s = parts.first().cloned().unwrap_or_default();
+        if let Some(d) = s.first_mut() {
+            *d = parts.iter().map(|p| p.first().copied().unwrap_or(0)).sum();
+        }
+        s
+    }
+    fn interleave_halves(self, _block: usize) -> Self {
         self
     }
     fn view_words(mut self) -> Self {

@@ -75,6 +75,7 @@ impl SourceFormat {
                 quantization: json!({"group_size": 32, "bits": 8, "mode": "mxfp8"}),
             })),
             "compressed-tensors" => compressed_tensors(qc).map(Some),
+            "modelopt" => modelopt(qc).map(Some),
             // Power-of-two scales over 32x32 blocks are mxfp8 to the loader; the models whose
             // sanitize keeps them packed ([`Rule::PackedMxScales`]) are checked in
             // [`refuse_unmapped_packs`]. Other fp8 layouts are dequantized by sanitize.
@@ -108,23 +109,46 @@ impl SourceFormat {
     }
 }
 
+/// NVIDIA ModelOpt (`quant_method` `modelopt`; hf_quant_config.json nests the settings under
+/// `quantization`): NVFP4 is MLX's nvfp4 once the model's `sanitize` has renamed the packs
+/// (muse_spark's), so the loader only sets `quantization`. Other algorithms mlx-lm refuses.
+fn modelopt(qc: &Value) -> Result<SourceFormat, String> {
+    let settings = qc.get("quantization").unwrap_or(qc);
+    match settings.get("quant_algo").and_then(Value::as_str) {
+        Some("NVFP4") => {
+            let group_size = settings
+                .get("group_size")
+                .and_then(Value::as_u64)
+                .unwrap_or(16);
+            Ok(SourceFormat::Native {
+                quantization: json!({"group_size": group_size, "bits": 4, "mode": "nvfp4"}),
+            })
+        }
+        other => Err(format!(
+            "this ModelOpt checkpoint's quant_algo is {}; mlx-lm 0.32.2 (and hf2mlx) convert \
+             only NVFP4 ModelOpt exports. Use the original float checkpoint and quantize it with -q",
+            other.map_or("(none)".to_string(), |a| format!("`{a}`"))
+        )),
+    }
+}
+
 /// `_compressed_tensors_quantization`: the `pack-quantized` (int4) format is MLX's affine
 /// layout once the model's `sanitize` has renamed it ([`crate::arch::Rule::PackedInt4`]), so
-/// the loader only sets `quantization`. The nvfp4/mxfp4 packs mlx-lm maps too are refused: the
-/// same `sanitize` computes affine `biases = -8 · scale` from their uint8 scales, which mlx-lm
-/// fails on ("Converting -8 to uint8 would result in overflow"); other formats (fp8
-/// `float-quantized`, ...) mlx-lm refuses itself.
+/// the loader only sets `quantization`; the nvfp4/mxfp4 packs are MLX's nvfp4/mxfp4 layers for
+/// models whose `sanitize` stacks them as they are (kimi_k3's experts), and refused for the
+/// others in [`refuse_unmapped_packs`]. Other formats (fp8 `float-quantized`, ...) mlx-lm
+/// refuses itself.
 fn compressed_tensors(qc: &Value) -> Result<SourceFormat, String> {
     match qc.get("format").and_then(Value::as_str) {
         Some("pack-quantized") => Ok(SourceFormat::Native {
             quantization: json!({"group_size": 32, "bits": 4, "mode": "affine"}),
         }),
-        Some(f @ ("nvfp4-pack-quantized" | "mxfp4-pack-quantized")) => Err(format!(
-            "this compressed-tensors checkpoint is `{f}`, which mlx-lm 0.32.2 cannot convert either \
-             (the models' sanitize treats every pack as int4 and fails on its uint8 scales). Use the original float checkpoint and \
-             quantize it with -q --q-mode {}",
-            &f[..5]
-        )),
+        Some("nvfp4-pack-quantized") => Ok(SourceFormat::Native {
+            quantization: json!({"group_size": 16, "bits": 4, "mode": "nvfp4"}),
+        }),
+        Some("mxfp4-pack-quantized") => Ok(SourceFormat::Native {
+            quantization: json!({"group_size": 32, "bits": 4, "mode": "mxfp4"}),
+        }),
         other => Err(format!(
             "this compressed-tensors checkpoint has format {}, which mlx-lm 0.32.2 does not \
              convert (it maps only `pack-quantized` int4). Dequantize it to bfloat16 first, or use \
@@ -168,9 +192,48 @@ pub fn refuse_unmapped_packs(
             arch.name
         ));
     }
+    if format.is_some() && method == Some("modelopt") && !any_rule(arch.sanitize, &maps_modelopt) {
+        return Err(format!(
+            "this is a pre-quantized checkpoint (quant_method `modelopt`): mlx-lm 0.32.2 reads \
+             ModelOpt NVFP4 as nvfp4, but only muse_spark's sanitize renames its \
+             `weight_scale`/`weight_scale_2`/`input_scale` tensors, so it cannot load this `{}` \
+             checkpoint either. Use the original float checkpoint and quantize it with -q \
+             --q-mode nvfp4",
+            arch.name
+        ));
+    }
     let compressed = method == Some("compressed-tensors");
+    let pack_format = quantization_config(cfg)
+        .and_then(|qc| qc.get("format"))
+        .and_then(Value::as_str);
+    let stacks_packs = any_rule(arch.sanitize, &stacks_packed_experts);
+    if format.is_some()
+        && compressed
+        && let Some(f @ ("nvfp4-pack-quantized" | "mxfp4-pack-quantized")) = pack_format
+    {
+        if stacks_packs {
+            return Ok(());
+        }
+        return Err(format!(
+            "this compressed-tensors checkpoint is `{f}`, which mlx-lm 0.32.2 cannot convert \
+             for a `{}` model either (its sanitize treats every pack as int4 and fails on the \
+             uint8 scales; only kimi_k3's stacks fp4 packs as they are). Use the original float \
+             checkpoint and quantize it with -q --q-mode {}",
+            arch.name,
+            &f[..5]
+        ));
+    }
     if format.is_none() || !compressed || remaps_packed_int4(arch.sanitize) {
         return Ok(());
+    }
+    if stacks_packs {
+        return Err(format!(
+            "this compressed-tensors int4 checkpoint is a `{}` model, whose mlx-lm sanitize \
+             stacks the experts' packs without the affine biases MLX's int4 layers need, so \
+             mlx-lm 0.32.2 cannot load it either. Use the original float checkpoint and \
+             quantize it with -q",
+            arch.name
+        ));
     }
     let remapping: Vec<&str> = crate::arch::REGISTRY
         .iter()
@@ -198,6 +261,36 @@ fn keeps_mx_packed(rules: &[crate::arch::Rule]) -> bool {
     })
 }
 
+/// Whether some rule, here or in a conditional's rules, satisfies `f`.
+fn any_rule(rules: &[crate::arch::Rule], f: &dyn Fn(&crate::arch::Rule) -> bool) -> bool {
+    use crate::arch::Rule;
+    rules.iter().any(|r| {
+        f(r) || match r {
+            Rule::IfConfig { rules, .. }
+            | Rule::IfConfigOr { rules, .. }
+            | Rule::IfAny { rules, .. }
+            | Rule::InText(rules) => any_rule(rules, f),
+            _ => false,
+        }
+    })
+}
+
+/// A sanitize step that renames ModelOpt's `weight_scale_2` (muse_spark's).
+fn maps_modelopt(r: &crate::arch::Rule) -> bool {
+    use crate::arch::Rule;
+    match r {
+        Rule::RenameSuffix { from, .. } => from.ends_with("_weight_scale_2"),
+        Rule::SplitColumns { suffix, .. } => suffix.ends_with("_weight_scale_2"),
+        _ => false,
+    }
+}
+
+/// A sanitize step that keeps stacked compressed-tensors expert packs as uint32 words (kimi_k3's).
+fn stacks_packed_experts(r: &crate::arch::Rule) -> bool {
+    matches!(r, crate::arch::Rule::ViewU32 { pat, .. }
+        if pat.matches("model.layers.1.mlp.switch_mlp.gate_proj.weight_packed"))
+}
+
 fn remaps_packed_int4(rules: &[crate::arch::Rule]) -> bool {
     use crate::arch::Rule;
     rules.iter().any(|r| match r {
@@ -207,6 +300,23 @@ fn remaps_packed_int4(rules: &[crate::arch::Rule]) -> bool {
         }
         _ => false,
     })
+}
+
+/// `cfg` with hf_quant_config.json's content as its `quantization_config` when neither it nor
+/// its `text_config` has one and the folder has that file (NVIDIA ModelOpt exports), as
+/// mlx-lm's loader reads it.
+pub fn with_hf_quant_config(cfg: &Json, dir: &std::path::Path) -> Json {
+    if quantization_config(cfg).is_some() || cfg.contains_key("quantization") {
+        return cfg.clone();
+    }
+    let file: Option<Value> = std::fs::read(dir.join("hf_quant_config.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    let mut out = cfg.clone();
+    if let Some(qc @ Value::Object(_)) = file {
+        out.insert("quantization_config".into(), qc);
+    }
+    out
 }
 
 /// `quantization_config` where mlx-lm's loader looks for it.

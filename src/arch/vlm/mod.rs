@@ -145,6 +145,7 @@ fn describe(p: &Pat) -> String {
             x.trim_end_matches('.').to_string()
         }
         Pat::All(ps) => ps.iter().map(describe).collect::<Vec<_>>().join(" & "),
+        Pat::Not(p) => format!("not {}", describe(p)),
     }
 }
 
