@@ -1160,8 +1160,8 @@ impl ParamContext<'_> {
                 spec,
             } => {
                 // mlx-lm's `dequantize_model` (-d) calls `mx.dequantize` without the layer's
-                // nvfp4 global scale, so its output ignores it; so does ours.
-                let global_scale = global_scale.filter(|_| !self.opts.dequantize);
+                // nvfp4 global scale, so its weights are off by that factor; ours apply it, a
+                // deliberate difference (tests/interop.rs, tests/prequant_sources.rs).
                 // Affine dequantizes in the scales' dtype after mlx-lm's cast step; the fp modes
                 // in bfloat16 (mlx's default), or in --dtype when given; with an nvfp4 global
                 // scale mlx computes in float32.

@@ -36,6 +36,17 @@ fn options(command: &str, src: &Path, dst: &Path) -> ConvertOptions {
     o
 }
 
+/// Where hf2mlx deliberately differs from mlx-lm's output: (case, variant, tensor-name part,
+/// why). Only byte differences of matching tensors are forgiven, and each entry must still
+/// differ, so the list cannot go stale.
+const DELIBERATE: &[(&str, &str, &str, &str)] = &[(
+    "muse_spark-modelopt",
+    "dequantize",
+    ".mlp.experts.",
+    "mlx-lm's -d calls mx.dequantize without the nvfp4 global scale, so its expert weights are \
+     off by that factor; hf2mlx applies it (see interop.rs dequantize_applies_nvfp4_global_scale)",
+)];
+
 /// Converts every variant of fixture `case` and returns the differences from mlx-lm.
 fn check_case(case: &str) -> Vec<String> {
     let root = common::fixtures().join("prequant").join(case);
@@ -64,7 +75,17 @@ fn check_case(case: &str) -> Vec<String> {
             )),
             (None, Err(e)) => failures.push(format!("{case}/{variant}: conversion failed: {e}")),
             (None, Ok(_)) => {
-                let diffs = common::compare(&out, &expected);
+                let mut diffs = common::compare(&out, &expected);
+                for (_, _, part, why) in DELIBERATE
+                    .iter()
+                    .filter(|(c, v, _, _)| *c == case && *v == variant)
+                {
+                    let before = diffs.len();
+                    diffs.retain(|d| !(d.contains(part) && d.ends_with(": bytes differ")));
+                    if diffs.len() == before {
+                        diffs.push(format!("no longer differs where expected ({why})"));
+                    }
+                }
                 if !diffs.is_empty() {
                     let head: Vec<_> = diffs.iter().take(8).cloned().collect();
                     failures.push(format!(
