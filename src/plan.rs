@@ -316,15 +316,7 @@ impl crate::arch::Payload for Input {
         }
     }
     fn view_bytes_as_words(self) -> Self {
-        let mut shape = Input::shape(&self);
-        if let Some(n) = shape.last_mut() {
-            *n /= 4;
-        }
-        Input::View {
-            of: Box::new(self),
-            dtype: DType::U32,
-            shape,
-        }
+        self.view_as_u32()
     }
     fn e8m0_exponents(self) -> Self {
         if self.storage_dtype().mlx_storage() == DType::U8 {

@@ -92,22 +92,7 @@ pub const ARCH: Arch = Arch {
                 present: true,
                 rules: PACKED_EXPERTS,
             },
-            Rule::Replace {
-                from: "block_sparse_moe.gate.e_score_correction_bias",
-                to: "mlp.e_score_correction_bias",
-            },
-            Rule::Replace { from: "block_sparse_moe.", to: "mlp." },
-            Rule::MoveAxis {
-                pat: Pat::Suffix("_conv1d.weight"),
-                rank: 3,
-                from: 2,
-                to: 1,
-                when: ShapeCond::Always,
-            },
-            Rule::Replace { from: "self_attn.q_conv1d.", to: "self_attn.q_conv.conv." },
-            Rule::Replace { from: "self_attn.k_conv1d.", to: "self_attn.k_conv.conv." },
-            Rule::Replace { from: "self_attn.v_conv1d.", to: "self_attn.v_conv.conv." },
-            Rule::Flatten(Pat::Suffix("self_attn.dt_bias")),
+            super::kimi_linear::KDA_LAYERS,
             Rule::Flatten(Pat::Suffix("self_attn.A_log")),
             Rule::Truncate {
                 pat: Pat::Suffix("self_attn.A_log"),

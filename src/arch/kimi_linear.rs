@@ -8,6 +8,39 @@
 
 use super::{Arch, Category, LayerQuant, Pat, Rule, ShapeCond, Tied};
 
+/// The rest of `block_sparse_moe` moved to `mlp`, KDA's convolutions channels-last under
+/// `{q,k,v}_conv.conv`, `dt_bias` flat: shared with kimi_k3, which builds on this model.
+pub(super) const KDA_LAYERS: Rule = Rule::All(&[
+    Rule::Replace {
+        from: "block_sparse_moe.gate.e_score_correction_bias",
+        to: "mlp.e_score_correction_bias",
+    },
+    Rule::Replace {
+        from: "block_sparse_moe.",
+        to: "mlp.",
+    },
+    Rule::MoveAxis {
+        pat: Pat::Suffix("_conv1d.weight"),
+        rank: 3,
+        from: 2,
+        to: 1,
+        when: ShapeCond::Always,
+    },
+    Rule::Replace {
+        from: "self_attn.q_conv1d.",
+        to: "self_attn.q_conv.conv.",
+    },
+    Rule::Replace {
+        from: "self_attn.k_conv1d.",
+        to: "self_attn.k_conv.conv.",
+    },
+    Rule::Replace {
+        from: "self_attn.v_conv1d.",
+        to: "self_attn.v_conv.conv.",
+    },
+    Rule::Flatten(Pat::Suffix("self_attn.dt_bias")),
+]);
+
 #[rustfmt::skip] // one line per module class
 pub const ARCH: Arch = Arch {
     name: "kimi_linear",
@@ -20,22 +53,7 @@ pub const ARCH: Arch = Arch {
             into: "switch_mlp",
             rename: &[("w1", "gate_proj"), ("w2", "down_proj"), ("w3", "up_proj")],
         },
-        Rule::Replace {
-            from: "block_sparse_moe.gate.e_score_correction_bias",
-            to: "mlp.e_score_correction_bias",
-        },
-        Rule::Replace { from: "block_sparse_moe.", to: "mlp." },
-        Rule::MoveAxis {
-            pat: Pat::Suffix("_conv1d.weight"),
-            rank: 3,
-            from: 2,
-            to: 1,
-            when: ShapeCond::Always,
-        },
-        Rule::Replace { from: "self_attn.q_conv1d.", to: "self_attn.q_conv.conv." },
-        Rule::Replace { from: "self_attn.k_conv1d.", to: "self_attn.k_conv.conv." },
-        Rule::Replace { from: "self_attn.v_conv1d.", to: "self_attn.v_conv.conv." },
-        Rule::Flatten(Pat::Suffix("self_attn.dt_bias")),
+        KDA_LAYERS,
         Rule::AbsorbMla {
             heads: "num_attention_heads",
             nope: &["qk_nope_head_dim", "head_dim"],
