@@ -554,3 +554,92 @@ fn check_finite_reports_nan_and_inf() {
     assert!(stderr(&o).contains("every floating tensor is finite"));
     assert!(tmp.path().join("out/model.safetensors").is_file());
 }
+
+/// The llama fixture with a 300 000-token vocabulary, so that `embed_tokens` and `lm_head` hold
+/// 77 MB each: past the 64 MB after which the buffered write path starts writeback and drops
+/// written pages from the page cache. Values are a fixed pseudo-random sequence.
+fn large_vocab_llama(dst: &Path) -> PathBuf {
+    const VOCAB: usize = 300_000;
+    copy_dir(&llama(), dst);
+    let config_path = dst.join("config.json");
+    let mut config: Value = serde_json::from_slice(&std::fs::read(&config_path).unwrap()).unwrap();
+    config["vocab_size"] = VOCAB.into();
+    std::fs::write(&config_path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
+    let path = dst.join("model.safetensors");
+    let bytes = std::fs::read(&path).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut owned: Vec<(String, safetensors::Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
+    for (name, view) in st.tensors() {
+        let (shape, data) = if name.ends_with("embed_tokens.weight") || name == "lm_head.weight" {
+            let shape = vec![VOCAB, view.shape()[1]];
+            let mut data = Vec::with_capacity(shape[0] * shape[1] * 2);
+            for _ in 0..shape[0] * shape[1] {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                // bf16 values in ±[2^-8, 2^-6): sign, exponent 119..=121, random mantissa.
+                let bits = ((state >> 63) << 15) as u16
+                    | ((119 + (state >> 40) % 3) << 7) as u16
+                    | ((state >> 33) & 0x7f) as u16;
+                data.extend_from_slice(&bits.to_le_bytes());
+            }
+            (shape, data)
+        } else {
+            (view.shape().to_vec(), view.data().to_vec())
+        };
+        owned.push((name, view.dtype(), shape, data));
+    }
+    let views: Vec<(String, safetensors::tensor::TensorView)> = owned
+        .iter()
+        .map(|(n, d, s, b)| {
+            (
+                n.clone(),
+                safetensors::tensor::TensorView::new(*d, s.clone(), b).unwrap(),
+            )
+        })
+        .collect();
+    drop(st);
+    safetensors::serialize_to_file(views, None, &path).unwrap();
+    dst.to_path_buf()
+}
+
+/// Writing through the page cache (the fallback where `O_DIRECT` is refused, forced here with
+/// `HF2MLX_DIRECT_IO=0`) produces the same shards as direct writes, also for tensors large
+/// enough that written pages are dropped from the cache while the conversion runs.
+#[test]
+fn buffered_writes_equal_direct_writes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = large_vocab_llama(&tmp.path().join("src"));
+    let src = src.to_str().unwrap();
+    for flags in [vec![], vec!["-q"]] {
+        let mut shards = Vec::new();
+        for direct in ["1", "0"] {
+            let out = tmp.path().join(format!("out-{direct}"));
+            let out_str = out.to_str().unwrap().to_string();
+            let mut args = vec!["convert", "--hf-path", src, "--mlx-path", &out_str];
+            args.extend(&flags);
+            let o = bin()
+                .args(&args)
+                .env(hf2mlx::safetensors::DIRECT_IO_ENV, direct)
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{flags:?}: {}", stderr(&o));
+            let files: Vec<(String, Vec<u8>)> = entries(&out)
+                .into_iter()
+                .filter(|n| n.ends_with(".safetensors") || n.ends_with(".index.json"))
+                .map(|n| {
+                    let bytes = std::fs::read(out.join(&n)).unwrap();
+                    (n, bytes)
+                })
+                .collect();
+            assert!(!files.is_empty());
+            shards.push(files);
+            std::fs::remove_dir_all(&out).unwrap();
+        }
+        assert!(
+            shards[0] == shards[1],
+            "{flags:?}: buffered and direct writes differ"
+        );
+    }
+}
