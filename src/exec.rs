@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::eval::weight_error::WeightErrors;
 use crate::plan::{Input, Op, ParamPlan, Plan};
 use crate::quant::method::importance;
-use crate::quant::{affine, fp};
+use crate::quant::{Mode, affine, fp};
 use crate::safetensors::{Checkpoint, ShardWriter, SourceTensor, TensorSlot, WritePool};
 
 /// Target elements per block: 64 Ki elements = 128 KiB of bf16 input, 256 KiB as f32, so a
@@ -412,7 +412,76 @@ fn read_rows(
             cast::encode_from_f32(ft, &x, &mut out[at..]);
             Ok(())
         }
-        Input::Quantized { .. } => Err(internal("quantized input inside a composite".into())),
+        Input::Quantized {
+            weight,
+            scales,
+            biases,
+            global_scale: None,
+            mode: Mode::Affine,
+            group_size,
+            bits,
+            float,
+        } => {
+            // A layer a sanitize dequantizes before reshaping it (deepseek_v3's quantized
+            // `kv_b_proj`): rows dequantized in the scales' dtype.
+            let mut s = Scratch::default();
+            s.x.resize(count * row_len, 0.0);
+            dequantize_affine_rows(
+                ckpt,
+                "a quantized layer",
+                (weight, scales, biases.as_deref()),
+                (*group_size, *bits, *float),
+                (first, count),
+                &mut s,
+            )?;
+            let at = out.len();
+            out.resize(at + s.x.len() * float.size(), 0);
+            cast::encode_from_f32(*float, &s.x, &mut out[at..]);
+            Ok(())
+        }
+        Input::Quantized { .. } => Err(internal(
+            "an fp-quantized layer inside a composite input".into(),
+        )),
+        Input::QuantizedPart {
+            of,
+            group_size,
+            bits,
+            part,
+        } => {
+            let Some(ft) = of.float_type() else {
+                return Err(internal("quantizing a non-float tensor".into()));
+            };
+            let mut raw = Vec::new();
+            read_rows(ckpt, of, first, count, &mut raw)?;
+            let mut x = vec![0f32; raw.len() / ft.size()];
+            cast::decode_to_f32(ft, &raw, &mut x);
+            if !x.len().is_multiple_of(*group_size) {
+                return Err(internal(format!(
+                    "rows of {} values do not split into groups of {group_size}",
+                    x.len() / count.max(1)
+                )));
+            }
+            let groups = x.len() / group_size;
+            let mut words = vec![0u32; x.len() * *bits as usize / 32];
+            let (mut scales, mut biases) = (vec![0f32; groups], vec![0f32; groups]);
+            affine::quantize(&x, *group_size, *bits, &mut words, &mut scales, &mut biases);
+            let at = out.len();
+            match part {
+                crate::arch::QuantPart::Weight => {
+                    out.extend(words.iter().flat_map(|w| w.to_le_bytes()));
+                }
+                crate::arch::QuantPart::Scales | crate::arch::QuantPart::Biases => {
+                    let v = if *part == crate::arch::QuantPart::Scales {
+                        &scales
+                    } else {
+                        &biases
+                    };
+                    out.resize(at + groups * ft.size(), 0);
+                    cast::encode_from_f32(ft, v, &mut out[at..]);
+                }
+            }
+            Ok(())
+        }
         Input::Cast { of, to } => {
             let Some(from) = of.storage_dtype().float_type() else {
                 return Err(internal("cast of a non-float tensor".into()));
@@ -1177,7 +1246,8 @@ fn load_values(p: &ParamPlan, job: &Job, ckpt: &Checkpoint, s: &mut Scratch) -> 
         | Input::E8m0 { .. }
         | Input::RepeatRows { .. }
         | Input::Concat { .. }
-        | Input::InterleaveHalves { .. } => {
+        | Input::InterleaveHalves { .. }
+        | Input::QuantizedPart { .. } => {
             let Some(ft) = p.input.storage_dtype().float_type() else {
                 return Err(internal(format!("`{}` is not a float tensor", p.name)));
             };
@@ -1194,49 +1264,17 @@ fn load_values(p: &ParamPlan, job: &Job, ckpt: &Checkpoint, s: &mut Scratch) -> 
             bits,
             float,
         } => {
-            // Rows of the packed weight.
-            s.src.clear();
-            read_rows(ckpt, weight, job.first, job.count, &mut s.src)?;
-            s.words.resize(s.src.len() / 4, 0);
-            for (w, b) in s.words.iter_mut().zip(s.src.chunks_exact(4)) {
-                *w = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-            }
-            let groups = n / group_size;
             match mode.fp() {
-                None => {
-                    let load = |t: &Input, out: &mut Vec<f32>, buf: &mut Vec<u8>| -> Result<()> {
-                        let ft = t.storage_dtype().float_type().ok_or_else(|| {
-                            internal(format!("scales/biases of `{}` are not float", p.name))
-                        })?;
-                        buf.clear();
-                        read_rows(ckpt, t, job.first, job.count, buf)?;
-                        out.resize(groups, 0.0);
-                        cast::decode_to_f32(ft, buf, out);
-                        // mlx-lm casts scales/biases to the model dtype before dequantizing.
-                        if ft != *float {
-                            cast::round_to(*float, out);
-                        }
-                        Ok(())
-                    };
-                    load(scales, &mut s.scales, &mut s.src)?;
-                    match biases {
-                        Some(b) => load(b, &mut s.biases, &mut s.src)?,
-                        None => s.biases.clear(),
-                    }
-                    if s.biases.len() != groups {
-                        return Err(internal(format!("`{}` has no biases", p.name)));
-                    }
-                    affine::dequantize(
-                        &s.words,
-                        &s.scales,
-                        &s.biases,
-                        *group_size,
-                        *bits,
-                        *float,
-                        &mut s.x,
-                    );
-                }
+                None => dequantize_affine_rows(
+                    ckpt,
+                    &p.name,
+                    (weight, scales, biases.as_deref()),
+                    (*group_size, *bits, *float),
+                    (job.first, job.count),
+                    s,
+                )?,
                 Some(mode) => {
+                    read_words(ckpt, weight, job.first, job.count, s)?;
                     s.scale_codes.clear();
                     read_rows(ckpt, scales, job.first, job.count, &mut s.scale_codes)?;
                     match global_scale {
@@ -1271,6 +1309,65 @@ fn load_values(p: &ParamPlan, job: &Job, ckpt: &Checkpoint, s: &mut Scratch) -> 
             }
         }
     }
+    Ok(())
+}
+
+/// Rows `[first, first+count)` of a packed weight as words, into `s.words` (`s.src` is
+/// clobbered).
+fn read_words(
+    ckpt: &Checkpoint,
+    weight: &Input,
+    first: usize,
+    count: usize,
+    s: &mut Scratch,
+) -> Result<()> {
+    s.src.clear();
+    read_rows(ckpt, weight, first, count, &mut s.src)?;
+    s.words.resize(s.src.len() / 4, 0);
+    for (w, b) in s.words.iter_mut().zip(s.src.chunks_exact(4)) {
+        *w = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+    }
+    Ok(())
+}
+
+/// `mx.dequantize` (affine) of rows `[first, first+count)` of a stored quantized layer, into
+/// `s.x` (already sized to the rows' values), computing in `float`.
+fn dequantize_affine_rows(
+    ckpt: &Checkpoint,
+    name: &str,
+    (weight, scales, biases): (&Input, &Input, Option<&Input>),
+    (group_size, bits, float): (usize, u32, FloatType),
+    (first, count): (usize, usize),
+    s: &mut Scratch,
+) -> Result<()> {
+    read_words(ckpt, weight, first, count, s)?;
+    let groups = s.x.len() / group_size;
+    let load = |t: &Input, out: &mut Vec<f32>, buf: &mut Vec<u8>| -> Result<()> {
+        let ft = t
+            .storage_dtype()
+            .float_type()
+            .ok_or_else(|| internal(format!("scales/biases of `{name}` are not float")))?;
+        buf.clear();
+        read_rows(ckpt, t, first, count, buf)?;
+        out.resize(groups, 0.0);
+        cast::decode_to_f32(ft, buf, out);
+        // mlx-lm casts scales/biases to the model dtype before dequantizing.
+        if ft != float {
+            cast::round_to(float, out);
+        }
+        Ok(())
+    };
+    load(scales, &mut s.scales, &mut s.src)?;
+    match biases {
+        Some(b) => load(b, &mut s.biases, &mut s.src)?,
+        None => s.biases.clear(),
+    }
+    if s.biases.len() != groups {
+        return Err(internal(format!("`{name}` has no biases")));
+    }
+    affine::dequantize(
+        &s.words, &s.scales, &s.biases, group_size, bits, float, &mut s.x,
+    );
     Ok(())
 }
 

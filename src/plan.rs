@@ -266,6 +266,15 @@ pub enum Input {
         qzeros: Option<Box<Input>>,
         scales: Box<Input>,
     },
+    /// One part of `mx.quantize(of, group_size, bits)` (affine), in `of`'s float type: what a
+    /// sanitize that re-quantizes a layer it had to dequantize stores (deepseek_v3's split of a
+    /// quantized `kv_b_proj`). Streamed by rows: each part's row is one row of `of` quantized.
+    QuantizedPart {
+        of: Box<Input>,
+        group_size: usize,
+        bits: u32,
+        part: crate::arch::QuantPart,
+    },
 }
 
 impl crate::arch::Payload for Input {
@@ -344,6 +353,33 @@ impl crate::arch::Payload for Input {
     fn is_bytes(&self) -> bool {
         self.storage_dtype().mlx_storage() == DType::U8
     }
+    fn dequantize_affine(self, scales: Self, biases: Self, group_size: usize, bits: u32) -> Self {
+        // `mx.dequantize` computes in the scales' dtype.
+        let float = scales.float_type().unwrap_or(FloatType::BF16);
+        Input::Quantized {
+            weight: Box::new(self),
+            scales: Box::new(scales),
+            biases: Some(Box::new(biases)),
+            global_scale: None,
+            mode: Mode::Affine,
+            group_size,
+            bits,
+            float,
+        }
+    }
+    fn quantize_affine_part(
+        self,
+        group_size: usize,
+        bits: u32,
+        part: crate::arch::QuantPart,
+    ) -> Self {
+        Input::QuantizedPart {
+            of: Box::new(self),
+            group_size,
+            bits,
+            part,
+        }
+    }
     fn view_as_u32(self) -> Self {
         let size = self.storage_dtype().size();
         if self.storage_dtype() == DType::U32 {
@@ -405,6 +441,12 @@ impl Input {
             Input::E8m0 { .. } => DType::U8,
             Input::RepeatRows { of, .. } | Input::InterleaveHalves { of, .. } => of.storage_dtype(),
             Input::Concat { parts } => parts.first().map_or(DType::U8, Input::storage_dtype),
+            Input::QuantizedPart { of, part, .. } => match part {
+                crate::arch::QuantPart::Weight => DType::U32,
+                crate::arch::QuantPart::Scales | crate::arch::QuantPart::Biases => {
+                    of.storage_dtype()
+                }
+            },
         }
     }
 
@@ -482,6 +524,12 @@ impl Input {
                 s
             }
             Input::InterleaveHalves { of, .. } => of.shape(),
+            Input::QuantizedPart {
+                of,
+                group_size,
+                bits,
+                part,
+            } => crate::arch::Payload::quantize_affine_part(of.shape(), *group_size, *bits, *part),
         }
     }
 
@@ -511,7 +559,7 @@ impl Input {
             Input::Stack { parts } | Input::Concat { parts } => {
                 parts.iter().flat_map(Input::sources).collect()
             }
-            Input::InterleaveHalves { of, .. } => of.sources(),
+            Input::InterleaveHalves { of, .. } | Input::QuantizedPart { of, .. } => of.sources(),
             Input::Rows { of, .. }
             | Input::MoveAxis { of, .. }
             | Input::Reshape { of, .. }
@@ -538,7 +586,7 @@ impl Input {
             Input::Transpose { .. } | Input::AwqWeight { .. } | Input::AwqBiases { .. } => true,
             Input::Tensor { .. } | Input::Quantized { .. } | Input::Gguf { .. } => false,
             Input::Stack { parts } | Input::Concat { parts } => parts.iter().any(Input::transposes),
-            Input::InterleaveHalves { of, .. } => of.transposes(),
+            Input::InterleaveHalves { of, .. } | Input::QuantizedPart { of, .. } => of.transposes(),
             Input::Fp8Blocks { weight, .. } => weight.transposes(),
             Input::Rows { of, .. }
             | Input::MoveAxis { of, .. }

@@ -401,3 +401,69 @@ fn dequantize_applies_nvfp4_global_scale() {
             .any(|k| k.ends_with("global_scale") || k.ends_with(".scales"))
     );
 }
+
+/// An MLX checkpoint in the layout older mlx-lm versions wrote for the deepseek_v3 family,
+/// `kv_b_proj` itself quantized: mlx-lm's `sanitize` dequantizes it, splits it into
+/// `embed_q`/`unembed_out` and quantizes both again with the bits and group size the shapes
+/// give. Re-saving it and `--dtype float16` must match `mlx_lm.convert` tensor for tensor (and in
+/// logits); `-d` is checked by tests/interop/check_dequantized_mla.py, because mlx-lm's `-d`
+/// leaves those two layers quantized and writes a model that does not load.
+#[test]
+fn quantized_kv_b_proj_splits_like_mlx_lm() {
+    let py = oracle_python();
+    let tmp = tempfile::tempdir().unwrap();
+    let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop");
+    for (bits, group_size) in [("4", "32"), ("8", "32"), ("3", "32")] {
+        let src = tmp.path().join(format!("src{bits}"));
+        let run = |args: &[&std::ffi::OsStr]| {
+            let out = Command::new(&py)
+                .args(args)
+                .env("HF_HUB_OFFLINE", "1")
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{args:?}:\n{}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        run(&[
+            scripts.join("make_quantized_kv_b.py").as_os_str(),
+            common::fixtures().join("models/deepseek_v3/hf").as_os_str(),
+            src.as_os_str(),
+            bits.as_ref(),
+            group_size.as_ref(),
+        ]);
+        check(&format!("kv_b_proj {bits}-bit"), &src, &[]);
+        check(
+            &format!("kv_b_proj {bits}-bit, float16"),
+            &src,
+            &["--dtype", "float16"],
+        );
+
+        let (ours, reference) = (tmp.path().join("ours-d"), tmp.path().join("reference-d"));
+        let _ = std::fs::remove_dir_all(&ours);
+        let _ = std::fs::remove_dir_all(&reference);
+        run(&[
+            "-m".as_ref(),
+            "mlx_lm".as_ref(),
+            "convert".as_ref(),
+            "--hf-path".as_ref(),
+            src.as_os_str(),
+            "--mlx-path".as_ref(),
+            reference.as_os_str(),
+            "-d".as_ref(),
+        ]);
+        let mut opts = ConvertOptions::new(&src, &ours);
+        opts.dequantize = true;
+        hf2mlx::convert(&opts, &|_, _| {}).unwrap();
+        run(&[
+            scripts.join("check_dequantized_mla.py").as_os_str(),
+            ours.as_os_str(),
+            reference.as_os_str(),
+            group_size.as_ref(),
+            bits.as_ref(),
+        ]);
+    }
+}

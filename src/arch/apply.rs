@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 
 use serde_json::{Map, Value};
 
-use super::{Arch, LayerQuant, Payload, Rule, Scalar, Tied, ValueOp, ValueRule};
+use super::{Arch, LayerQuant, Payload, QuantPart, Rule, Scalar, Tied, ValueOp, ValueRule};
 
 /// Python truthiness of a JSON value (`if config.get(...)`).
 pub fn truthy(v: &Value) -> bool {
@@ -235,9 +235,12 @@ fn apply_rules<T: Payload>(
             Rule::DequantFp8Blocks { block, broadcast } => {
                 super::mla::dequant_fp8_blocks(out, block, broadcast)?
             }
-            Rule::AbsorbMla { heads, nope, v } => {
-                super::mla::absorb_kv_b(config, out, &[heads], nope, v)?
-            }
+            Rule::AbsorbMla {
+                heads,
+                nope,
+                v,
+                quantized,
+            } => super::mla::absorb_kv_b(config, out, (&[heads], nope, v), quantized)?,
             Rule::Flatten(pat) => out
                 .into_iter()
                 .map(|(k, v)| {
@@ -1071,6 +1074,21 @@ impl Payload for Traced {
     }
     fn interleave_halves(self, _block: usize) -> Self {
         self
+    }
+    fn dequantize_affine(mut self, s: Self, b: Self, group_size: usize, bits: u32) -> Self {
+        self.from.extend(s.from.into_iter().chain(b.from));
+        Traced {
+            shape: self
+                .shape
+                .dequantize_affine(s.shape, b.shape, group_size, bits),
+            from: self.from,
+        }
+    }
+    fn quantize_affine_part(self, group_size: usize, bits: u32, part: QuantPart) -> Self {
+        Traced {
+            shape: self.shape.quantize_affine_part(group_size, bits, part),
+            from: self.from,
+        }
     }
 }
 

@@ -26,6 +26,7 @@ pub const ARCH: Arch = Arch {
             heads: "num_attention_heads",
             nope: &["qk_nope_head_dim"],
             v: &["v_head_dim"],
+            quantized: false,
         },
         Rule::MoveAxis {
             pat: Pat::Contains("_conv1d.weight"),

@@ -23,6 +23,7 @@ pub const SANITIZE: &[Rule] = &[
         heads: "num_attention_heads",
         nope: &["qk_nope_head_dim"],
         v: &["v_head_dim"],
+        quantized: true,
     },
 ];
 

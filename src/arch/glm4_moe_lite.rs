@@ -23,6 +23,7 @@ pub const ARCH: Arch = Arch {
             heads: "num_attention_heads",
             nope: &["qk_nope_head_dim"],
             v: &["v_head_dim"],
+            quantized: true,
         },
     ],
     order: deepseek_v3::ORDER,

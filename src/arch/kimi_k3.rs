@@ -8,8 +8,8 @@
 //! which mlx-lm's strict load fails, dropped) into `mlp.switch_mlp`, turns KDA's
 //! `{q,k,v}_conv1d` kernels channels-last, flattens `dt_bias`/`A_log` (cut to the heads),
 //! concatenates `{q,k,v}_proj` (weight, scales, biases) into `qkv_proj` and the convolutions
-//! into `qkv_conv`, and absorbs MLA's float `kv_b_proj` into `embed_q`/`unembed_out`. A
-//! `kv_b_proj` stored MLX-quantized (which mlx-lm dequantizes and re-quantizes) is refused.
+//! into `qkv_conv`, and absorbs MLA's `kv_b_proj` into `embed_q`/`unembed_out` (one stored
+//! MLX-quantized is dequantized and re-quantized, as mlx-lm does).
 //! Parameters are ordered as mlx-lm's modules declare them, except that a full-rank KDA gate
 //! `g_proj` is ranked after `o_proj`, as the MLA output gate is (tensor order only).
 //! Routers at 8 bits, the residual projections in float; `e_score_correction_bias`, `A_log`
@@ -114,6 +114,7 @@ pub const ARCH: Arch = Arch {
                 heads: "num_attention_heads",
                 nope: &["qk_nope_head_dim"],
                 v: &["v_head_dim"],
+                quantized: true,
             },
         ]),
         Rule::AddPrefix("language_model."),

@@ -58,6 +58,7 @@ pub const ARCH: Arch = Arch {
             heads: "num_attention_heads",
             nope: &["qk_nope_head_dim", "head_dim"],
             v: &["v_head_dim", "head_dim"],
+            quantized: true,
         },
     ],
     order: &[

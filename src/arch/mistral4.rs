@@ -27,6 +27,7 @@ pub const ARCH: Arch = Arch {
             heads: "num_attention_heads",
             nope: &["qk_nope_head_dim"],
             v: &["v_head_dim"],
+            quantized: true,
         },
         Rule::Drop(Pat::Contains("rotary_emb.inv_freq")),
     ],

@@ -5,7 +5,9 @@
 
 use serde_json::{Map, Value};
 
-use super::{Arch, Payload, Rule};
+use std::collections::HashMap;
+
+use super::{Arch, Payload, QuantPart, Rule};
 
 /// Whether `config` describes an fp8 block-scaled checkpoint (`quantization_config.quant_method`
 /// = `"fp8"`) that this architecture's sanitize dequantizes. mlx-lm's loader treats one fp8
@@ -113,28 +115,19 @@ fn config_dim(config: &Map<String, Value>, key: &str) -> Option<usize> {
         .filter(|&d| d > 0)
 }
 
-/// [`super::Rule::AbsorbMla`].
+/// [`super::Rule::AbsorbMla`]. `quantized_ok`: the model's sanitize handles an MLX-quantized
+/// `kv_b_proj` (dequantizes it, splits it, and quantizes each half again with the bits and group
+/// size it infers from the shapes); where it does not, such a checkpoint is refused.
 pub fn absorb_kv_b<T: Payload>(
     config: &Map<String, Value>,
     tensors: Vec<(String, T)>,
-    heads: &[&str],
-    nope: &[&str],
-    v: &[&str],
+    (heads, nope, v): (&[&str], &[&str], &[&str]),
+    quantized_ok: bool,
 ) -> Result<Vec<(String, T)>, String> {
     const KV_B: &str = "kv_b_proj.weight";
     let is_kv_b = |k: &str| k == KV_B || k.ends_with(&format!(".{KV_B}"));
     if !tensors.iter().any(|(k, _)| is_kv_b(k)) {
         return Ok(tensors);
-    }
-    if let Some((k, _)) = tensors
-        .iter()
-        .find(|(k, _)| k.ends_with("kv_b_proj.scales"))
-    {
-        return Err(format!(
-            "`{k}`: this MLX checkpoint stores `kv_b_proj` quantized (an older mlx-lm layout); \
-             hf2mlx does not re-split quantized MLA projections. Convert the original Hugging \
-             Face checkpoint instead, or this one with mlx_lm.convert"
-        ));
     }
     let dim = |keys: &[&str]| {
         keys.iter()
@@ -147,11 +140,65 @@ pub fn absorb_kv_b<T: Payload>(
             })
     };
     let (h, n, vd) = (dim(heads)?, dim(nope)?, dim(v)?);
-    let mut out = Vec::with_capacity(tensors.len() + 8);
+    // An MLX-quantized `kv_b_proj` (an older mlx-lm layout): its scales and biases, by prefix.
+    let mut packs: HashMap<String, (Option<T>, Option<T>)> = HashMap::new();
+    let mut rest = Vec::with_capacity(tensors.len());
     for (k, w) in tensors {
+        let part = [".kv_b_proj.scales", ".kv_b_proj.biases"]
+            .iter()
+            .position(|s| k.ends_with(s));
+        match part {
+            Some(i) => {
+                let prefix = &k[..k.len() - "kv_b_proj.scales".len()];
+                let entry = packs.entry(prefix.to_string()).or_default();
+                if i == 0 { &mut entry.0 } else { &mut entry.1 }.replace(w);
+            }
+            None => rest.push((k, w)),
+        }
+    }
+    if let Some(prefix) = packs.keys().next().filter(|_| !quantized_ok) {
+        return Err(format!(
+            "`{prefix}kv_b_proj` is stored MLX-quantized (an older mlx-lm layout), which this \
+             model's mlx-lm sanitize does not split. Convert the original Hugging Face \
+             checkpoint instead"
+        ));
+    }
+    let mut out = Vec::with_capacity(rest.len() + 8);
+    for (k, w) in rest {
         let Some(prefix) = k.strip_suffix(KV_B).filter(|_| is_kv_b(&k)) else {
             out.push((k, w));
             continue;
+        };
+        let (w, requantize) = match packs.remove(prefix) {
+            None => (w, None),
+            Some((Some(scales), Some(biases))) => {
+                // mlx-lm: `bits = (v.shape[-1] * 32) // kv_lora_rank`,
+                // `group_size = kv_lora_rank // scales.shape[-1]`.
+                let rank = dim(&["kv_lora_rank"])?;
+                let (packed, groups) = (last(&w.shape()), last(&scales.shape()));
+                let bits = packed * 32 / rank;
+                let group_size = rank / groups.max(1);
+                if !(1..=8).contains(&bits)
+                    || packed * 32 != rank * bits
+                    || groups * group_size != rank
+                    || ![32, 64, 128].contains(&group_size)
+                {
+                    return Err(format!(
+                        "`{k}` is MLX-quantized, but its shape {:?} and scales {:?} do not \
+                         fit kv_lora_rank {rank}: is config.json from another checkpoint?",
+                        w.shape(),
+                        scales.shape()
+                    ));
+                }
+                let w = w.dequantize_affine(scales, biases, group_size, bits as u32);
+                (w, Some((group_size, bits as u32)))
+            }
+            Some(_) => {
+                return Err(format!(
+                    "`{prefix}kv_b_proj` is MLX-quantized but lacks its scales or biases \
+                     (incomplete checkpoint?)"
+                ));
+            }
         };
         let shape = w.shape();
         if shape.len() != 2 || shape[0] != h * (n + vd) {
@@ -163,10 +210,33 @@ pub fn absorb_kv_b<T: Payload>(
         let per_head = w.reshape(vec![h, n + vd, shape[1]]);
         let embed_q = per_head.clone().rows(n + vd, 0, n).move_axis(2, 1);
         let unembed_out = per_head.rows(n + vd, n, vd);
-        out.push((format!("{prefix}embed_q.weight"), embed_q));
-        out.push((format!("{prefix}unembed_out.weight"), unembed_out));
+        for (name, x) in [("embed_q", embed_q), ("unembed_out", unembed_out)] {
+            match requantize {
+                None => out.push((format!("{prefix}{name}.weight"), x)),
+                Some((group_size, bits)) => {
+                    for (suffix, part) in [
+                        ("weight", QuantPart::Weight),
+                        ("scales", QuantPart::Scales),
+                        ("biases", QuantPart::Biases),
+                    ] {
+                        let p = x.clone().quantize_affine_part(group_size, bits, part);
+                        out.push((format!("{prefix}{name}.{suffix}"), p));
+                    }
+                }
+            }
+        }
+    }
+    if let Some(prefix) = packs.keys().next() {
+        return Err(format!(
+            "the checkpoint has scales for `{prefix}kv_b_proj` but not its weight (incomplete \
+             checkpoint?)"
+        ));
     }
     Ok(out)
+}
+
+fn last(shape: &[usize]) -> usize {
+    shape.last().copied().unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -183,14 +253,12 @@ mod tests {
             "a.self_attn.kv_b_proj.weight".to_string(),
             vec![96usize, 32],
         )];
-        let out = absorb_kv_b(
-            &cfg,
-            t,
+        let dims: (&[&str], &[&str], &[&str]) = (
             &["num_attention_heads"],
             &["qk_nope_head_dim"],
             &["v_head_dim"],
-        )
-        .unwrap();
+        );
+        let out = absorb_kv_b(&cfg, t, dims, true).unwrap();
         assert_eq!(
             out,
             vec![
@@ -198,6 +266,46 @@ mod tests {
                 ("a.self_attn.unembed_out.weight".to_string(), vec![4, 8, 32]),
             ]
         );
+    }
+
+    #[test]
+    fn quantized_kv_b_is_requantized_per_half_or_refused() {
+        let cfg: Map<String, Value> = serde_json::from_str(
+            r#"{"num_attention_heads": 2, "qk_nope_head_dim": 64, "v_head_dim": 32,
+                "kv_lora_rank": 128}"#,
+        )
+        .unwrap();
+        // 4-bit, group size 64: [2 · 96, 128 · 4 / 32] words, [2 · 96, 2] scales.
+        let t = vec![
+            ("l.kv_b_proj.weight".to_string(), vec![192usize, 16]),
+            ("l.kv_b_proj.scales".to_string(), vec![192, 2]),
+            ("l.kv_b_proj.biases".to_string(), vec![192, 2]),
+        ];
+        let dims: (&[&str], &[&str], &[&str]) = (
+            &["num_attention_heads"],
+            &["qk_nope_head_dim"],
+            &["v_head_dim"],
+        );
+        let out = absorb_kv_b(&cfg, t.clone(), dims, true).unwrap();
+        let expect = |n: &str, s: &[usize]| (format!("l.{n}"), s.to_vec());
+        assert_eq!(
+            out,
+            vec![
+                expect("embed_q.weight", &[2, 128, 8]),
+                expect("embed_q.scales", &[2, 128, 1]),
+                expect("embed_q.biases", &[2, 128, 1]),
+                expect("unembed_out.weight", &[2, 32, 16]),
+                expect("unembed_out.scales", &[2, 32, 2]),
+                expect("unembed_out.biases", &[2, 32, 2]),
+            ]
+        );
+        let refused = absorb_kv_b(&cfg, t.clone(), dims, false).unwrap_err();
+        assert!(refused.contains("MLX-quantized"), "{refused}");
+        let no_biases = absorb_kv_b(&cfg, t[..2].to_vec(), dims, true).unwrap_err();
+        assert!(no_biases.contains("scales or biases"), "{no_biases}");
+        let mut wrong_rank = cfg.clone();
+        wrong_rank.insert("kv_lora_rank".into(), 96.into());
+        assert!(absorb_kv_b(&wrong_rank, t, dims, true).is_err());
     }
 
     #[test]

@@ -140,8 +140,8 @@ mod youtu_llm;
 pub use mla::{broadcasts as mla_broadcasts, dequantizes_fp8};
 pub use registry::{REFUSED, REGISTRY, find, markdown_table, refusal, supported_model_types};
 pub use rules::{
-    Category, ConfigDim, LayerQuant, LayerSet, Pat, Payload, Rule, Scalar, ShapeCond, Tied,
-    Unsupported, ValueOp, ValueRule,
+    Category, ConfigDim, LayerQuant, LayerSet, Pat, Payload, QuantPart, Rule, Scalar, ShapeCond,
+    Tied, Unsupported, ValueOp, ValueRule,
 };
 
 /// Everything hf2mlx knows about one mlx-lm model module (`mlx_lm/models/<name>.py`).

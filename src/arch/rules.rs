@@ -177,12 +177,15 @@ pub enum Rule {
     /// `P.embed_q.weight` = `w.reshape(heads, nope+v, rank)[:, :nope, :].swapaxes(-1, -2)` and
     /// `P.unembed_out.weight` = `…[:, nope:, :]` (mlx_lm's `MultiLinear` layers), with heads,
     /// nope and v from the config (each the first of its keys with a positive value, like
-    /// kimi_linear's `qk_nope_head_dim or head_dim`). An MLX-quantized `kv_b_proj` (with
-    /// `.scales`) is refused: the plan does not dequantize and re-quantize inside sanitize.
+    /// kimi_linear's `qk_nope_head_dim or head_dim`).
     AbsorbMla {
         heads: &'static str,
         nope: &'static [&'static str],
         v: &'static [&'static str],
+        /// The model's sanitize takes an MLX-quantized `kv_b_proj` (with `.scales`): dequantizes
+        /// it, splits it, and quantizes both halves again with the bits and group size the
+        /// shapes give (the deepseek_v3 lineage). Where `false` such a checkpoint is refused.
+        quantized: bool,
     },
     /// Matching tensors of rank > 1 reshaped to one axis (`x.reshape(-1)`).
     Flatten(Pat),
@@ -566,6 +569,18 @@ pub struct Unsupported {
     pub reason: &'static str,
 }
 
+/// One of the three tensors `mx.quantize` returns (affine mode).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QuantPart {
+    /// The packed codes (uint32, `bits/32` of the last axis).
+    Weight,
+    /// One scale per group, in the input's float type.
+    Scales,
+    /// One bias per group, in the input's float type.
+    Biases,
+}
+
 /// What sanitize rules need from a tensor besides its name: its shape and the few tensor
 /// transforms mlx-lm's `sanitize` functions use. The planner's payload describes where bytes come
 /// from; tests use bare shapes.
@@ -608,6 +623,11 @@ pub trait Payload: Sized + Clone {
     /// Rows put in RoPE pair order within each block of `block` rows (second-to-last axis):
     /// output row `2i` is row `i`, row `2i + 1` is row `block / 2 + i`.
     fn interleave_halves(self, block: usize) -> Self;
+    /// `mx.dequantize(w, scales, biases, group_size, bits)` (affine) of `self` as the packed
+    /// codes: float values in the scales' dtype, the last axis `32/bits` times longer.
+    fn dequantize_affine(self, scales: Self, biases: Self, group_size: usize, bits: u32) -> Self;
+    /// `part` of `mx.quantize(x, group_size, bits)` (affine) of floating `self`.
+    fn quantize_affine_part(self, group_size: usize, bits: u32, part: QuantPart) -> Self;
     /// Whether the values are stored as bytes (uint8 codes), for `if v.dtype == mx.uint8`.
     fn is_bytes(&self) -> bool {
         false
@@ -680,6 +700,21 @@ impl Payload for Vec<usize> {
         s
     }
     fn interleave_halves(self, _block: usize) -> Self {
+        self
+    }
+    fn dequantize_affine(mut self, _s: Self, _b: Self, _group_size: usize, bits: u32) -> Self {
+        if let Some(n) = self.last_mut() {
+            *n = *n * 32 / bits.max(1) as usize;
+        }
+        self
+    }
+    fn quantize_affine_part(mut self, group_size: usize, bits: u32, part: QuantPart) -> Self {
+        if let Some(n) = self.last_mut() {
+            *n = match part {
+                QuantPart::Weight => *n * bits as usize / 32,
+                QuantPart::Scales | QuantPart::Biases => *n / group_size.max(1),
+            };
+        }
         self
     }
     fn view_words(mut self) -> Self {
