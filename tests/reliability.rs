@@ -380,6 +380,23 @@ fn symlinks_do_not_lead_out_of_the_source() {
     }
 }
 
+/// Tensors as (name, dtype, shape, bytes), owned.
+type OwnedTensors = Vec<(String, safetensors::Dtype, Vec<usize>, Vec<u8>)>;
+
+/// Writes `tensors` as the safetensors file `path`.
+fn write_tensors(path: &Path, tensors: &OwnedTensors) {
+    let views: Vec<(String, safetensors::tensor::TensorView)> = tensors
+        .iter()
+        .map(|(n, d, s, b)| {
+            (
+                n.clone(),
+                safetensors::tensor::TensorView::new(*d, s.clone(), b).unwrap(),
+            )
+        })
+        .collect();
+    safetensors::serialize_to_file(views, None, path).unwrap();
+}
+
 /// The llama fixture with NaN, ±Inf, subnormals and huge values planted in a few weights:
 /// scattered, a whole quantization group of NaN, a group of Inf, a group of subnormals.
 fn poisoned_llama(dst: &Path) -> PathBuf {
@@ -387,7 +404,7 @@ fn poisoned_llama(dst: &Path) -> PathBuf {
     let path = dst.join("model.safetensors");
     let bytes = std::fs::read(&path).unwrap();
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-    let mut owned: Vec<(String, safetensors::Dtype, Vec<usize>, Vec<u8>)> = st
+    let mut owned: OwnedTensors = st
         .tensors()
         .into_iter()
         .map(|(n, v)| (n, v.dtype(), v.shape().to_vec(), v.data().to_vec()))
@@ -433,17 +450,8 @@ fn poisoned_llama(dst: &Path) -> PathBuf {
             _ => {}
         }
     }
-    let views: Vec<(String, safetensors::tensor::TensorView)> = owned
-        .iter()
-        .map(|(n, d, s, b)| {
-            (
-                n.clone(),
-                safetensors::tensor::TensorView::new(*d, s.clone(), b).unwrap(),
-            )
-        })
-        .collect();
     drop(st);
-    safetensors::serialize_to_file(views, None, &path).unwrap();
+    write_tensors(&path, &owned);
     dst.to_path_buf()
 }
 
@@ -569,7 +577,7 @@ fn large_vocab_llama(dst: &Path) -> PathBuf {
     let bytes = std::fs::read(&path).unwrap();
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    let mut owned: Vec<(String, safetensors::Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
+    let mut owned: OwnedTensors = Vec::new();
     for (name, view) in st.tensors() {
         let (shape, data) = if name.ends_with("embed_tokens.weight") || name == "lm_head.weight" {
             let shape = vec![VOCAB, view.shape()[1]];
@@ -590,17 +598,8 @@ fn large_vocab_llama(dst: &Path) -> PathBuf {
         };
         owned.push((name, view.dtype(), shape, data));
     }
-    let views: Vec<(String, safetensors::tensor::TensorView)> = owned
-        .iter()
-        .map(|(n, d, s, b)| {
-            (
-                n.clone(),
-                safetensors::tensor::TensorView::new(*d, s.clone(), b).unwrap(),
-            )
-        })
-        .collect();
     drop(st);
-    safetensors::serialize_to_file(views, None, &path).unwrap();
+    write_tensors(&path, &owned);
     dst.to_path_buf()
 }
 
