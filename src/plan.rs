@@ -950,6 +950,17 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
     // `mlp1`/`mlp2`): refuse as it does rather than guess which layers deserve the high bits.
     if audio
         && quant.as_ref().is_some_and(|q| q.recipe.is_some())
+        && arch::audio::refuses_recipes(arch)
+    {
+        return Err(Error::Usage(format!(
+            "mixed recipes (--quant-predicate) need the model's layer count, which \
+             mlx-audio's `{}` model does not expose (mlx_audio.convert refuses it too); use \
+             -q with --q-bits, or --q-override REGEX=BITS for per-layer bits",
+            arch.name
+        )));
+    }
+    if audio
+        && quant.as_ref().is_some_and(|q| q.recipe.is_some())
         && !params.iter().any(|(n, _)| n.contains("down_proj"))
     {
         return Err(Error::Usage(format!(

@@ -28,6 +28,9 @@ const COPIED_NAMES: &[&str] = &[
     "vocab.txt",
     "merges.txt",
     "generation_config.json",
+    // Mistral's Tekken tokenizer (Voxtral, recent Mistral repos): what transformers'
+    // MistralCommonBackend saves and loads.
+    "tekken.json",
 ];
 
 /// Extensions of files copied the same way (`*.tiktoken` vocabularies, `*.py` custom code as
@@ -41,6 +44,7 @@ const TOKENIZER_FILES: &[&str] = &[
     "tiktoken.model",
     "vocab.json",
     "vocab.txt",
+    "tekken.json",
 ];
 
 /// `model*.safetensors`: the weight files mlx-lm reads (its glob).
@@ -68,8 +72,8 @@ pub fn check_has_tokenizer<'a>(
         return Ok(());
     }
     Err(Error::Source(format!(
-        "{source} has no tokenizer (tokenizer.json, tokenizer.model, vocab.json or *.tiktoken). \
-         mlx-lm cannot load a model without one: copy the tokenizer files of the base model \
+        "{source} has no tokenizer (tokenizer.json, tokenizer.model, tekken.json, vocab.json or \
+         *.tiktoken). mlx-lm cannot load a model without one: copy the tokenizer files of the base model \
          into the folder"
     )))
 }

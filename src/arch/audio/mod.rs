@@ -7,13 +7,32 @@
 //! `model_quant_predicate` accepts, encoders included. Each family is one [`Arch`]; the modules
 //! its `model_quant_predicate` excludes are its `towers`.
 
+mod granite_speech;
 mod qwen2_audio;
+mod qwen3_asr;
+mod voxtral;
 mod whisper;
 
 use super::Arch;
 
 /// Every speech family hf2mlx converts as mlx-audio does.
-pub static REGISTRY: &[&Arch] = &[&qwen2_audio::ARCH, &whisper::ARCH];
+pub static REGISTRY: &[&Arch] = &[
+    &granite_speech::ARCH,
+    &qwen2_audio::ARCH,
+    &qwen3_asr::ARCH,
+    &voxtral::ARCH,
+    &whisper::ARCH,
+];
+
+/// Speech families whose mlx-audio `Model` has no `layers` attribute, so
+/// `mixed_quant_predicate_builder` (`len(model.layers)`) raises and `mlx_audio.convert` refuses
+/// every mixed recipe; hf2mlx refuses them too rather than guess a layer count.
+const NO_LAYERS_FOR_RECIPES: &[&str] = &["voxtral"];
+
+/// Whether `mlx_audio.convert --quant-predicate` works for this family at all.
+pub fn refuses_recipes(arch: &Arch) -> bool {
+    NO_LAYERS_FOR_RECIPES.contains(&arch.name)
+}
 
 /// mlx-audio's `base_requirements`: `module.weight.shape[-1] % 64 == 0`, whatever the group
 /// size (so with `--q-group-size 32` a layer of input size 96 stays float).
@@ -114,6 +133,77 @@ mod tests {
         // No `model.` key: mlx-audio's sanitize only casts (conv kernels are already MLX).
         let out = names(&[("encoder.conv1.weight", &[64, 3, 80])]);
         assert_eq!(out, vec![("encoder.conv1.weight".into(), vec![64, 3, 80])]);
+    }
+
+    fn sanitized(model_type: &str, keys: &[(&str, &[usize])]) -> Vec<(String, Vec<usize>)> {
+        let serde_json::Value::Object(cfg) = serde_json::json!({ "model_type": model_type }) else {
+            unreachable!()
+        };
+        let t = keys
+            .iter()
+            .map(|(k, s)| (k.to_string(), s.to_vec()))
+            .collect();
+        sanitize(find(model_type).unwrap(), &cfg, t).unwrap()
+    }
+
+    #[test]
+    fn qwen3_asr_hub_keys_lose_thinker_and_head_and_kernels_go_channels_last() {
+        let out = sanitized(
+            "qwen3_asr",
+            &[
+                ("thinker.audio_tower.conv2d1.weight", &[480, 1, 3, 3]),
+                ("thinker.audio_tower.conv_out.weight", &[1024, 7680]),
+                ("thinker.audio_tower.proj2.weight", &[2048, 1024]),
+                ("thinker.model.layers.0.self_attn.q_norm.weight", &[128]),
+                ("thinker.lm_head.weight", &[151936, 2048]),
+            ],
+        );
+        let want: Vec<(String, Vec<usize>)> = [
+            ("audio_tower.conv2d1.weight", vec![480, 3, 3, 1]),
+            ("audio_tower.conv_out.weight", vec![1024, 7680]),
+            ("audio_tower.proj2.weight", vec![2048, 1024]),
+            ("model.layers.0.self_attn.q_norm.weight", vec![128]),
+        ]
+        .into_iter()
+        .map(|(k, s)| (k.to_string(), s))
+        .collect();
+        assert_eq!(out, want);
+    }
+
+    #[test]
+    fn granite_speech_conformer_kernels_move_and_batch_counters_go() {
+        let out = sanitized(
+            "granite_speech",
+            &[
+                ("encoder.layers.0.conv.up_conv.weight", &[4096, 1024, 1]),
+                (
+                    "encoder.layers.0.conv.depth_conv.conv.weight",
+                    &[2048, 1, 15],
+                ),
+                ("encoder.layers.0.conv.batch_norm.num_batches_tracked", &[]),
+                ("encoder.layers.0.conv.batch_norm.running_var", &[2048]),
+                ("language_model.model.model.norm.weight", &[2048]),
+            ],
+        );
+        let want: Vec<(String, Vec<usize>)> = [
+            ("encoder.layers.0.conv.up_conv.weight", vec![4096, 1, 1024]),
+            (
+                "encoder.layers.0.conv.depth_conv.conv.weight",
+                vec![2048, 15, 1],
+            ),
+            ("encoder.layers.0.conv.batch_norm.running_var", vec![2048]),
+            ("language_model.model.norm.weight", vec![2048]),
+        ]
+        .into_iter()
+        .map(|(k, s)| (k.to_string(), s))
+        .collect();
+        assert_eq!(out, want);
+    }
+
+    #[test]
+    fn only_voxtral_refuses_mixed_recipes() {
+        assert!(refuses_recipes(find("voxtral").unwrap()));
+        assert!(!refuses_recipes(find("qwen3_asr").unwrap()));
     }
 
     #[test]
