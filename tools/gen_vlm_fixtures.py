@@ -42,6 +42,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
 OUT = ROOT / "tests" / "fixtures" / "vlm"
 
 VARIANTS = {
@@ -752,6 +753,158 @@ def florence2():
     return Handmade(config, tensors), Florence2Files(tok, ip)
 
 
+def phi3_v():
+    """Phi-3-Vision / Phi-3.5-vision (microsoft/Phi-3.5-vision-instruct) is remote code
+    (`Phi3VForCausalLM`), which transformers does not ship: its checkpoint is built here with
+    the remote code's tensor names and shapes. A Phi-3 text model (`model.*`, fused `qkv_proj`
+    and `gate_up_proj`, its own `lm_head`) and `model.vision_embed_tokens.*`: a transformers
+    `CLIPVisionModel` as `img_processor`, the learned separators `glb_GN` [1, 1, 4C] and `sub_GN`
+    [1, 1, 1, 4C], and the `img_projection` MLP (`0`, `2`) over 2x2-merged CLIP features. The
+    config, like the Hub's, has no `vision_config` (only `img_processor`/`embd_layer`):
+    mlx-vlm's tower is a constant CLIP ViT-L/14-336, shrunk for recording by
+    `tools/mlx_vlm_tiny_towers.py`, whose sizes this tower has."""
+    import torch
+    import transformers as t
+    from mlx_vlm_tiny_towers import PHI3_V_CLIP
+
+    llm, inter, layers, heads, kv = 64, 128, 2, 2, 2
+    head_dim = llm // heads
+    clip_dim = PHI3_V_CLIP["hidden_size"]
+    factors = [1.0] * (head_dim // 2)
+    config = dict(
+        architectures=["Phi3VForCausalLM"], model_type="phi3_v",
+        auto_map={"AutoConfig": "configuration_phi3_v.Phi3VConfig",
+                  "AutoModelForCausalLM": "modeling_phi3_v.Phi3VForCausalLM"},
+        hidden_size=llm, intermediate_size=inter, num_hidden_layers=layers,
+        num_attention_heads=heads, num_key_value_heads=kv, vocab_size=VOCAB,
+        hidden_act="silu", rms_norm_eps=1e-5, rope_theta=10000.0,
+        rope_scaling={"type": "su", "short_factor": factors, "long_factor": factors},
+        max_position_embeddings=131072, original_max_position_embeddings=4096,
+        sliding_window=131072, attention_dropout=0.0, embd_pdrop=0.0, resid_pdrop=0.0,
+        initializer_range=0.02, use_cache=True, tie_word_embeddings=False,
+        bos_token_id=tid("<bos>"), eos_token_id=tid("<eos>"), pad_token_id=tid("<pad>"),
+        embd_layer={"embedding_cls": "image", "hd_transform_order": "sub_glb",
+                    "projection_cls": "mlp", "use_hd_transform": True,
+                    "with_learnable_separator": True},
+        img_processor={"image_dim_out": clip_dim, "model_name": "openai/clip-vit-large-patch14-336",
+                       "name": "clip_vision_model", "num_img_tokens": 144},
+        torch_dtype="bfloat16", transformers_version="4.38.1")
+    shapes = {"model.embed_tokens.weight": (VOCAB, llm), "model.norm.weight": (llm,),
+              "lm_head.weight": (VOCAB, llm)}
+    for i in range(layers):
+        p = f"model.layers.{i}."
+        shapes.update({p + "self_attn.qkv_proj.weight": ((heads + 2 * kv) * head_dim, llm),
+                       p + "self_attn.o_proj.weight": (llm, heads * head_dim),
+                       p + "mlp.gate_up_proj.weight": (2 * inter, llm),
+                       p + "mlp.down_proj.weight": (llm, inter),
+                       p + "input_layernorm.weight": (llm,),
+                       p + "post_attention_layernorm.weight": (llm,)})
+    v = "model.vision_embed_tokens."
+    clip = t.CLIPVisionModel(t.CLIPVisionConfig(**PHI3_V_CLIP))
+    for k, x in clip.state_dict().items():
+        # transformers 5 names CLIPVisionModel's parameters without the `vision_model.` level
+        # the Hub checkpoints (transformers 4.38) have.
+        k = k if k.startswith("vision_model.") else "vision_model." + k
+        shapes[v + "img_processor." + k] = tuple(x.shape)
+    shapes.update({v + "glb_GN": (1, 1, 4 * clip_dim), v + "sub_GN": (1, 1, 1, 4 * clip_dim),
+                   v + "img_projection.0.weight": (llm, 4 * clip_dim),
+                   v + "img_projection.0.bias": (llm,),
+                   v + "img_projection.2.weight": (llm, llm), v + "img_projection.2.bias": (llm,)})
+    tensors = {k: torch.randn(s) * 0.02 for k, s in shapes.items()}
+    tok = tokenizer(words=("<|image|>", "<|user|>", "<|assistant|>", "<|end|>"))
+    preprocessor = dict(auto_map={"AutoImageProcessor": "image_processing_phi3_v.Phi3VImageProcessor",
+                                  "AutoProcessor": "processing_phi3_v.Phi3VProcessor"},
+                        do_convert_rgb=True, image_mean=[0.48145466, 0.4578275, 0.40821073],
+                        image_std=[0.26862954, 0.26130258, 0.27577711],
+                        image_processor_type="Phi3VImageProcessor", num_crops=4,
+                        num_img_tokens=144, processor_class="Phi3VProcessor")
+    return Handmade(config, tensors, {"preprocessor_config.json": preprocessor}), tok
+
+
+# mlx-vlm's FastViTHD parameters (names, MLX shapes) at the sizes of tools/mlx_vlm_tiny_towers.py.
+FASTVIT_SHAPES = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import mlx_vlm_tiny_towers
+mlx_vlm_tiny_towers.patch()
+from mlx.utils import tree_flatten
+from mlx_vlm.models.fastvlm.config import VisionConfig
+from mlx_vlm.models.fastvlm.vision import VisionModel
+params = tree_flatten(VisionModel(VisionConfig()).parameters())
+print(json.dumps([[k, list(v.shape)] for k, v in params]))
+"""
+
+ORACLE = Path.home() / ".cache" / "hf2mlx" / "mlx-oracle" / "bin" / "python"
+
+
+def fastvlm():
+    """FastVLM (apple/FastVLM-0.5B, -1.5B, -7B) is remote code (`LlavaQwen2ForCausalLM`,
+    model_type `llava_qwen2`), which transformers does not ship. Its checkpoint: a Qwen2 text
+    model at the top level (`model.*`, head tied on 0.5B), the `model.mm_projector` MLP
+    (`0`, `2`), and the FastViTHD tower as `model.vision_tower.vision_tower.model.*` in
+    ml-fastvlm's `mci.py` names: a `patch_embed` Sequential of three MobileOne blocks, a
+    `network` of RepMixer/attention stages with RepCPE position convs and PatchEmbed
+    downsamplers, `conv_exp` with squeeze-excitation and the `head.proj` pooling projection, in
+    inference (reparameterized) form with the BatchNorms of the ConvFFNs and attention blocks
+    (`num_batches_tracked` included). mlx-vlm's tower module names are mci.py's (its sanitize
+    only adds the `blocks` level under `patch_embed`), so the tensor list is taken from
+    mlx-vlm's VisionModel at the fixture's sizes (`tools/mlx_vlm_tiny_towers.py`, run with the
+    oracle venv) and put back into PyTorch layout: 4-D convs `[O, kH, kW, I]` -> `[O, I, kH, kW]`,
+    `layer_scale*` `[1, 1, C]` -> `[C, 1, 1]`."""
+    import torch
+    import transformers as t
+    from mlx_vlm_tiny_towers import FASTVIT
+
+    r = subprocess.run([str(ORACLE), "-c", FASTVIT_SHAPES, str(ROOT / "tools")],
+                       capture_output=True, text=True, check=True)
+    llm = 64
+    mm_hidden = FASTVIT["embed_dims"][-1] * 2
+    text = dict(TEXT, hidden_size=llm, num_key_value_heads=1, rms_norm_eps=1e-6,
+                rope_theta=1000000.0, max_position_embeddings=32768, tie_word_embeddings=True)
+    config = dict(
+        architectures=["LlavaQwen2ForCausalLM"], model_type="llava_qwen2",
+        auto_map={"AutoConfig": "llava_qwen.LlavaConfig",
+                  "AutoModelForCausalLM": "llava_qwen.LlavaQwen2ForCausalLM"},
+        **text, hidden_act="silu", attention_dropout=0.0, initializer_range=0.02,
+        max_window_layers=2, sliding_window=32768, use_sliding_window=False, use_cache=True,
+        freeze_mm_mlp_adapter=False, image_aspect_ratio="pad", image_grid_pinpoints=None,
+        mm_hidden_size=mm_hidden, mm_patch_merge_type="flat", mm_projector_lr=None,
+        mm_projector_type="mlp2x_gelu", mm_use_im_patch_token=False, mm_use_im_start_end=False,
+        mm_vision_select_feature="patch", mm_vision_select_layer=-2,
+        mm_vision_tower="mobileclip_l_1024", tokenizer_model_max_length=8192,
+        tokenizer_padding_side="right", tune_mm_mlp_adapter=False,
+        unfreeze_mm_vision_tower=True, use_mm_proj=True, torch_dtype="bfloat16",
+        transformers_version="4.39.3")
+    qwen = t.Qwen2ForCausalLM(t.Qwen2Config(**text))
+    shapes = {k: tuple(v.shape) for k, v in qwen.state_dict().items() if k != "lm_head.weight"}
+    shapes.update({"model.mm_projector.0.weight": (llm, mm_hidden),
+                   "model.mm_projector.0.bias": (llm,),
+                   "model.mm_projector.2.weight": (llm, llm), "model.mm_projector.2.bias": (llm,)})
+    tensors = {k: torch.randn(s) * 0.02 for k, s in shapes.items()}
+    conv = (".reparam_conv.weight", ".conv.weight", ".fc1.weight", ".fc2.weight",
+            ".lkb_reparam.weight", ".reduce.weight", ".expand.weight")
+    tower = "model.vision_tower.vision_tower.model."
+    for name, shape in json.loads(r.stdout):
+        name = name.removeprefix("vision_model.").replace("patch_embed.blocks.", "patch_embed.")
+        key = tower + name
+        if len(shape) == 4 and name.endswith(conv):
+            o, kh, kw, i = shape
+            shape = [o, i, kh, kw]
+        elif "layer_scale" in name:
+            shape = [shape[2], 1, 1]
+        if name.endswith("running_var"):
+            tensors[key] = torch.rand(shape) + 0.5
+            tensors[key[: -len("running_var")] + "num_batches_tracked"] = torch.tensor(0)
+        else:
+            tensors[key] = torch.randn(shape) * 0.02
+    tok = tokenizer(words=("<image>",))
+    preprocessor = dict(crop_size={"height": 64, "width": 64}, do_center_crop=True,
+                        do_normalize=True, do_resize=True, image_mean=[0.0, 0.0, 0.0],
+                        image_std=[1.0, 1.0, 1.0], resample=3, size={"shortest_edge": 64},
+                        image_processor_type="CLIPImageProcessor")
+    return Handmade(config, tensors, {"preprocessor_config.json": preprocessor}), tok
+
+
 class Florence2Files:
     """The tokenizer and image processor files of a Florence-2 repository (its processor is
     remote code; mlx-vlm builds transformers' Florence2Processor from these)."""
@@ -774,7 +927,9 @@ class Handmade:
         self.files = files or {}
 
     def to(self, dtype):
-        self.tensors = {k: v.to(dtype) for k, v in self.tensors.items()}
+        # Integer buffers (BatchNorm's num_batches_tracked) keep their dtype, as in torch.
+        self.tensors = {k: v.to(dtype) if v.is_floating_point() else v
+                        for k, v in self.tensors.items()}
         return self
 
     def save_pretrained(self, path: Path) -> None:
@@ -796,7 +951,8 @@ FAMILIES = {"qwen2_vl": qwen2_vl, "qwen2_5_vl": qwen2_5_vl, "gemma3": gemma3, "l
             "internvl_chat": internvl_chat, "llava_next": llava_next,
             "aya_vision": aya_vision, "idefics2": idefics2,
             "glm4v": glm4v, "mllama": mllama, "llama4": llama4,
-            "deepseek_vl_v2": deepseek_vl_v2, "florence2": florence2}
+            "deepseek_vl_v2": deepseek_vl_v2, "florence2": florence2, "phi3_v": phi3_v,
+            "fastvlm": fastvlm}
 
 
 def build(family: str) -> None:
@@ -880,6 +1036,15 @@ def build(family: str) -> None:
 MLX_VLM_MODEL_TYPE = {"pixtral": "pixtral"}
 
 
+# Families whose tower mlx-vlm builds at full size whatever the config says: recorded with
+# those size constants shrunk to the fixture's (tools/mlx_vlm_tiny_towers.py), nothing else.
+TINY_TOWERS = {"phi3_v", "fastvlm"}
+TINY_TOWERS_CONVERT = (
+    "import sys; sys.path.insert(0, %r); import mlx_vlm_tiny_towers; mlx_vlm_tiny_towers.patch(); "
+    "from mlx_vlm.convert import main; sys.argv[0] = 'mlx_vlm.convert'; main()"
+    % str(ROOT / "tools"))
+
+
 def record(family: str) -> None:
     fam = OUT / family
     exp = fam / "expected"
@@ -903,8 +1068,11 @@ def record(family: str) -> None:
                     cfg["model_type"] = MLX_VLM_MODEL_TYPE[family]
                     (src / "config.json").write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
                 out = Path(tmp) / "out"
+                cmd = [str(convert)]
+                if family in TINY_TOWERS:
+                    cmd = [sys.executable, "-c", TINY_TOWERS_CONVERT]
                 r = subprocess.run(
-                    [str(convert), "--hf-path", str(src), "--mlx-path", str(out), *args],
+                    [*cmd, "--hf-path", str(src), "--mlx-path", str(out), *args],
                     capture_output=True, text=True, env=env,
                 )
                 target = exp / f"{layout}-{variant}.json"

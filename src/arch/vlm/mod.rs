@@ -15,6 +15,7 @@
 
 mod aya_vision;
 mod deepseek_vl_v2;
+mod fastvlm;
 mod florence2;
 mod gemma3;
 mod glm4v;
@@ -28,6 +29,7 @@ mod llava_next;
 mod mistral3;
 mod mllama;
 mod paligemma;
+mod phi3_v;
 mod pixtral;
 mod qwen2_5_vl;
 mod qwen2_vl;
@@ -89,6 +91,7 @@ const IDEFICS_KEYS: Rule = Rule::All(&[
 pub static REGISTRY: &[&Arch] = &[
     &aya_vision::ARCH,
     &deepseek_vl_v2::ARCH,
+    &fastvlm::ARCH,
     &florence2::ARCH,
     &gemma3::ARCH,
     &glm4v::ARCH,
@@ -102,6 +105,7 @@ pub static REGISTRY: &[&Arch] = &[
     &mistral3::ARCH,
     &mllama::ARCH,
     &paligemma::ARCH,
+    &phi3_v::ARCH,
     &pixtral::ARCH,
     &qwen2_5_vl::ARCH,
     &qwen2_vl::ARCH,
@@ -116,16 +120,27 @@ pub fn find(model_type: &str) -> Option<&'static Arch> {
         .find(|a| a.name == model_type || a.aliases.contains(&model_type))
 }
 
+/// Model types whose checkpoints always hold a tower although their config.json has no
+/// `vision_config` (mlx-vlm builds a fixed-size tower for them): Phi-3-Vision describes its
+/// CLIP in `img_processor`, FastVLM (`llava_qwen2`) its FastViTHD in `mm_vision_tower`.
+const TOWER_WITHOUT_VISION_CONFIG: &[&str] = &["phi3_v", "fastvlm", "llava_qwen2"];
+
 /// The multimodal conversion for a config: by `model_type`, except where a Hub `model_type`
 /// covers towers of different kinds (a `llava` config with a `pixtral` vision_config is
-/// Pixtral-12B, whose tower LLaVA's rules do not know). A config without `vision_config` has no
-/// tower to keep (mlx-vlm cannot even build its model), so it gets mlx-lm's text conversion:
-/// a text-only `llama4` checkpoint stays what mlx-lm makes of it.
+/// Pixtral-12B, whose tower LLaVA's rules do not know). Outside
+/// [`TOWER_WITHOUT_VISION_CONFIG`], a config without `vision_config` has no tower to keep
+/// (mlx-vlm cannot even build its model), so it gets mlx-lm's text conversion: a text-only
+/// `llama4` checkpoint stays what mlx-lm makes of it.
 pub fn find_for_config(
     config: &serde_json::Map<String, serde_json::Value>,
 ) -> Option<&'static Arch> {
     let model_type = crate::config::model_type(config).unwrap_or_default();
-    let vision = config.get("vision_config")?;
+    let Some(vision) = config.get("vision_config") else {
+        return TOWER_WITHOUT_VISION_CONFIG
+            .contains(&model_type)
+            .then(|| find(model_type))
+            .flatten();
+    };
     let vision_type = vision.get("model_type").and_then(serde_json::Value::as_str);
     match (model_type, vision_type) {
         ("llava", Some("pixtral")) => Some(&pixtral::ARCH),
@@ -396,12 +411,78 @@ mod tests {
     }
 
     #[test]
+    fn fastvlm_maps_fastvit_and_moves_its_kernels_by_rule() {
+        // PyTorch [O=8, I=3, kH=3, kW=3] stem over RGB and a [C, 1, 1] layer scale; mlx-vlm moves
+        // them only if another stem kernel's shape says so.
+        let arch = find("llava_qwen2").unwrap();
+        let t = "model.vision_tower.vision_tower.model.";
+        let keys: Vec<(String, Vec<usize>)> = vec![
+            (
+                format!("{t}patch_embed.0.reparam_conv.weight"),
+                vec![8, 3, 3, 3],
+            ),
+            (format!("{t}network.0.0.layer_scale"), vec![8, 1, 1]),
+            (
+                format!("{t}network.0.0.convffn.conv.bn.num_batches_tracked"),
+                vec![],
+            ),
+            (
+                format!("{t}network.0.0.convffn.fc1.weight"),
+                vec![32, 8, 1, 1],
+            ),
+            ("model.mm_projector.0.weight".into(), vec![64, 256]),
+            ("model.embed_tokens.weight".into(), vec![256, 64]),
+            ("lm_head.weight".into(), vec![256, 64]),
+        ];
+        let keys: Vec<(&str, &[usize])> = keys
+            .iter()
+            .map(|(k, s)| (k.as_str(), s.as_slice()))
+            .collect();
+        let out = names(
+            arch,
+            serde_json::json!({"model_type": "llava_qwen2"}),
+            &keys,
+        );
+        let v = "vision_tower.vision_model.";
+        assert_eq!(
+            out,
+            vec![
+                (
+                    format!("{v}patch_embed.blocks.0.reparam_conv.weight"),
+                    vec![8, 3, 3, 3]
+                ),
+                (format!("{v}network.0.0.layer_scale"), vec![1, 1, 8]),
+                (
+                    format!("{v}network.0.0.convffn.fc1.weight"),
+                    vec![32, 1, 1, 8]
+                ),
+                ("mm_projector.0.weight".into(), vec![64, 256]),
+                (
+                    "language_model.model.embed_tokens.weight".into(),
+                    vec![256, 64]
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn phi3_v_is_multimodal_without_vision_config() {
+        let Value::Object(cfg) = serde_json::json!({"model_type": "phi3_v",
+                                                    "img_processor": {"image_dim_out": 1024}})
+        else {
+            panic!()
+        };
+        assert_eq!(find_for_config(&cfg).map(|a| a.name), Some("phi3_v"));
+    }
+
+    #[test]
     fn towers_and_projectors_are_never_language_model_layers() {
         for arch in REGISTRY {
             assert!(is_multimodal(arch), "{}", arch.name);
             let tower = match arch.name {
                 "idefics2" | "idefics3" | "internvl_chat" | "llama4" => "vision_model",
                 "deepseek_vl_v2" => "vision.vision_tower",
+                "phi3_v" => "model.vision_embed_tokens.img_processor.vision_model",
                 _ => "vision_tower",
             };
             assert!(is_tower(arch, &format!("{tower}.encoder.layers.0.mlp.fc1")));
