@@ -204,10 +204,10 @@ fn detect_lattice<const G: usize>(x: &Tile<G>, max_steps: f32) -> Lattice {
     // unrolls them fully and then emits scalar code for the 16 lanes (measured: this function
     // took 40% of the 4-bit kernel's time); kept as loops, each step is one vector operation.
     let n = core::hint::black_box(LATTICE_SUB);
-    // The widest sub-block of each lane (a NaN range is never chosen; all-NaN lanes keep 0).
+    // The widest sub-block of each lane (a NaN range is never chosen; lanes with no finite
+    // range keep zeros, and are fitted by RTN anyway).
     let mut widest = [-1.0f32; BATCH];
     let mut lo = [0.0f32; BATCH];
-    let mut which = [0u32; BATCH];
     // Every sub-block's range in one pass over the rows, kept in memory rather than in
     // registers (held in registers, the compiler splits them into scalars).
     let mut sub_hi = [[f32::NEG_INFINITY; BATCH]; MAX_GROUP / LATTICE_SUB];
@@ -224,23 +224,27 @@ fn detect_lattice<const G: usize>(x: &Tile<G>, max_steps: f32) -> Lattice {
         }
         (*sh, *sl) = (s_hi, s_lo);
     }
-    for (s, (s_hi, s_lo)) in sub_hi.iter().zip(&sub_lo).take(G / n).enumerate() {
-        // Selects, not a branch per lane, so that the search stays vector code.
-        for l in 0..BATCH {
-            let wider = s_hi[l] - s_lo[l] > widest[l];
-            widest[l] = if wider { s_hi[l] - s_lo[l] } else { widest[l] };
-            lo[l] = if wider { s_lo[l] } else { lo[l] };
-            which[l] = if wider { s as u32 } else { which[l] };
-        }
-    }
-    // Only that sub-block is examined (the pairwise gaps are the costly part). Gathered by
-    // selects over the sub-blocks, which is vector code, rather than by a load per lane.
+    // Only the widest sub-block is examined (the pairwise gaps are the costly part): copied
+    // while searching, by selects (vector code) rather than a load per lane afterwards.
     let mut sub: [Lanes; LATTICE_SUB] = [[0.0; BATCH]; LATTICE_SUB];
     let sub = &mut sub[..n];
-    for (s, block) in x.chunks_exact(n).enumerate() {
+    for ((s_hi, s_lo), block) in sub_hi.iter().zip(&sub_lo).zip(x.chunks_exact(n)) {
+        // 0 or 1 per lane: a float mask, so that every select below is on one lane type.
+        let wider: Lanes = core::array::from_fn(|l| {
+            if s_hi[l] - s_lo[l] > widest[l] {
+                1.0
+            } else {
+                0.0
+            }
+        });
+        for l in 0..BATCH {
+            let take = wider[l] != 0.0;
+            widest[l] = if take { s_hi[l] - s_lo[l] } else { widest[l] };
+            lo[l] = if take { s_lo[l] } else { lo[l] };
+        }
         for (to, xr) in sub.iter_mut().zip(block) {
             for l in 0..BATCH {
-                to[l] = if which[l] == s as u32 { xr[l] } else { to[l] };
+                to[l] = if wider[l] != 0.0 { xr[l] } else { to[l] };
             }
         }
     }
