@@ -2,9 +2,11 @@
 # Quantization quality benchmark: converts each model with every --quant-method at each bit
 # width (group size 64), timing each conversion, then measures KL(source || quantized),
 # perplexity and top-1 agreement on a held-out text with `hf2mlx eval` (candle forward pass,
-# checked against mlx-lm's logits in tests/eval.rs). Prints, per model, the conversion times with
-# their ratio to rtn's at the same bit width, then the eval table: what README's "Quantization
-# quality" table is made from. bench/quality.py does the same measurement with mlx-lm's own
+# checked against mlx-lm's logits in tests/eval.rs). Prints, per model, the conversion times
+# (wall and CPU = user + sys, from /usr/bin/time) with their ratios to rtn's at the same bit
+# width, then the eval table: what README's "Quantization quality" table is made from. The CPU
+# ratio is the one to quote on a shared machine: rtn is mostly I/O and clipfit mostly compute,
+# so their wall-time ratio grows with the load from other processes, their CPU-time ratio much less. bench/quality.py does the same measurement with mlx-lm's own
 # forward pass (much slower on CPU-only machines).
 #
 #   bench/quality.sh [MODEL_DIR...]     default: ~/.cache/hf2mlx/models/SmolLM2-135M-Instruct
@@ -13,7 +15,8 @@
 # --q-rebalance), TEXT (default: bench/texts/heldout.txt followed by src/eval/corpus.txt, about
 # 2300 tokens, original prose; bench/texts/tune.txt is the one methods were first tuned on),
 # TOKENS (first N tokens of the text, default 0 = all), OUT (scratch folder, default
-# ~/.cache/hf2mlx/quality), REPS (conversions timed per cell, best kept; default 3).
+# ~/.cache/hf2mlx/quality), REPS (conversions timed per cell, best kept; default 3), EVAL (0:
+# only the times, no eval; default 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 models=("$@")
@@ -34,27 +37,33 @@ limit=()
 for model in "${models[@]}"; do
   name=$(basename "$model")
   dirs=()
-  echo "# $name: conversion time (s), best of $reps, and ratio to rtn at the same bits"
+  echo "# $name: conversion time, best of $reps (wall, CPU = user + sys), and ratios to rtn at the same bits"
+  printf 'method\tbits\twall s\tCPU s\twall/rtn\tCPU/rtn\n'
   for b in $bits; do
-    rtn_time=""
+    rtn_wall="" rtn_cpu=""
     for m in $methods; do
       d=$out/$name-$m-$b
       extra=()
       [ "${m%+rebalance}" = "$m" ] || extra=(--q-rebalance)
-      best=""
+      wall="" cpu=""
       for _ in $(seq "$reps"); do
-        start=$(date +%s.%N)
-        "$bin" convert --hf-path "$model" --mlx-path "$d" -q --q-bits "$b" --q-group-size 64 \
+        /usr/bin/time -f '%e %U %S' -o "$out/time.txt" \
+          "$bin" convert --hf-path "$model" --mlx-path "$d" -q --q-bits "$b" --q-group-size 64 \
           --quant-method "${m%+rebalance}" "${extra[@]}" --force --quiet
-        t=$(echo "$(date +%s.%N) - $start" | bc)
-        if [ -z "$best" ] || [ "$(echo "$t < $best" | bc)" = 1 ]; then best=$t; fi
+        read -r w u s <"$out/time.txt"
+        c=$(echo "$u + $s" | bc)
+        if [ -z "$wall" ] || [ "$(echo "$w < $wall" | bc)" = 1 ]; then wall=$w; fi
+        if [ -z "$cpu" ] || [ "$(echo "$c < $cpu" | bc)" = 1 ]; then cpu=$c; fi
       done
-      [ "$m" = rtn ] && rtn_time=$best
-      ratio=""
-      [ -n "$rtn_time" ] && ratio=$(echo "scale=2; $best / $rtn_time" | bc)
-      printf '%s\t%s-bit\t%.2f s\t%sx rtn\n' "$m" "$b" "$best" "$ratio"
+      [ "$m" = rtn ] && rtn_wall=$wall rtn_cpu=$cpu
+      wall_ratio="" cpu_ratio=""
+      if [ -n "$rtn_wall" ]; then
+        wall_ratio=$(echo "scale=2; $wall / $rtn_wall" | bc)x
+        cpu_ratio=$(echo "scale=2; $cpu / $rtn_cpu" | bc)x
+      fi
+      printf '%s\t%s-bit\t%.2f\t%.2f\t%s\t%s\n' "$m" "$b" "$wall" "$cpu" "$wall_ratio" "$cpu_ratio"
       dirs+=("$d")
     done
   done
-  "$bin" eval --reference "$model" --text "$text" "${limit[@]}" "${dirs[@]}"
+  [ "${EVAL:-1}" = 0 ] || "$bin" eval --reference "$model" --text "$text" "${limit[@]}" "${dirs[@]}"
 done
