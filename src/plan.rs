@@ -946,8 +946,7 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
     }
     let params = group_quantized(sorted, input_quant.as_ref(), dir)?;
 
-    // mlx-audio's recipe builder raises when no module is named `down_proj` (Whisper's MLP is
-    // `mlp1`/`mlp2`): refuse as it does rather than guess which layers deserve the high bits.
+    // mlx-audio's recipe builder needs `model.layers`, which some of its models lack.
     if audio
         && quant.as_ref().is_some_and(|q| q.recipe.is_some())
         && arch::audio::refuses_recipes(arch)
@@ -959,6 +958,8 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
             arch.name
         )));
     }
+    // It also raises when no module is named `down_proj` (Whisper's MLP is `mlp1`/`mlp2`):
+    // refuse as it does rather than guess which layers deserve the high bits.
     if audio
         && quant.as_ref().is_some_and(|q| q.recipe.is_some())
         && !params.iter().any(|(n, _)| n.contains("down_proj"))
