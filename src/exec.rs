@@ -214,11 +214,22 @@ struct Scratch {
 fn unit_len(p: &ParamPlan) -> usize {
     match (&p.input, &p.op) {
         (Input::Tensor { .. }, Op::Copy | Op::Float { .. }) => 1,
-        // An axis move or reshape is not row-local: the (small) tensor is one unit.
-        (Input::MoveAxis { .. } | Input::Reshape { .. }, _) => {
-            p.input.shape().iter().product::<usize>().max(1)
-        }
+        _ if reads_whole(&p.input) => p.input.shape().iter().product::<usize>().max(1),
         _ => p.row_len(),
+    }
+}
+
+/// An axis move or reshape is not row-local: the (small) tensor is read whole, so it is one
+/// unit, also under a re-quantization of it (deepseek_v3's split of a quantized `kv_b_proj`)
+/// and its dequantization (`-d`), which would otherwise read it whole once per block.
+fn reads_whole(input: &Input) -> bool {
+    match input {
+        Input::MoveAxis { .. } | Input::Reshape { .. } => true,
+        Input::QuantizedPart { of, .. } => reads_whole(of),
+        Input::Quantized { weight, .. } => {
+            matches!(**weight, Input::QuantizedPart { .. }) && reads_whole(weight)
+        }
+        _ => false,
     }
 }
 
@@ -236,17 +247,17 @@ fn read_input(
         Input::Quantized { .. } => Err(internal(format!("raw read of quantized `{}`", p.name))),
         input => {
             buf.clear();
-            let rows = |i: &Input| {
-                let s = i.shape();
-                s.iter().product::<usize>() / s.last().copied().unwrap_or(1).max(1)
-            };
-            if matches!(input, Input::MoveAxis { .. } | Input::Reshape { .. }) {
-                read_rows(ckpt, input, 0, rows(input), buf)
-            } else {
-                read_rows(ckpt, input, first, count, buf)
-            }
+            let (first, count) = unit_rows(p, first, count);
+            read_rows(ckpt, input, first, count, buf)
         }
     }
+}
+
+/// Rows `[first, first+count)` for units `[first, first+count)` of a parameter read by rows
+/// (a unit is one row, or the whole tensor when it [`reads_whole`]).
+fn unit_rows(p: &ParamPlan, first: usize, count: usize) -> (usize, usize) {
+    let rows_per_unit = (unit_len(p) / p.row_len().max(1)).max(1);
+    (first * rows_per_unit, count * rows_per_unit)
 }
 
 /// Appends the raw bytes of logical rows `[first, first+count)` of `input` to `out`.
@@ -305,9 +316,11 @@ fn read_rows(
             let mut src = Vec::new();
             read_rows(ckpt, of, 0, src_rows, &mut src)?;
             let elem = input.storage_dtype().size();
-            let at = out.len();
-            out.resize(at + src.len(), 0);
-            move_axis_bytes(&src, &src_shape, *from, *to, elem, &mut out[at..]);
+            let mut moved = vec![0u8; src.len()];
+            move_axis_bytes(&src, &src_shape, *from, *to, elem, &mut moved);
+            // Read whole (see `reads_whole`); a caller that asks for some rows gets those.
+            let row_bytes = row_len * elem;
+            out.extend_from_slice(&moved[first * row_bytes..(first + count) * row_bytes]);
             Ok(())
         }
         Input::Reshape { of, .. } if of.shape().last() == shape.last() => {
@@ -1264,19 +1277,20 @@ fn load_values(p: &ParamPlan, job: &Job, ckpt: &Checkpoint, s: &mut Scratch) -> 
             bits,
             float,
         } => {
+            let (first, count) = unit_rows(p, job.first, job.count);
             match mode.fp() {
                 None => dequantize_affine_rows(
                     ckpt,
                     &p.name,
                     (weight, scales, biases.as_deref()),
                     (*group_size, *bits, *float),
-                    (job.first, job.count),
+                    (first, count),
                     s,
                 )?,
                 Some(mode) => {
-                    read_words(ckpt, weight, job.first, job.count, s)?;
+                    read_words(ckpt, weight, first, count, s)?;
                     s.scale_codes.clear();
-                    read_rows(ckpt, scales, job.first, job.count, &mut s.scale_codes)?;
+                    read_rows(ckpt, scales, first, count, &mut s.scale_codes)?;
                     match global_scale {
                         None => {
                             fp::dequantize(mode, *float, &s.words, &s.scale_codes, None, &mut s.x)
@@ -1288,10 +1302,10 @@ fn load_values(p: &ParamPlan, job: &Job, ckpt: &Checkpoint, s: &mut Scratch) -> 
                             let per = (n_units / values.len().max(1)).max(1);
                             let k = p.row_len();
                             let (wpr, gpr) = (k * *bits as usize / 32, k / group_size);
-                            let mut r = job.first;
-                            while r < job.first + job.count {
-                                let end = ((r / per + 1) * per).min(job.first + job.count);
-                                let (a, b) = (r - job.first, end - job.first);
+                            let mut r = first;
+                            while r < first + count {
+                                let end = ((r / per + 1) * per).min(first + count);
+                                let (a, b) = (r - first, end - first);
                                 let gval = values.get(r / per).copied();
                                 fp::dequantize(
                                     mode,

@@ -413,7 +413,12 @@ fn quantized_kv_b_proj_splits_like_mlx_lm() {
     let py = oracle_python();
     let tmp = tempfile::tempdir().unwrap();
     let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop");
-    for (bits, group_size) in [("4", "32"), ("8", "32"), ("3", "32")] {
+    // The last: `embed_q` [4, 512, 128] spans several row blocks of the executor.
+    for (bits, group_size, rank, head_dim) in [
+        ("8", "32", "32", "32"),
+        ("3", "32", "32", "32"),
+        ("4", "32", "512", "128"),
+    ] {
         let src = tmp.path().join(format!("src{bits}"));
         let run = |args: &[&std::ffi::OsStr]| {
             let out = Command::new(&py)
@@ -434,6 +439,8 @@ fn quantized_kv_b_proj_splits_like_mlx_lm() {
             src.as_os_str(),
             bits.as_ref(),
             group_size.as_ref(),
+            rank.as_ref(),
+            head_dim.as_ref(),
         ]);
         check(&format!("kv_b_proj {bits}-bit"), &src, &[]);
         check(

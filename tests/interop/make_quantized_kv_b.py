@@ -3,7 +3,10 @@
 such a `kv_b_proj` in `sanitize`). Random weights, the deepseek_v3 fixture's config with MLA
 dimensions large enough to quantize (32), and its tokenizer.
 
-    python make_quantized_kv_b.py FIXTURE_HF_DIR OUT_DIR [BITS] [GROUP_SIZE]
+    python make_quantized_kv_b.py FIXTURE_HF_DIR OUT_DIR [BITS] [GROUP_SIZE] [RANK] [HEAD_DIM]
+
+RANK is `kv_lora_rank`, HEAD_DIM both `qk_nope_head_dim` and `v_head_dim` (default 32 each);
+large ones make `embed_q` span several of hf2mlx's row blocks.
 """
 
 import json
@@ -19,13 +22,15 @@ from mlx_lm.models import deepseek_v3
 src, dst = Path(sys.argv[1]), Path(sys.argv[2])
 bits = int(sys.argv[3]) if len(sys.argv) > 3 else 4
 group_size = int(sys.argv[4]) if len(sys.argv) > 4 else 32
+rank = int(sys.argv[5]) if len(sys.argv) > 5 else 32
+head_dim = int(sys.argv[6]) if len(sys.argv) > 6 else 32
 dst.mkdir(parents=True)
 for f in src.iterdir():
     if f.suffix != ".safetensors" and f.name != "config.json":
         shutil.copy(f, dst / f.name)
 
 config = json.loads((src / "config.json").read_text())
-config.update(kv_lora_rank=32, qk_nope_head_dim=32, v_head_dim=32)
+config.update(kv_lora_rank=rank, qk_nope_head_dim=head_dim, v_head_dim=head_dim)
 # Every token id the tokenizer gives must have an embedding (the logits check encodes text).
 tokenizer = json.loads((src / "tokenizer.json").read_text())
 ids = list(tokenizer["model"]["vocab"].values()) + [t["id"] for t in tokenizer["added_tokens"]]
@@ -41,13 +46,13 @@ nn.quantize(
     and m.weight.shape[-1] % group_size == 0,
 )
 weights = dict(tree_flatten(model.parameters()))
-heads, per_head = config["num_attention_heads"], 32 + 32
+heads, per_head = config["num_attention_heads"], 2 * head_dim
 for layer in range(config["num_hidden_layers"]):
     prefix = f"model.layers.{layer}.self_attn"
     for name in ("embed_q", "unembed_out"):
         for part in ("weight", "scales", "biases"):
             weights.pop(f"{prefix}.{name}.{part}")
-    kv_b = (0.05 * mx.random.normal((heads * per_head, 32))).astype(mx.bfloat16)
+    kv_b = (0.05 * mx.random.normal((heads * per_head, rank))).astype(mx.bfloat16)
     w, s, b = mx.quantize(kv_b, group_size=group_size, bits=bits)
     weights.update(
         {
