@@ -17,18 +17,8 @@
 //! projector (one small MLP between the tower and the text model, where quantization error
 //! reaches every image token).
 
-use crate::arch::{Arch, Category, Pat, Rule, ShapeCond, Tied};
-
-/// A Conv2d kernel `[O, I, kH, kW]` → `[O, kH, kW, I]` of every tensor whose name ends with `s`.
-const fn conv2d(s: &'static str) -> Rule {
-    Rule::MoveAxis {
-        pat: Pat::Suffix(s),
-        rank: 4,
-        from: 1,
-        to: 3,
-        when: ShapeCond::Always,
-    }
-}
+use super::conv2d_to_mlx;
+use crate::arch::{Arch, Category, Pat, Rule, Tied};
 
 #[rustfmt::skip] // one line per module class
 pub const ARCH: Arch = Arch {
@@ -44,13 +34,13 @@ pub const ARCH: Arch = Arch {
         Rule::RenamePrefix { from: "view_seperator", to: "view_separator" },
         // VisionModel.sanitize: the convs it names by their last three components
         Rule::Drop(Pat::Contains("position_ids")),
-        conv2d(".patch_embed.proj.weight"),
-        conv2d(".neck.0.weight"),
-        conv2d(".neck.2.weight"),
-        conv2d(".neck_hd.0.weight"),
-        conv2d(".neck_hd.2.weight"),
-        conv2d(".downsamples.0.weight"),
-        conv2d(".downsamples.1.weight"),
+        conv2d_to_mlx(".patch_embed.proj.weight"),
+        conv2d_to_mlx(".neck.0.weight"),
+        conv2d_to_mlx(".neck.2.weight"),
+        conv2d_to_mlx(".neck_hd.0.weight"),
+        conv2d_to_mlx(".neck_hd.2.weight"),
+        conv2d_to_mlx(".downsamples.0.weight"),
+        conv2d_to_mlx(".downsamples.1.weight"),
         // LanguageModel.sanitize
         Rule::StackExperts { experts: "experts", into: "switch_mlp", rename: &[] },
     ],

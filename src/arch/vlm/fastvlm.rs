@@ -17,23 +17,11 @@
 //! does not name it, so `mlx_vlm.convert -q` quantizes it; hf2mlx keeps it in float like every
 //! other projector.
 
-use super::ROTARY_TABLES;
+use super::{ROTARY_TABLES, conv2d_to_mlx};
 use crate::arch::{Arch, Category, Pat, Rule, ShapeCond, Tied};
 
 /// The tower's prefix after renaming.
 const TOWER: &str = "vision_tower.vision_model.";
-
-/// A Conv2d kernel `[O, I, kH, kW]` → `[O, kH, kW, I]` of every 4-D tensor whose name ends with
-/// `s` (only the tower has 4-D tensors).
-const fn conv2d(s: &'static str) -> Rule {
-    Rule::MoveAxis {
-        pat: Pat::Suffix(s),
-        rank: 4,
-        from: 1,
-        to: 3,
-        when: ShapeCond::Always,
-    }
-}
 
 #[rustfmt::skip] // one line per module class
 pub const ARCH: Arch = Arch {
@@ -54,13 +42,13 @@ pub const ARCH: Arch = Arch {
         Rule::RenamePrefix { from: "lm_head.", to: "language_model.lm_head." },
         // VisionModel.sanitize
         Rule::Drop(Pat::Suffix("num_batches_tracked")),
-        conv2d(".reparam_conv.weight"),
-        conv2d(".conv.weight"),
-        conv2d(".fc1.weight"),
-        conv2d(".fc2.weight"),
-        conv2d(".lkb_reparam.weight"),
-        conv2d(".reduce.weight"),
-        conv2d(".expand.weight"),
+        conv2d_to_mlx(".reparam_conv.weight"),
+        conv2d_to_mlx(".conv.weight"),
+        conv2d_to_mlx(".fc1.weight"),
+        conv2d_to_mlx(".fc2.weight"),
+        conv2d_to_mlx(".lkb_reparam.weight"),
+        conv2d_to_mlx(".reduce.weight"),
+        conv2d_to_mlx(".expand.weight"),
         Rule::MoveAxis {
             pat: Pat::All(&[Pat::Prefix(TOWER), Pat::Contains("layer_scale")]),
             rank: 3,

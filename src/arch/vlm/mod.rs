@@ -39,13 +39,19 @@ use super::{Arch, Pat, Rule, ShapeCond};
 
 /// The Conv2d patch embedding of a ViT tower, PyTorch `[O, I, kH, kW]` to MLX's
 /// `[O, kH, kW, I]`.
-const PATCH_EMBEDDING_TO_MLX: Rule = Rule::MoveAxis {
-    pat: Pat::Suffix("patch_embedding.weight"),
-    rank: 4,
-    from: 1,
-    to: 3,
-    when: ShapeCond::Always,
-};
+const PATCH_EMBEDDING_TO_MLX: Rule = conv2d_to_mlx("patch_embedding.weight");
+
+/// A Conv2d kernel `[O, I, kH, kW]` → MLX's `[O, kH, kW, I]`, for every 4-D tensor whose name
+/// ends with `suffix`.
+const fn conv2d_to_mlx(suffix: &'static str) -> Rule {
+    Rule::MoveAxis {
+        pat: Pat::Suffix(suffix),
+        rank: 4,
+        from: 1,
+        to: 3,
+        when: ShapeCond::Always,
+    }
+}
 
 /// mlx-vlm's CLIP/SigLIP `VisionModel.sanitize`: the stored `position_ids` buffer dropped and
 /// the patch embedding moved to channels-last.
