@@ -8,7 +8,7 @@
 //! `quant_predicate`), and drops it when `text_config.tie_word_embeddings` is set. FP8
 //! checkpoints (`*_scale_inv`) are not dequantized here: hf2mlx refuses them as pre-quantized.
 
-use crate::arch::{Arch, Category, LayerQuant, Pat, Rule, ShapeCond, Tied};
+use crate::arch::{Arch, Category, LayerQuant, Pat, Rule, Tied};
 
 #[rustfmt::skip] // one line per module class
 pub const ARCH: Arch = Arch {

@@ -205,13 +205,22 @@ mod tests {
     use serde_json::{Map, Value};
 
     fn names(arch: &Arch, cfg: Value, keys: &[(&str, &[usize])]) -> Vec<(String, Vec<usize>)> {
-        let Value::Object(cfg) = cfg else { panic!() };
-        let cfg: Map<String, Value> = cfg;
         let t = keys
             .iter()
             .map(|(k, s)| (k.to_string(), s.to_vec()))
             .collect();
-        sanitize(arch, &cfg, t).unwrap()
+        owned_names(arch, cfg, t)
+    }
+
+    /// [`names`] of keys built at run time.
+    fn owned_names(
+        arch: &Arch,
+        cfg: Value,
+        keys: Vec<(String, Vec<usize>)>,
+    ) -> Vec<(String, Vec<usize>)> {
+        let Value::Object(cfg) = cfg else { panic!() };
+        let cfg: Map<String, Value> = cfg;
+        sanitize(arch, &cfg, keys).unwrap()
     }
 
     #[test]
@@ -321,14 +330,10 @@ mod tests {
                 vec![32, 64],
             ));
         }
-        let keys: Vec<(&str, &[usize])> = keys
-            .iter()
-            .map(|(k, s)| (k.as_str(), s.as_slice()))
-            .collect();
-        let out = names(
+        let out = owned_names(
             arch,
             serde_json::json!({"model_type": "deepseek_vl_v2"}),
-            &keys,
+            keys,
         );
         assert_eq!(
             out,
@@ -440,15 +445,7 @@ mod tests {
             ("model.embed_tokens.weight".into(), vec![256, 64]),
             ("lm_head.weight".into(), vec![256, 64]),
         ];
-        let keys: Vec<(&str, &[usize])> = keys
-            .iter()
-            .map(|(k, s)| (k.as_str(), s.as_slice()))
-            .collect();
-        let out = names(
-            arch,
-            serde_json::json!({"model_type": "llava_qwen2"}),
-            &keys,
-        );
+        let out = owned_names(arch, serde_json::json!({"model_type": "llava_qwen2"}), keys);
         let v = "vision_tower.vision_model.";
         assert_eq!(
             out,

@@ -13,7 +13,7 @@
 //! `model.vision_tower.*`, `model.multi_modal_projector.*`, `lm_head`). mlx-vlm maps only the
 //! classic one for Pixtral (its `pixtral` sanitize leaves `model.vision_tower.*` unmapped).
 
-use crate::arch::{Arch, Category, ConfigEdit, Pat, Rule, ShapeCond, Tied};
+use crate::arch::{Arch, Category, ConfigEdit, Pat, Rule, Tied};
 
 /// Key renames shared with Mistral 3, whose tower is Pixtral's: both layouts onto mlx-vlm's
 /// `vision_tower.vision_model.*`, `multi_modal_projector.*`, `language_model.{model,lm_head}.*`,
@@ -21,25 +21,12 @@ use crate::arch::{Arch, Category, ConfigEdit, Pat, Rule, ShapeCond, Tied};
 macro_rules! pixtral_rules {
     ($($extra:expr),* $(,)?) => {
         &[
-            Rule::RenamePrefix { from: "model.language_model.", to: "language_model.model." },
-            Rule::RenamePrefix { from: "model.vision_tower.", to: "vision_tower." },
-            Rule::RenamePrefix { from: "model.multi_modal_projector.", to: "multi_modal_projector." },
-            Rule::RenamePrefix { from: "lm_head.", to: "language_model.lm_head." },
-            // The tower's `vision_model.` level, added once whichever layout had it.
-            Rule::RenamePrefix { from: "vision_tower.vision_model.", to: "vision_tower." },
-            Rule::RenamePrefix { from: "vision_tower.", to: "vision_tower.vision_model." },
+            super::LLAVA_KEYS,
             // VisionModel.sanitize
             Rule::Drop(Pat::Contains("position_ids")),
-            // Conv2d [O, I, kH, kW] -> [O, kH, kW, I]
-            Rule::MoveAxis {
-                pat: Pat::Suffix("patch_conv.weight"),
-                rank: 4,
-                from: 1,
-                to: 3,
-                when: ShapeCond::Always,
-            },
+            super::conv2d_to_mlx("patch_conv.weight"),
             // LanguageModel.sanitize
-            Rule::Drop(Pat::Contains("self_attn.rotary_emb.inv_freq")),
+            super::ROTARY_TABLES,
             $($extra),*
         ]
     };
