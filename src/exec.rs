@@ -1037,7 +1037,7 @@ pub fn execute_measured(
     errors: Option<&WeightErrors>,
 ) -> Result<()> {
     // Declared before the writers, so that on an early return they drop first (see WritePool).
-    let pool = WritePool::start()?;
+    let pool = WritePool::start(plan.shards.iter().map(|s| s.data_len()).sum())?;
     let writers = plan
         .shards
         .iter()

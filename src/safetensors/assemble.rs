@@ -150,9 +150,10 @@ impl Assembler {
     }
 
     /// Copies `bytes` to `offset` and appends the units this completes to `full`.
-    /// `recycle` supplies spent buffers for new units of [`CHUNK`] bytes; smaller units (about
-    /// one per tensor boundary) get small fresh ones, so that many of them never pin a chunk's
-    /// worth of memory each.
+    /// `recycle` supplies spent buffers (of a whole chunk) for new units, small ones included:
+    /// drawing every unit from one pool of equal buffers keeps the allocator from fragmenting
+    /// over the thousands of tensor-sized units of a large model. When it has none, a unit gets
+    /// a fresh buffer of its own size.
     ///
     /// Bytes that fall in a boundary page are not copied: their `(file offset, range of
     /// bytes)` is appended to `through`, to be written as they are.
@@ -185,7 +186,7 @@ impl Assembler {
                 continue;
             }
             let open = self.open.entry(unit.start).or_insert_with(|| {
-                let recycled = if unit_len == CHUNK { recycle() } else { None };
+                let recycled = recycle();
                 OpenUnit {
                     data: AlignedBuf::new(unit_len as usize, recycled),
                     filled: 0,

@@ -13,7 +13,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use super::assemble::{Assembler, CHUNK, FullUnit, PAGE};
+use super::assemble::{AlignedBuf, Assembler, CHUNK, FullUnit, PAGE};
 use crate::dtype::DType;
 use crate::error::{Error, IoContext, Result};
 
@@ -133,6 +133,14 @@ const IO_THREADS: usize = 2;
 /// that keeps a slow disk from filling memory.
 const QUEUE_UNITS: usize = 16;
 
+/// Units being filled at once: about one per output tensor the workers are writing (a
+/// quantized weight, its scales and biases; two of each where a block boundary falls between
+/// tensors). Measured peak on Llama 1B and 8B: 6.
+const OPEN_UNITS: usize = 8;
+
+/// Unit buffers kept for reuse: one per unit that can be open, queued or being written.
+const POOL_UNITS: usize = OPEN_UNITS + QUEUE_UNITS + IO_THREADS;
+
 /// In buffered mode, bytes written to a shard after which its writeback is started (not waited
 /// for), so the final fsync has little left to flush.
 const WRITEBACK_EVERY: u64 = 64 << 20;
@@ -239,10 +247,23 @@ pub struct WritePool {
 }
 
 impl WritePool {
-    pub fn start() -> Result<WritePool> {
+    /// Starts the threads and fills the buffer pool, for `output_bytes` of shard data.
+    ///
+    /// The pool is allocated (and its pages touched) up front, as many buffers as can be in
+    /// the queue or being written, but no more than the output needs: memory is then the same
+    /// fixed amount for a 1B model as for a 400B one, instead of depending on how full the
+    /// queue happened to get, and no page faults or allocator work land in the hot path.
+    pub fn start(output_bytes: u64) -> Result<WritePool> {
         let (sender, receiver) = sync_channel::<WriteJob>(QUEUE_UNITS);
         let receiver = Arc::new(Mutex::new(receiver));
-        let shared = Arc::new(PoolShared::default());
+        let pooled = output_bytes.div_ceil(CHUNK).min(POOL_UNITS as u64) as usize;
+        let spare = (0..pooled)
+            .map(|_| AlignedBuf::new(CHUNK as usize, None).into_vec())
+            .collect();
+        let shared = Arc::new(PoolShared {
+            spare: Mutex::new(spare),
+            ..PoolShared::default()
+        });
         let threads = (0..IO_THREADS)
             .map(|i| {
                 let receiver = Arc::clone(&receiver);
@@ -337,7 +358,7 @@ fn io_thread(receiver: &Mutex<Receiver<WriteJob>>, shared: &PoolShared) {
         let data = unit.data.into_vec();
         if data.capacity() >= (CHUNK + PAGE) as usize
             && let Ok(mut spare) = shared.spare.lock()
-            && spare.len() < QUEUE_UNITS + IO_THREADS
+            && spare.len() < POOL_UNITS
         {
             spare.push(data);
         }
@@ -466,3 +487,29 @@ fn start_writeback(file: &File) {
 /// Elsewhere the final fsync does all the writeback.
 #[cfg(not(target_os = "linux"))]
 fn start_writeback(_file: &File) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pool_is_filled_up_front_but_never_beyond_the_output() {
+        for (output_bytes, buffers) in [
+            (0, 0),
+            (1, 1),
+            (3 * CHUNK, 3),
+            (3 * CHUNK + 1, 4),
+            (1 << 40, POOL_UNITS),
+        ] {
+            let pool = WritePool::start(output_bytes).unwrap();
+            let spare = pool.shared.spare.lock().unwrap();
+            assert_eq!(spare.len(), buffers, "{output_bytes} bytes of output");
+            // Whole chunks with alignment slack, so any unit can take any of them.
+            assert!(
+                spare
+                    .iter()
+                    .all(|v| v.capacity() >= (CHUNK + PAGE) as usize)
+            );
+        }
+    }
+}
