@@ -1126,7 +1126,13 @@ pub fn build_from(opts: &ConvertOptions, inv: &Inventory) -> Result<Plan> {
     let copied_files: Vec<String> = inv
         .copied_files
         .iter()
-        .filter(|n| multimodal || audio || crate::source::is_copied_file(n))
+        .filter(|n| {
+            if crate::arch::audio::is_side_file(n) {
+                audio && crate::arch::audio::copies_side_file(arch, n)
+            } else {
+                multimodal || audio || crate::source::is_copied_file(n)
+            }
+        })
         .cloned()
         .collect();
 

@@ -153,10 +153,15 @@ impl Inventory {
             config,
             weight_files,
             headers,
-            // Processor files too: the plan keeps them for multimodal outputs only.
+            // Processor and speech side files too: the plan keeps them for the families
+            // whose converter copies them.
             copied_files: names
                 .iter()
-                .filter(|n| is_copied_file(n) || crate::multimodal::is_processor_file(n))
+                .filter(|n| {
+                    is_copied_file(n)
+                        || crate::multimodal::is_processor_file(n)
+                        || crate::arch::audio::is_side_file(n)
+                })
                 .cloned()
                 .collect(),
         };
@@ -236,6 +241,7 @@ fn list_files(dir: &Path) -> Result<BTreeSet<String>> {
 fn is_read_file(name: &str) -> bool {
     is_weight_file(name)
         || is_copied_file(name)
+        || crate::arch::audio::is_side_file(name)
         || matches!(name, "config.json" | "model.safetensors.index.json")
 }
 

@@ -176,6 +176,44 @@ fn whisper_without_torch_dtype_is_float16() {
     assert!(got.config.get("torch_dtype").is_none());
 }
 
+/// Granite Speech 5.0 ships an optional `out_llm.safetensors` (a BPE head for speculative
+/// decoding) next to its weights. `mlx_audio.convert` copies it unchanged, and its loader finds
+/// it there: with the file present, every setting must give what mlx-audio wrote for the `hf`
+/// checkpoint plus that file (`expected/hf-head-*.json`: the head's bare `weight`/`bias` are in
+/// the copied file, none in the model's shards). Other families leave such a file behind.
+#[test]
+fn granite_speech_bpe_head_is_copied_unchanged() {
+    let family = audio_root().join("granite_speech");
+    let head = family.join("out_llm.safetensors");
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("hf-head");
+    common::copy_dir(&family.join("hf"), &src);
+    std::fs::copy(&head, src.join("out_llm.safetensors")).unwrap();
+    for variant in ["plain", "q4", "f16", "mxfp4", "mixed_3_6"] {
+        let out = tmp.path().join(format!("out-{variant}"));
+        hf2mlx::convert(&options(variant, &src, &out), &|_, _| {}).unwrap();
+        let p = family.join(format!("expected/hf-head-{variant}.json"));
+        let expected: Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+        assert_eq!(
+            differences(&out, &expected),
+            Vec::<String>::new(),
+            "{variant}"
+        );
+        assert_eq!(
+            std::fs::read(out.join("out_llm.safetensors")).unwrap(),
+            std::fs::read(&head).unwrap(),
+            "{variant}"
+        );
+    }
+
+    let whisper = tmp.path().join("whisper");
+    common::copy_dir(&audio_root().join("whisper/hf"), &whisper);
+    std::fs::copy(&head, whisper.join("out_llm.safetensors")).unwrap();
+    let out = tmp.path().join("out-whisper");
+    hf2mlx::convert(&ConvertOptions::new(&whisper, &out), &|_, _| {}).unwrap();
+    assert!(!out.join("out_llm.safetensors").exists());
+}
+
 /// A speech model has no text-only conversion; `--text-only` says so instead of guessing.
 #[test]
 fn text_only_is_refused() {

@@ -309,6 +309,34 @@ def granite_speech():
     return model, fast, vocab, fix
 
 
+def add_bpe_head(fam: Path) -> None:
+    """`<family>/out_llm.safetensors`: the optional file Granite Speech 5.0 ships next to its
+    weights (an encoder BPE head for speculative decoding: a Linear from the encoder's hidden
+    size, bare `weight`/`bias` names). mlx-audio copies it unchanged; its loader merges it in and
+    drops the two keys again. `record` converts the `hf-head` layout (`hf` plus this file, put
+    together in a temporary folder, as tests/audio.rs does, so the fixture is not stored twice).
+    Written with the standard library (numbers from a fixed formula): no torch, no seed."""
+    import struct
+
+    hf = fam / "hf"
+    hidden = json.loads((hf / "config.json").read_text())["encoder_config"]["hidden_dim"]
+    vocab = 24
+    tensors = {"weight": [vocab, hidden], "bias": [vocab]}
+    header, data, offset = {}, b"", 0
+    for name, shape in tensors.items():
+        n = 1
+        for d in shape:
+            n *= d
+        values = [((i * 37) % 101 - 50) / 400.0 for i in range(n)]
+        raw = struct.pack(f"<{n}f", *values)
+        header[name] = {"dtype": "F32", "shape": shape, "data_offsets": [offset, offset + len(raw)]}
+        data += raw
+        offset += len(raw)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    (fam / "out_llm.safetensors").write_bytes(struct.pack("<Q", len(text)) + text + data)
+
+
 FAMILIES = {"whisper": whisper, "qwen2_audio": qwen2_audio, "voxtral": voxtral,
             "qwen3_asr": qwen3_asr, "granite_speech": granite_speech}
 
@@ -338,6 +366,8 @@ def build(family: str) -> None:
     (hf / "config.json").write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
     if fix is not None:
         fix(hf)
+    if family == "granite_speech":
+        add_bpe_head(fam)
     print(family, sorted(p.name for p in hf.iterdir()))
 
 
@@ -350,12 +380,18 @@ def record(family: str) -> None:
     convert = Path(sys.executable).parent / "mlx_audio.convert"
     manifest = ROOT / "tools" / "manifest.py"
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
-    for layout in sorted(p.name for p in fam.iterdir() if p.name.startswith("hf")):
+    layouts = {p.name: p for p in fam.iterdir() if p.name.startswith("hf")}
+    staged = tempfile.TemporaryDirectory()
+    if (fam / "out_llm.safetensors").exists():
+        layouts["hf-head"] = Path(staged.name) / "hf-head"
+        shutil.copytree(fam / "hf", layouts["hf-head"])
+        shutil.copy(fam / "out_llm.safetensors", layouts["hf-head"])
+    for layout in sorted(layouts):
         for variant, args in VARIANTS.items():
             with tempfile.TemporaryDirectory() as tmp:
                 out = Path(tmp) / "out"
                 r = subprocess.run(
-                    [str(convert), "--hf-path", str(fam / layout), "--mlx-path", str(out),
+                    [str(convert), "--hf-path", str(layouts[layout]), "--mlx-path", str(out),
                      "--model-domain", "stt", *args],
                     capture_output=True, text=True, env=env,
                 )

@@ -351,10 +351,15 @@ impl HubModel {
         {
             apply_generation_config(&mut config, &generation);
         }
-        // Processor files too: the plan keeps them for multimodal outputs only.
+        // Processor and speech side files too: the plan keeps them for the families whose
+        // converter copies them.
         let copied_files: Vec<String> = top
             .iter()
-            .filter(|n| is_copied_file(n) || crate::multimodal::is_processor_file(n))
+            .filter(|n| {
+                is_copied_file(n)
+                    || crate::multimodal::is_processor_file(n)
+                    || crate::arch::audio::is_side_file(n)
+            })
             .cloned()
             .collect();
         let weight_names: Vec<&String> = top.iter().filter(|n| is_weight_file(n)).collect();

@@ -24,6 +24,23 @@ pub static REGISTRY: &[&Arch] = &[
     &whisper::ARCH,
 ];
 
+/// Files a family carries next to its weights that `mlx_audio.convert` copies unchanged (its
+/// `copy_supporting_files` hook): Granite Speech 5.0's optional `out_llm.safetensors`, an
+/// encoder BPE head for speculative decoding. They are not weight files of the model (the
+/// loader merges them in and `sanitize` drops their bare `weight`/`bias` again), so hf2mlx
+/// neither converts nor quantizes them.
+const SIDE_FILES: &[(&str, &str)] = &[("granite_speech", "out_llm.safetensors")];
+
+/// Whether `name` is a side file of some speech family (so the inventory lists it).
+pub fn is_side_file(name: &str) -> bool {
+    SIDE_FILES.iter().any(|&(_, f)| f == name)
+}
+
+/// Whether `name` is one of `arch`'s side files, copied into its output unchanged.
+pub fn copies_side_file(arch: &Arch, name: &str) -> bool {
+    SIDE_FILES.contains(&(arch.name, name))
+}
+
 /// Speech families whose mlx-audio `Model` has no `layers` attribute, so
 /// `mixed_quant_predicate_builder` (`len(model.layers)`) raises and `mlx_audio.convert` refuses
 /// every mixed recipe; hf2mlx refuses them too rather than guess a layer count.
@@ -198,6 +215,20 @@ mod tests {
         .map(|(k, s)| (k.to_string(), s))
         .collect();
         assert_eq!(out, want);
+    }
+
+    #[test]
+    fn only_granite_speech_copies_its_bpe_head() {
+        assert!(is_side_file("out_llm.safetensors"));
+        assert!(!is_side_file("model.safetensors"));
+        assert!(copies_side_file(
+            find("granite_speech").unwrap(),
+            "out_llm.safetensors"
+        ));
+        assert!(!copies_side_file(
+            find("whisper").unwrap(),
+            "out_llm.safetensors"
+        ));
     }
 
     #[test]
