@@ -199,15 +199,30 @@ fn mxfp4() {
 }
 
 /// Families whose text model is not under `language_model.`: where it is instead.
-const TEXT_MODEL_ELSEWHERE: &[(&str, &[&str])] = &[(
-    "phi3_v",
-    &[
-        "model.embed_tokens.",
-        "model.layers.",
-        "model.norm.",
-        "lm_head.",
-    ],
-)];
+/// Qwen3-Omni's quantized models are the thinker's text model, the talker (but for its
+/// `code_predictor`, which mlx-vlm's skip list keeps float) and code2wav.
+const TEXT_MODEL_ELSEWHERE: &[(&str, &[&str])] = &[
+    (
+        "phi3_v",
+        &[
+            "model.embed_tokens.",
+            "model.layers.",
+            "model.norm.",
+            "lm_head.",
+        ],
+    ),
+    (
+        "qwen3_omni_moe",
+        &[
+            "thinker.language_model.",
+            "talker.model.",
+            "talker.codec_head.",
+            "talker.text_projection.",
+            "talker.hidden_projection.",
+            "code2wav.",
+        ],
+    ),
+];
 
 /// Whether an output tensor belongs to a family's text model.
 fn is_text_model(family: &str, tensor: &str) -> bool {
@@ -240,6 +255,8 @@ fn towers_stay_float_when_quantizing() {
                 "{family:?}: tower tensor {k} quantized"
             );
         }
+        // (Qwen3-Omni describes its towers in `thinker_config`; like mlx-vlm's `setdefault`,
+        // quantizing adds an empty top-level vision_config.)
         assert!(got.config.get("vision_config").is_some());
     }
 }
@@ -322,16 +339,24 @@ same = sum(1 for k, v in saved.items() if k in params and params[k].shape == v.s
 print(json.dumps({"saved": len(saved), "same": same, "params": len(params)}))
 "#;
     for family in sorted_dirs(&vlm_root()) {
-        // The newest layout each family has: the one mlx-vlm cannot convert itself.
-        let src = ["hf-v5", "hf-new", "hf"]
+        // The newest layout each family has (the one mlx-vlm cannot convert itself), and a
+        // model without some of the parts (Qwen3-Omni-Thinking: no talker, no code2wav).
+        let newest = ["hf-v5", "hf-new", "hf"]
             .iter()
             .map(|l| family.join(l))
             .find(|p| p.is_dir())
             .unwrap();
-        let family = family.file_name().unwrap().to_string_lossy().to_string();
-        for quantize in [false, true] {
-            let out = tmp.path().join(format!("{family}-{quantize}"));
-            let mut o = ConvertOptions::new(&src, &out);
+        let sources = [newest, family.join("hf-thinker")];
+        let name = family.file_name().unwrap().to_string_lossy().to_string();
+        for (src, quantize) in sources
+            .iter()
+            .filter(|p| p.is_dir())
+            .flat_map(|p| [(p, false), (p, true)])
+        {
+            let layout = src.file_name().unwrap().to_string_lossy();
+            let family = format!("{name}/{layout}");
+            let out = tmp.path().join(format!("{name}-{layout}-{quantize}"));
+            let mut o = ConvertOptions::new(src, &out);
             o.quantize = quantize;
             hf2mlx::convert(&o, &|_, _| {}).unwrap();
             let r = std::process::Command::new(&py)
