@@ -379,3 +379,35 @@ print(json.dumps({"saved": len(saved), "same": same, "params": len(params)}))
         }
     }
 }
+
+/// A mixed recipe on Qwen3-Omni is mlx-lm's (see the README): it ranks the layers of the
+/// thinker's text model, the first with `down_proj` in module order, and keeps the towers and
+/// the talker's `code_predictor` float. (mlx-vlm's own builder takes its layer position from
+/// code2wav's `pre_transformer.layers.<i>`, the first `down_proj` its reversed `named_modules`
+/// walk meets, and so ranks every thinker layer as layer 0.)
+#[test]
+fn qwen3_omni_mixed_recipe_ranks_the_thinker_layers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let mut o = ConvertOptions::new(vlm_root().join("qwen3_omni_moe/hf"), &out);
+    o.quantize = true;
+    o.quant_predicate = Some("mixed_3_6".into());
+    hf2mlx::convert(&o, &|_, _| {}).unwrap();
+    let got = common::describe(&out);
+    let q = &got.config["quantization"];
+    let bits = |layer: &str| q[layer]["bits"].as_u64();
+    let text = "thinker.language_model.model.layers";
+    // Two layers: layer 1 is in the last eighth, layer 0 is not.
+    assert_eq!(bits(&format!("{text}.0.self_attn.v_proj")), Some(3));
+    assert_eq!(bits(&format!("{text}.1.self_attn.v_proj")), Some(6));
+    assert_eq!(bits("thinker.language_model.lm_head"), Some(6));
+    assert_eq!(bits("talker.codec_head"), Some(3));
+    for k in got.tensors.keys().filter(|k| k.ends_with(".scales")) {
+        assert!(
+            !k.starts_with("thinker.vision_tower.")
+                && !k.starts_with("thinker.audio_tower.")
+                && !k.starts_with("talker.code_predictor."),
+            "{k} quantized"
+        );
+    }
+}
