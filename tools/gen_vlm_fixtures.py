@@ -928,7 +928,7 @@ def qwen3_omni_moe():
     cfg = t.Qwen3OmniMoeConfig(
         thinker_config=dict(
             text_config=dict(TEXT, **moe),
-            vision_config=dict(depth=2, hidden_size=32, out_hidden_size=64, intermediate_size=64,
+            vision_config=dict(depth=2, hidden_size=16, out_hidden_size=64, intermediate_size=32,
                                num_heads=2, patch_size=4, spatial_merge_size=2,
                                temporal_patch_size=2, num_position_embeddings=16,
                                deepstack_visual_indexes=[1]),
@@ -942,10 +942,10 @@ def qwen3_omni_moe():
         talker_config=dict(
             text_config=dict(TEXT, num_hidden_layers=1, vocab_size=64,
                              shared_expert_intermediate_size=64, **moe),
-            code_predictor_config=dict(vocab_size=64, hidden_size=64, intermediate_size=128,
+            code_predictor_config=dict(vocab_size=64, hidden_size=64, intermediate_size=64,
                                        num_hidden_layers=1, num_attention_heads=2,
-                                       num_key_value_heads=1, head_dim=32, num_code_groups=4),
-            num_code_groups=4, thinker_hidden_size=64, accept_hidden_layer=1,
+                                       num_key_value_heads=1, head_dim=32, num_code_groups=2),
+            num_code_groups=2, thinker_hidden_size=64, accept_hidden_layer=1,
             spatial_merge_size=2, codec_bos_id=60, codec_eos_token_id=61, codec_pad_id=59,
             codec_nothink_id=62, codec_think_bos_id=63, codec_think_eos_id=58,
             speaker_id={"ethan": 57},
