@@ -199,15 +199,30 @@ fn mxfp4() {
 }
 
 /// Families whose text model is not under `language_model.`: where it is instead.
-const TEXT_MODEL_ELSEWHERE: &[(&str, &[&str])] = &[(
-    "phi3_v",
-    &[
-        "model.embed_tokens.",
-        "model.layers.",
-        "model.norm.",
-        "lm_head.",
-    ],
-)];
+/// Qwen3-Omni's quantized models are the thinker's text model, the talker (but for its
+/// `code_predictor`, which mlx-vlm's skip list keeps float) and code2wav.
+const TEXT_MODEL_ELSEWHERE: &[(&str, &[&str])] = &[
+    (
+        "phi3_v",
+        &[
+            "model.embed_tokens.",
+            "model.layers.",
+            "model.norm.",
+            "lm_head.",
+        ],
+    ),
+    (
+        "qwen3_omni_moe",
+        &[
+            "thinker.language_model.",
+            "talker.model.",
+            "talker.codec_head.",
+            "talker.text_projection.",
+            "talker.hidden_projection.",
+            "code2wav.",
+        ],
+    ),
+];
 
 /// Whether an output tensor belongs to a family's text model.
 fn is_text_model(family: &str, tensor: &str) -> bool {
@@ -240,6 +255,8 @@ fn towers_stay_float_when_quantizing() {
                 "{family:?}: tower tensor {k} quantized"
             );
         }
+        // (Qwen3-Omni describes its towers in `thinker_config`; like mlx-vlm's `setdefault`,
+        // quantizing adds an empty top-level vision_config.)
         assert!(got.config.get("vision_config").is_some());
     }
 }
@@ -322,16 +339,24 @@ same = sum(1 for k, v in saved.items() if k in params and params[k].shape == v.s
 print(json.dumps({"saved": len(saved), "same": same, "params": len(params)}))
 "#;
     for family in sorted_dirs(&vlm_root()) {
-        // The newest layout each family has: the one mlx-vlm cannot convert itself.
-        let src = ["hf-v5", "hf-new", "hf"]
+        // The newest layout each family has (the one mlx-vlm cannot convert itself), and a
+        // model without some of the parts (Qwen3-Omni-Thinking: no talker, no code2wav).
+        let newest = ["hf-v5", "hf-new", "hf"]
             .iter()
             .map(|l| family.join(l))
             .find(|p| p.is_dir())
             .unwrap();
-        let family = family.file_name().unwrap().to_string_lossy().to_string();
-        for quantize in [false, true] {
-            let out = tmp.path().join(format!("{family}-{quantize}"));
-            let mut o = ConvertOptions::new(&src, &out);
+        let sources = [newest, family.join("hf-thinker")];
+        let name = family.file_name().unwrap().to_string_lossy().to_string();
+        for (src, quantize) in sources
+            .iter()
+            .filter(|p| p.is_dir())
+            .flat_map(|p| [(p, false), (p, true)])
+        {
+            let layout = src.file_name().unwrap().to_string_lossy();
+            let family = format!("{name}/{layout}");
+            let out = tmp.path().join(format!("{name}-{layout}-{quantize}"));
+            let mut o = ConvertOptions::new(src, &out);
             o.quantize = quantize;
             hf2mlx::convert(&o, &|_, _| {}).unwrap();
             let r = std::process::Command::new(&py)
@@ -352,5 +377,37 @@ print(json.dumps({"saved": len(saved), "same": same, "params": len(params)}))
             assert_eq!(v["saved"], v["same"], "{family} (q={quantize}): {v}");
             assert_eq!(v["saved"], v["params"], "{family} (q={quantize}): {v}");
         }
+    }
+}
+
+/// A mixed recipe on Qwen3-Omni is mlx-lm's (see the README): it ranks the layers of the
+/// thinker's text model, the first with `down_proj` in module order, and keeps the towers and
+/// the talker's `code_predictor` float. (mlx-vlm's own builder takes its layer position from
+/// code2wav's `pre_transformer.layers.<i>`, the first `down_proj` its reversed `named_modules`
+/// walk meets, and so ranks every thinker layer as layer 0.)
+#[test]
+fn qwen3_omni_mixed_recipe_ranks_the_thinker_layers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let mut o = ConvertOptions::new(vlm_root().join("qwen3_omni_moe/hf"), &out);
+    o.quantize = true;
+    o.quant_predicate = Some("mixed_3_6".into());
+    hf2mlx::convert(&o, &|_, _| {}).unwrap();
+    let got = common::describe(&out);
+    let q = &got.config["quantization"];
+    let bits = |layer: &str| q[layer]["bits"].as_u64();
+    let text = "thinker.language_model.model.layers";
+    // Two layers: layer 1 is in the last eighth, layer 0 is not.
+    assert_eq!(bits(&format!("{text}.0.self_attn.v_proj")), Some(3));
+    assert_eq!(bits(&format!("{text}.1.self_attn.v_proj")), Some(6));
+    assert_eq!(bits("thinker.language_model.lm_head"), Some(6));
+    assert_eq!(bits("talker.codec_head"), Some(3));
+    for k in got.tensors.keys().filter(|k| k.ends_with(".scales")) {
+        assert!(
+            !k.starts_with("thinker.vision_tower.")
+                && !k.starts_with("thinker.audio_tower.")
+                && !k.starts_with("talker.code_predictor."),
+            "{k} quantized"
+        );
     }
 }

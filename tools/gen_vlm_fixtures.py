@@ -905,6 +905,72 @@ def fastvlm():
     return Handmade(config, tensors, {"preprocessor_config.json": preprocessor}), tok
 
 
+# The audio/vision tokens Qwen3-Omni's processor looks up.
+OMNI_TOKENS = ("<|audio_pad|>", "<|audio_start|>", "<|audio_end|>", "<|vision_bos|>",
+               "<|vision_eos|>")
+
+
+def qwen3_omni_moe():
+    """Qwen3-Omni-MoE (Qwen/Qwen3-Omni-30B-A3B-Instruct): a `thinker` (Qwen3-VL-style vision
+    tower, Whisper-style audio tower with three Conv2d downsamplers, Qwen3-MoE text model), a
+    `talker` (Qwen3-MoE text model with a shared expert, projections from the thinker, a
+    `code_predictor` transformer) and `code2wav` (a transformer and ConvNeXt/ConvTranspose1d
+    vocoder). transformers 5 saves the Hub layout (`thinker.model.*`, `thinker.visual.*`,
+    `thinker.audio_tower.*`, `talker.*`, `code2wav.*`, per-expert weights); `build` derives
+    the -Thinking / -Captioner layout from it (`hf-thinker`)."""
+    import transformers as t
+
+    rope = {"rope_type": "default", "mrope_section": [4, 6, 6], "mrope_interleaved": True,
+            "rope_theta": 1000000.0}
+    moe = dict(head_dim=32, moe_intermediate_size=32, num_experts=4, num_experts_per_tok=2,
+               rope_parameters=rope)
+    pad = lambda tok: len(SPECIALS) + OMNI_TOKENS.index(tok)  # noqa: E731
+    cfg = t.Qwen3OmniMoeConfig(
+        thinker_config=dict(
+            text_config=dict(TEXT, **moe),
+            vision_config=dict(depth=2, hidden_size=16, out_hidden_size=64, intermediate_size=32,
+                               num_heads=2, patch_size=4, spatial_merge_size=2,
+                               temporal_patch_size=2, num_position_embeddings=16,
+                               deepstack_visual_indexes=[1]),
+            audio_config=dict(num_mel_bins=16, encoder_layers=1, encoder_attention_heads=2,
+                              encoder_ffn_dim=64, d_model=32, output_dim=64,
+                              downsample_hidden_size=8, max_source_positions=64, n_window=4,
+                              n_window_infer=16),
+            image_token_id=tid("<|image_pad|>"), video_token_id=tid("<|video_pad|>"),
+            audio_token_id=pad("<|audio_pad|>"), audio_start_token_id=pad("<|audio_start|>"),
+        ),
+        talker_config=dict(
+            text_config=dict(TEXT, num_hidden_layers=1, vocab_size=64,
+                             shared_expert_intermediate_size=64, **moe),
+            code_predictor_config=dict(vocab_size=64, hidden_size=64, intermediate_size=64,
+                                       num_hidden_layers=1, num_attention_heads=2,
+                                       num_key_value_heads=1, head_dim=32, num_code_groups=2),
+            num_code_groups=2, thinker_hidden_size=64, accept_hidden_layer=1,
+            spatial_merge_size=2, codec_bos_id=60, codec_eos_token_id=61, codec_pad_id=59,
+            codec_nothink_id=62, codec_think_bos_id=63, codec_think_eos_id=58,
+            speaker_id={"ethan": 57},
+        ),
+        code2wav_config=dict(codebook_size=32, hidden_size=64, num_attention_heads=2,
+                             num_key_value_heads=2, intermediate_size=64, num_hidden_layers=1,
+                             num_quantizers=4, upsample_rates=[2], upsampling_ratios=[2],
+                             decoder_dim=16, sliding_window=8),
+        im_start_token_id=tid("<|im_start|>"), im_end_token_id=tid("<|im_end|>"),
+    )
+    model = t.Qwen3OmniMoeForConditionalGeneration(cfg)
+    ip = t.Qwen2VLImageProcessor(patch_size=4, merge_size=2, temporal_patch_size=2,
+                                 min_pixels=64, max_pixels=4096)
+    tok = tokenizer({"image_token": "<|image_pad|>", "video_token": "<|video_pad|>",
+                     "audio_token": "<|audio_pad|>", "vision_bos_token": "<|vision_bos|>",
+                     "vision_eos_token": "<|vision_eos|>", "audio_bos_token": "<|audio_start|>",
+                     "audio_eos_token": "<|audio_end|>"}, words=OMNI_TOKENS)
+    proc = t.Qwen3OmniMoeProcessor(
+        image_processor=ip, tokenizer=tok,
+        video_processor=t.Qwen3VLVideoProcessor(patch_size=4, merge_size=2),
+        feature_extractor=t.WhisperFeatureExtractor(feature_size=16),
+        chat_template=CHAT_TEMPLATE)
+    return model, proc
+
+
 class Florence2Files:
     """The tokenizer and image processor files of a Florence-2 repository (its processor is
     remote code; mlx-vlm builds transformers' Florence2Processor from these)."""
@@ -952,7 +1018,7 @@ FAMILIES = {"qwen2_vl": qwen2_vl, "qwen2_5_vl": qwen2_5_vl, "gemma3": gemma3, "l
             "aya_vision": aya_vision, "idefics2": idefics2,
             "glm4v": glm4v, "mllama": mllama, "llama4": llama4,
             "deepseek_vl_v2": deepseek_vl_v2, "florence2": florence2, "phi3_v": phi3_v,
-            "fastvlm": fastvlm}
+            "fastvlm": fastvlm, "qwen3_omni_moe": qwen3_omni_moe}
 
 
 def build(family: str) -> None:
@@ -996,6 +1062,17 @@ def build(family: str) -> None:
         for sub in ("text_config", "vision_config"):
             rope = cfg[sub].pop("rope_parameters")
             cfg[sub]["rope_theta"] = rope["rope_theta"]
+    if family == "qwen3_omni_moe":
+        # Qwen3-Omni checkpoints (transformers 4.57) carry these in both text configs; mlx-vlm
+        # requires them.
+        for sub in (cfg["thinker_config"], cfg["talker_config"]):
+            text = sub["text_config"]
+            rope = text["rope_parameters"]
+            text["rope_theta"] = rope["rope_theta"]
+            text["rope_scaling"] = {k: v for k, v in rope.items() if k != "rope_theta"}
+            # transformers 5 writes the talker's expert count under its attribute-map name.
+            if "num_local_experts" in text:
+                text["num_experts"] = text.pop("num_local_experts")
     if family in FLAT_CONFIG:
         # Qwen2(.5)-VL checkpoints keep the text settings at the top level (mlx-vlm reads them
         # only there); transformers 5 nests them in text_config on save.
@@ -1023,6 +1100,16 @@ def build(family: str) -> None:
         saved = rename(saved, *fix[0])
         save_file(saved, hf / "model.safetensors", metadata={"format": "pt"})
         state = rename(state, *fix[1])
+    if family == "qwen3_omni_moe":
+        # -Thinking / -Captioner: no talker and no code2wav, `enable_audio_output: false`. The
+        # in-memory tree (fused experts) is no layout any Hub checkpoint has.
+        thinker = fam / "hf-thinker"
+        shutil.copytree(hf, thinker, ignore=shutil.ignore_patterns("model*.safetensors"))
+        cfg["enable_audio_output"] = False
+        (thinker / "config.json").write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
+        save_file({k: v for k, v in saved.items() if k.startswith("thinker.")},
+                  thinker / "model.safetensors", metadata={"format": "pt"})
+        state = saved
     if set(state) != set(saved):
         new = fam / "hf-new"
         shutil.copytree(hf, new, ignore=shutil.ignore_patterns("model*.safetensors"))
@@ -1055,7 +1142,7 @@ def record(family: str) -> None:
     convert = bindir / "mlx_vlm.convert"
     manifest = ROOT / "tools" / "manifest.py"
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
-    for layout in ("hf", "hf-new", "hf-v5"):
+    for layout in ("hf", "hf-new", "hf-v5", "hf-thinker"):
         if not (fam / layout).is_dir():
             continue
         src = fam / layout

@@ -33,6 +33,7 @@ mod phi3_v;
 mod pixtral;
 mod qwen2_5_vl;
 mod qwen2_vl;
+mod qwen3_omni_moe;
 mod qwen3_vl;
 
 use super::{Arch, Pat, Rule, ShapeCond};
@@ -115,6 +116,7 @@ pub static REGISTRY: &[&Arch] = &[
     &pixtral::ARCH,
     &qwen2_5_vl::ARCH,
     &qwen2_vl::ARCH,
+    &qwen3_omni_moe::ARCH,
     &qwen3_vl::ARCH,
 ];
 
@@ -128,8 +130,10 @@ pub fn find(model_type: &str) -> Option<&'static Arch> {
 
 /// Model types whose checkpoints always hold a tower although their config.json has no
 /// `vision_config` (mlx-vlm builds a fixed-size tower for them): Phi-3-Vision describes its
-/// CLIP in `img_processor`, FastVLM (`llava_qwen2`) its FastViTHD in `mm_vision_tower`.
-const TOWER_WITHOUT_VISION_CONFIG: &[&str] = &["phi3_v", "fastvlm", "llava_qwen2"];
+/// CLIP in `img_processor`, FastVLM (`llava_qwen2`) its FastViTHD in `mm_vision_tower`, and
+/// Qwen3-Omni its towers in `thinker_config`.
+const TOWER_WITHOUT_VISION_CONFIG: &[&str] =
+    &["phi3_v", "fastvlm", "llava_qwen2", "qwen3_omni_moe"];
 
 /// The multimodal conversion for a config: by `model_type`, except where a Hub `model_type`
 /// covers towers of different kinds (a `llava` config with a `pixtral` vision_config is
@@ -469,6 +473,90 @@ mod tests {
     }
 
     #[test]
+    fn qwen3_omni_moe_maps_thinker_talker_and_code2wav() {
+        let arch = find("qwen3_omni_moe").unwrap();
+        let mut keys: Vec<(String, Vec<usize>)> = vec![
+            ("thinker.visual.merger.ln_q.weight".into(), vec![32]),
+            ("thinker.visual.merger.mlp.2.weight".into(), vec![64, 128]),
+            (
+                "thinker.visual.merger_list.0.mlp.0.weight".into(),
+                vec![128, 128],
+            ),
+            // [O=8, I=1, kH=3, kW=3]
+            (
+                "thinker.audio_tower.conv2d1.weight".into(),
+                vec![8, 1, 3, 3],
+            ),
+            ("thinker.lm_head.weight".into(), vec![256, 64]),
+            // ConvTranspose1d [in=64, out=32, k=2], Conv1d [out=16, in=8, k=7]
+            ("code2wav.upsample.0.0.conv.weight".into(), vec![64, 32, 2]),
+            (
+                "code2wav.decoder.1.block.1.conv.weight".into(),
+                vec![16, 8, 4],
+            ),
+            (
+                "code2wav.decoder.1.block.2.conv1.conv.weight".into(),
+                vec![16, 8, 7],
+            ),
+            ("code2wav.decoder.0.conv.weight".into(), vec![16, 64, 7]),
+            (
+                "code2wav.upsample.0.1.dwconv.conv.weight".into(),
+                vec![64, 1, 7],
+            ),
+        ];
+        for e in 0..2 {
+            keys.push((
+                format!("thinker.model.layers.0.mlp.experts.{e}.up_proj.weight"),
+                vec![32, 64],
+            ));
+            keys.push((
+                format!("talker.model.layers.0.mlp.experts.{e}.down_proj.weight"),
+                vec![64, 32],
+            ));
+        }
+        let cfg = serde_json::json!({"model_type": "qwen3_omni_moe"});
+        let out = owned_names(arch, cfg, keys.clone());
+        let want: &[(&str, &[usize])] = &[
+            ("thinker.vision_tower.merger.norm.weight", &[32]),
+            ("thinker.vision_tower.merger.linear_fc2.weight", &[64, 128]),
+            (
+                "thinker.vision_tower.deepstack_merger_list.0.linear_fc1.weight",
+                &[128, 128],
+            ),
+            ("thinker.audio_tower.conv2d1.weight", &[8, 3, 3, 1]),
+            ("thinker.language_model.lm_head.weight", &[256, 64]),
+            ("code2wav.upsample.0.0.conv.weight", &[32, 2, 64]),
+            ("code2wav.decoder.1.block.1.conv.weight", &[8, 4, 16]),
+            ("code2wav.decoder.1.block.2.conv1.conv.weight", &[16, 7, 8]),
+            ("code2wav.decoder.0.conv.weight", &[16, 7, 64]),
+            ("code2wav.upsample.0.1.dwconv.conv.weight", &[64, 7, 1]),
+            (
+                "thinker.language_model.model.layers.0.mlp.switch_mlp.up_proj.weight",
+                &[2, 32, 64],
+            ),
+            (
+                "talker.model.layers.0.mlp.switch_mlp.down_proj.weight",
+                &[2, 64, 32],
+            ),
+        ];
+        for (k, s) in want {
+            assert!(
+                out.contains(&(k.to_string(), s.to_vec())),
+                "{k} {s:?} in {out:?}"
+            );
+        }
+        assert_eq!(out.len(), want.len());
+        // -Thinking / -Captioner: mlx-vlm builds no talker and no code2wav.
+        let thinker = owned_names(
+            arch,
+            serde_json::json!({"model_type": "qwen3_omni_moe", "enable_audio_output": false}),
+            keys,
+        );
+        assert!(thinker.iter().all(|(k, _)| k.starts_with("thinker.")));
+        assert_eq!(thinker.len(), 6);
+    }
+
+    #[test]
     fn phi3_v_is_multimodal_without_vision_config() {
         let Value::Object(cfg) = serde_json::json!({"model_type": "phi3_v",
                                                     "img_processor": {"image_dim_out": 1024}})
@@ -486,6 +574,7 @@ mod tests {
                 "idefics2" | "idefics3" | "internvl_chat" | "llama4" => "vision_model",
                 "deepseek_vl_v2" => "vision.vision_tower",
                 "phi3_v" => "model.vision_embed_tokens.img_processor.vision_model",
+                "qwen3_omni_moe" => "thinker.vision_tower",
                 _ => "vision_tower",
             };
             assert!(is_tower(arch, &format!("{tower}.encoder.layers.0.mlp.fc1")));
