@@ -549,6 +549,11 @@ mod tests {
             ));
         }
         let out = owned_names(arch, serde_json::json!({"model_type": "kimi_vl"}), keys);
+        // mlx-vlm's Model has no cast_predicate: the router bias is cast like everything else.
+        assert!(crate::arch::apply::may_cast(
+            arch,
+            "language_model.model.layers.1.mlp.gate.e_score_correction_bias"
+        ));
         assert_eq!(
             out,
             vec![
