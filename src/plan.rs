@@ -1765,9 +1765,11 @@ pub fn resolve_conversion(cfg: &Json, dir: &Path, opts: &ConvertOptions) -> Resu
             refuse_unsupported(vlm, cfg, dir)?;
             Ok(vlm)
         }
+        // A refused mlx-lm module (kimi_vl) says why mlx-lm cannot take it.
         Some(_) if arch::find(model_type).is_none() => Err(Error::Usage(format!(
-            "`{model_type}` has no text-only conversion: mlx-lm has no model for it. Drop \
-             --text-only to convert it with its vision tower for mlx-vlm"
+            "`{model_type}` has no text-only conversion: {}. Drop --text-only to convert it \
+             with its vision tower for mlx-vlm",
+            arch::refusal(model_type).unwrap_or("mlx-lm has no model for it")
         ))),
         _ => resolve_arch(cfg, dir, opts.trust_remote_code),
     }

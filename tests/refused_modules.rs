@@ -36,3 +36,30 @@ fn refused_modules_fail_with_their_reason() {
         }
     }
 }
+
+/// Kimi-VL converts for mlx-vlm by default (its config has a `vision_config`); only its
+/// text-only (mlx-lm) conversion is refused, with mlx-lm's reason and the way out.
+#[test]
+fn kimi_vl_is_refused_only_text_only() {
+    let src =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vlm/kimi_vl/hf");
+    let (_, _, _, why) = hf2mlx::arch::REFUSED
+        .iter()
+        .find(|(name, ..)| *name == "kimi_vl")
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let mut opts = ConvertOptions::new(&src, &out);
+    opts.text_only = true;
+    let err = hf2mlx::convert(&opts, &|_, _| {})
+        .expect_err("mlx-lm cannot load Kimi-VL")
+        .to_string();
+    assert!(
+        err.contains(why) && err.contains("Drop --text-only"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    opts.text_only = false;
+    hf2mlx::convert(&opts, &|_, _| {}).unwrap();
+    assert!(out.join("model.safetensors").exists());
+}

@@ -71,13 +71,16 @@ const KEPT_FLOAT: &[(&str, &str)] = &[
 /// processor from what we copy whenever it loads our output. DeepSeek-VL2's
 /// `chat_template.jinja` is `DeepseekVLV2Processor.default_chat_template`; Florence-2's
 /// `processor_config.json` is transformers 5's re-save of the image processor settings already
-/// in `preprocessor_config.json`; Phi-3-Vision's and FastVLM's are mlx-vlm's own processors
-/// (`Phi3VProcessor`, `FastVLMProcessor`) re-saving the settings they read from
+/// in `preprocessor_config.json`; Phi-3-Vision's, FastVLM's, Kimi-VL's and Molmo's are mlx-vlm's
+/// own processors (`Phi3VProcessor`, `FastVLMProcessor`, `KimiVLProcessor`, `MolmoProcessor`)
+/// re-saving the settings they read from
 /// `preprocessor_config.json`.
 const PROCESSOR_WRITTEN: &[(&str, &str)] = &[
     ("deepseek_vl_v2", "chat_template.jinja"),
     ("fastvlm", "processor_config.json"),
     ("florence2", "processor_config.json"),
+    ("kimi_vl", "processor_config.json"),
+    ("molmo", "processor_config.json"),
     ("phi3_v", "processor_config.json"),
 ];
 
@@ -314,14 +317,11 @@ fn text_only_drops_the_towers() {
     assert!(got.config.get("vision_config").is_none());
 }
 
-/// `mlx_vlm.load` (0.7.10) opens our output, and the parameters it ends up with (after its own
-/// load-time sanitize, which re-guesses conv layouts) equal the tensors we wrote.
-#[test]
-fn mlx_vlm_loads_our_output() {
-    let py = common::oracle_python();
-    let tmp = tempfile::tempdir().unwrap();
-    // mlx-vlm builds some towers at the released size whatever the config says; the tiny
-    // fixtures need those size constants shrunk, as when their manifests were recorded.
+/// Loads `out` with `mlx_vlm.load` (0.7.10) and counts the saved tensors that equal the loaded
+/// model's parameters (after its own load-time sanitize, which re-guesses conv layouts).
+/// mlx-vlm builds some towers at the released size whatever the config says; the tiny fixtures
+/// need those size constants shrunk, as when their manifests were recorded.
+fn mlx_vlm_load(py: &Path, out: &Path, what: &str) -> Value {
     let script = r#"
 import sys, json
 sys.path.insert(0, sys.argv[2])
@@ -338,6 +338,32 @@ same = sum(1 for k, v in saved.items() if k in params and params[k].shape == v.s
            and params[k].dtype == v.dtype and mx.array_equal(params[k], v).item())
 print(json.dumps({"saved": len(saved), "same": same, "params": len(params)}))
 "#;
+    let r = std::process::Command::new(py)
+        .args(["-c", script])
+        .arg(out)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tools"))
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .unwrap();
+    assert!(
+        r.status.success(),
+        "{what}: mlx_vlm.load failed (is mlx-vlm in the oracle venv? run \
+         `bash tools/mlx-oracle.sh --vlm`): {}",
+        common::stderr(&r)
+    );
+    let line = String::from_utf8_lossy(&r.stdout);
+    let v: Value = serde_json::from_str(line.lines().last().unwrap_or("")).unwrap();
+    assert_eq!(v["saved"], v["same"], "{what}: {v}");
+    assert_eq!(v["saved"], v["params"], "{what}: {v}");
+    v
+}
+
+/// `mlx_vlm.load` (0.7.10) opens our output, and the parameters it ends up with equal the
+/// tensors we wrote.
+#[test]
+fn mlx_vlm_loads_our_output() {
+    let py = common::oracle_python();
+    let tmp = tempfile::tempdir().unwrap();
     for family in sorted_dirs(&vlm_root()) {
         // The newest layout each family has (the one mlx-vlm cannot convert itself), and a
         // model without some of the parts (Qwen3-Omni-Thinking: no talker, no code2wav).
@@ -359,23 +385,7 @@ print(json.dumps({"saved": len(saved), "same": same, "params": len(params)}))
             let mut o = ConvertOptions::new(src, &out);
             o.quantize = quantize;
             hf2mlx::convert(&o, &|_, _| {}).unwrap();
-            let r = std::process::Command::new(&py)
-                .args(["-c", script])
-                .arg(&out)
-                .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tools"))
-                .env("HF_HUB_OFFLINE", "1")
-                .output()
-                .unwrap();
-            assert!(
-                r.status.success(),
-                "{family}: mlx_vlm.load failed (is mlx-vlm in the oracle venv? run \
-                 `bash tools/mlx-oracle.sh --vlm`): {}",
-                common::stderr(&r)
-            );
-            let line = String::from_utf8_lossy(&r.stdout);
-            let v: Value = serde_json::from_str(line.lines().last().unwrap_or("")).unwrap();
-            assert_eq!(v["saved"], v["same"], "{family} (q={quantize}): {v}");
-            assert_eq!(v["saved"], v["params"], "{family} (q={quantize}): {v}");
+            mlx_vlm_load(&py, &out, &format!("{family} (q={quantize})"));
         }
     }
 }
@@ -409,5 +419,34 @@ fn qwen3_omni_mixed_recipe_ranks_the_thinker_layers() {
                 && !k.starts_with("talker.code_predictor."),
             "{k} quantized"
         );
+    }
+}
+
+/// A mixed recipe (`--quant-predicate mixed_3_6`, mlx-lm's rule; see the README) quantizes only
+/// the text model, at both bit widths where the model has `down_proj` layers (Kimi-VL's
+/// DeepSeek-V3; Molmo's `ff_out` is not one, so it gets the low width throughout), and
+/// `mlx_vlm.load` opens the result. mlx-vlm's own recipe refuses Molmo ("Model does not have
+/// expected keys for mixed quant").
+#[test]
+fn mixed_recipe_quantizes_only_the_text_model() {
+    let py = common::oracle_python();
+    let tmp = tempfile::tempdir().unwrap();
+    for (family, widths) in [("kimi_vl", &[3, 6][..]), ("molmo", &[3][..])] {
+        let out = tmp.path().join(family);
+        let mut o = ConvertOptions::new(vlm_root().join(family).join("hf"), &out);
+        o.quantize = true;
+        o.quant_predicate = Some("mixed_3_6".into());
+        hf2mlx::convert(&o, &|_, _| {}).unwrap();
+        let got = common::describe(&out);
+        for k in got.tensors.keys().filter(|k| k.ends_with(".scales")) {
+            assert!(k.starts_with("language_model."), "{family}: {k} quantized");
+        }
+        let q = got.config["quantization"].as_object().unwrap();
+        let mut bits: Vec<u64> = q.values().filter_map(|v| v.get("bits")?.as_u64()).collect();
+        bits.sort_unstable();
+        bits.dedup();
+        assert_eq!(bits, widths, "{family}: {q:?}");
+        assert!(q.keys().all(|k| !k.starts_with("vision_tower")), "{family}");
+        mlx_vlm_load(&py, &out, &format!("{family} mixed_3_6"));
     }
 }

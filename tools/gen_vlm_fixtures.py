@@ -971,6 +971,154 @@ def qwen3_omni_moe():
     return model, proc
 
 
+# mlx-vlm's Molmo parameters (names, shapes) at the sizes of tools/mlx_vlm_tiny_towers.py.
+MOLMO_SHAPES = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import mlx_vlm_tiny_towers
+mlx_vlm_tiny_towers.patch()
+from mlx.utils import tree_flatten
+from mlx_vlm.models.molmo import Model, ModelConfig, TextConfig, VisionConfig
+config = ModelConfig(text_config=TextConfig.from_dict({}), vision_config=VisionConfig.from_dict({}))
+print(json.dumps([[k, list(v.shape)] for k, v in tree_flatten(Model(config).parameters())]))
+"""
+
+
+def molmo():
+    """Molmo (allenai/Molmo-7B-D-0924, -7B-O-0924, -72B-0924) is remote code
+    (`MolmoForCausalLM`), which transformers 4.x does not ship. Its checkpoint (float32 on the
+    Hub, `torch_dtype: float32`): an OLMo-style text model `model.transformer.*` (the `wte`
+    embedding split into `embedding` and the 128 added tokens' `new_embedding`, blocks with a
+    fused `att_proj` (with bias), `attn_out`, a SwiGLU `ff_proj`/`ff_out`, RMSNorms `attn_norm`,
+    `ff_norm`, `ln_f`, and the head `ff_out`) and `model.vision_backbone.*`: the CLIP ViT
+    `image_vit` (Linear `patch_embedding` over flattened patches, `class_embedding`,
+    `positional_embedding`, `pre_ln`, `transformer.resblocks.N.{attention.w{q,k,v,o},
+    attention_norm, feed_forward.w1/w2, ffn_norm}`), the attention pooling `image_pooling_2d`,
+    the SwiGLU `image_projector` (`w1`, `w2`, `w3`) and `pad_embed`. These are the names of the
+    Hub's model.safetensors.index.json and exactly mlx-vlm's parameters under its two renames,
+    so the list is taken from mlx-vlm's Model at the fixture's sizes (run with the oracle venv)
+    and renamed back. The config, like the Hub's, has neither `text_config` nor `vision_config`:
+    mlx-vlm builds both from its defaults, shrunk for recording by
+    `tools/mlx_vlm_tiny_towers.py`, whose sizes this checkpoint has."""
+    import torch
+    from mlx_vlm_tiny_towers import MOLMO_TEXT as T
+
+    r = subprocess.run([str(ORACLE), "-c", MOLMO_SHAPES, str(ROOT / "tools")],
+                       capture_output=True, text=True, check=True)
+    config = dict(
+        architectures=["MolmoForCausalLM"], model_type="molmo",
+        auto_map={"AutoConfig": "config_molmo.MolmoConfig",
+                  "AutoModelForCausalLM": "modeling_molmo.MolmoForCausalLM"},
+        attention_layer_norm=False, clip_qkv=None, embedding_size=T["embedding_size"],
+        hidden_size=T["d_model"], initializer_range=0.02, intermediate_size=T["mlp_hidden_size"],
+        layer_norm_eps=1e-6, layer_norm_type="rms", max_position_embeddings=4096,
+        norm_after=False, num_attention_heads=T["n_heads"], num_hidden_layers=T["n_layers"],
+        num_key_value_heads=T["n_kv_heads"], qkv_bias=True, rope_theta=1000000.0,
+        tie_word_embeddings=False, torch_dtype="float32", transformers_version="4.43.3",
+        use_cache=True, use_position_ids=True, vocab_size=T["vocab_size"], weight_tying=False)
+    tensors = {}
+    for name, shape in json.loads(r.stdout):
+        name = (name.replace("language_model.model.", "model.transformer.", 1)
+                .replace("vision_tower.", "model.vision_backbone.", 1))
+        tensors[name] = torch.randn(shape) * 0.02
+    tok = tokenizer(words=("<im_patch>", "<im_col>", "<im_start>", "<im_end>"))
+    preprocessor = dict(
+        auto_map={"AutoImageProcessor": "image_preprocessing_molmo.MolmoImageProcessor",
+                  "AutoProcessor": "preprocessing_molmo.MolmoProcessor"},
+        base_image_input_size=[16, 16], do_normalize=True,
+        image_mean=[0.48145466, 0.4578275, 0.40821073], image_padding_mask=True,
+        image_patch_size=4, image_processor_type="MolmoImageProcessor",
+        image_std=[0.26862954, 0.26130258, 0.27577711], image_token_length_h=2,
+        image_token_length_w=2, max_crops=12, overlap_margins=[4, 4],
+        processor_class="MolmoProcessor")
+    return Handmade(config, tensors, {"preprocessor_config.json": preprocessor}), tok
+
+
+# mlx-vlm's Kimi-VL parameters (names, MLX shapes) for a config.json given as argv[2].
+KIMI_VL_SHAPES = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import mlx_vlm_tiny_towers
+mlx_vlm_tiny_towers.patch()
+from mlx.utils import tree_flatten
+from mlx_vlm.models.kimi_vl import Model, ModelConfig, TextConfig, VisionConfig
+c = json.loads(sys.argv[2])
+config = ModelConfig.from_dict(c)
+config.text_config = TextConfig.from_dict(c["text_config"])
+config.vision_config = VisionConfig.from_dict(c["vision_config"])
+print(json.dumps([[k, list(v.shape)] for k, v in tree_flatten(Model(config).parameters())]))
+"""
+
+
+def kimi_vl():
+    """Kimi-VL (moonshotai/Kimi-VL-A3B-Instruct, -Thinking, -Thinking-2506) is remote code
+    (`KimiVLForConditionalGeneration`). Its checkpoint: the MoonViT tower
+    `vision_tower.{patch_embed.proj (Conv2d), patch_embed.pos_emb [H, W, C], encoder.blocks.N.{
+    norm0, norm1, wqkv, wo, mlp.fc0, mlp.fc1}, encoder.final_layernorm}`, the
+    `multi_modal_projector.{pre_norm, linear_1, linear_2}` over 2x2-merged patches, and a
+    DeepSeek-V3 `language_model.*` (MLA without q LoRA, one dense layer, then MoE layers with
+    per-expert `mlp.experts.E.{gate,up,down}_proj`, the router `mlp.gate` with its
+    `e_score_correction_bias`, and `mlp.shared_experts`). The names are mlx-vlm's parameters
+    before its sanitize (which drops `encoder.`, puts `wqkv`/`wo` under `attn`, moves the patch
+    conv to channels-last and stacks the experts), so the list is taken from mlx-vlm's Model at
+    this config (run with the oracle venv) and put back. Like the Hub's, the vision_config uses
+    MoonViT's names (`num_hidden_layers`, `hidden_size`, `num_attention_heads`), which mlx-vlm
+    does not read for depth, width and heads; those are shrunk by `tools/mlx_vlm_tiny_towers.py`."""
+    import torch
+    from mlx_vlm_tiny_towers import KIMI_VL_VIT as V
+
+    text_config = dict(
+        model_type="deepseek_v3", vocab_size=VOCAB, max_position_embeddings=131072,
+        hidden_size=64, intermediate_size=128, moe_intermediate_size=64, num_hidden_layers=2,
+        num_attention_heads=2, num_key_value_heads=2, n_shared_experts=1, n_routed_experts=4,
+        ep_size=1, routed_scaling_factor=2.446, kv_lora_rank=64, q_lora_rank=None,
+        qk_rope_head_dim=8, v_head_dim=16, qk_nope_head_dim=16, topk_method="noaux_tc",
+        n_group=1, topk_group=1, num_experts_per_tok=2, moe_layer_freq=1,
+        first_k_dense_replace=1, norm_topk_prob=True, scoring_func="sigmoid",
+        aux_loss_alpha=0.001, seq_aux=True, hidden_act="silu", initializer_range=0.02,
+        rms_norm_eps=1e-5, use_cache=True, rope_theta=800000.0, rope_scaling=None,
+        attention_bias=False, attention_dropout=0.0, bos_token_id=tid("<bos>"),
+        pad_token_id=tid("<pad>"), eos_token_id=tid("<eos>"), tie_word_embeddings=False,
+        torch_dtype="bfloat16")
+    vision_config = dict(
+        model_type="moonvit", patch_size=4, init_pos_emb_height=4, init_pos_emb_width=4,
+        num_attention_heads=V["num_heads"], num_hidden_layers=V["depth"],
+        hidden_size=V["embed_dim"], intermediate_size=64, merge_kernel_size=[2, 2],
+        torch_dtype="bfloat16")
+    config = dict(
+        architectures=["KimiVLForConditionalGeneration"], model_type="kimi_vl",
+        auto_map={"AutoConfig": "configuration_kimi_vl.KimiVLConfig",
+                  "AutoModel": "modeling_kimi_vl.KimiVLForConditionalGeneration",
+                  "AutoModelForCausalLM": "modeling_kimi_vl.KimiVLForConditionalGeneration"},
+        text_config=text_config, vision_config=vision_config, ignore_index=-100,
+        media_placeholder_token_id=tid("<image>"), pad_token_id=0, torch_dtype="bfloat16",
+        transformers_version="4.50.3")
+    r = subprocess.run([str(ORACLE), "-c", KIMI_VL_SHAPES, str(ROOT / "tools"), json.dumps(config)],
+                       capture_output=True, text=True, check=True)
+    tensors = {}
+    for name, shape in json.loads(r.stdout):
+        if name.startswith("vision_tower.blocks."):
+            name = name.replace(".attn.", ".").replace("vision_tower.", "vision_tower.encoder.", 1)
+        elif name.startswith("vision_tower.final_layernorm."):
+            name = name.replace("vision_tower.", "vision_tower.encoder.", 1)
+        elif name == "vision_tower.patch_embed.proj.weight":
+            o, kh, kw, i = shape
+            shape = [o, i, kh, kw]
+        if ".switch_mlp." in name:
+            for e in range(shape[0]):
+                tensors[name.replace(".switch_mlp.", f".experts.{e}.")] = torch.randn(shape[1:]) * 0.02
+            continue
+        tensors[name] = torch.randn(shape) * 0.02
+    tok = tokenizer({"image_token": "<image>"})
+    preprocessor = dict(
+        auto_map={"AutoImageProcessor": "image_processing_kimi_vl.KimiVLImageProcessor",
+                  "AutoProcessor": "processing_kimi_vl.KimiVLProcessor"},
+        in_token_limit=4096, patch_size=4, pad_input=True, merge_kernel_size=[2, 2],
+        image_mean=[0.5, 0.5, 0.5], image_std=[0.5, 0.5, 0.5],
+        image_processor_type="KimiVLImageProcessor", processor_class="KimiVLProcessor")
+    return Handmade(config, tensors, {"preprocessor_config.json": preprocessor}), tok
+
+
 class Florence2Files:
     """The tokenizer and image processor files of a Florence-2 repository (its processor is
     remote code; mlx-vlm builds transformers' Florence2Processor from these)."""
@@ -1018,7 +1166,12 @@ FAMILIES = {"qwen2_vl": qwen2_vl, "qwen2_5_vl": qwen2_5_vl, "gemma3": gemma3, "l
             "aya_vision": aya_vision, "idefics2": idefics2,
             "glm4v": glm4v, "mllama": mllama, "llama4": llama4,
             "deepseek_vl_v2": deepseek_vl_v2, "florence2": florence2, "phi3_v": phi3_v,
-            "fastvlm": fastvlm, "qwen3_omni_moe": qwen3_omni_moe}
+            "fastvlm": fastvlm, "qwen3_omni_moe": qwen3_omni_moe, "molmo": molmo,
+            "kimi_vl": kimi_vl}
+
+
+# Families whose Hub checkpoints are not bfloat16: Molmo's are float32 (32 GB for 7B-D).
+STORED_DTYPE = {"molmo": "float32"}
 
 
 def build(family: str) -> None:
@@ -1027,7 +1180,7 @@ def build(family: str) -> None:
 
     torch.manual_seed(sum(map(ord, family)))
     model, proc = FAMILIES[family]()
-    model = model.to(torch.bfloat16)
+    model = model.to(getattr(torch, STORED_DTYPE.get(family, "bfloat16")))
     fam = OUT / family
     if fam.exists():
         shutil.rmtree(fam)
@@ -1040,7 +1193,7 @@ def build(family: str) -> None:
         if getattr(proc, sub, None) is not None:
             getattr(proc, sub).save_pretrained(hf)
     cfg = json.loads((hf / "config.json").read_text())
-    cfg["torch_dtype"] = "bfloat16"
+    cfg["torch_dtype"] = STORED_DTYPE.get(family, "bfloat16")
     if family == "qwen3_vl":
         # Qwen3-VL checkpoints (transformers 4.57) carry these in text_config; mlx-vlm needs them.
         rope = cfg["text_config"]["rope_parameters"]
@@ -1125,7 +1278,7 @@ MLX_VLM_MODEL_TYPE = {"pixtral": "pixtral"}
 
 # Families whose tower mlx-vlm builds at full size whatever the config says: recorded with
 # those size constants shrunk to the fixture's (tools/mlx_vlm_tiny_towers.py), nothing else.
-TINY_TOWERS = {"phi3_v", "fastvlm"}
+TINY_TOWERS = {"phi3_v", "fastvlm", "molmo", "kimi_vl"}
 TINY_TOWERS_CONVERT = (
     "import sys; sys.path.insert(0, %r); import mlx_vlm_tiny_towers; mlx_vlm_tiny_towers.patch(); "
     "from mlx_vlm.convert import main; sys.argv[0] = 'mlx_vlm.convert'; main()"

@@ -3,7 +3,11 @@
 Some mlx-vlm families build their vision tower at the released model's size whatever the
 checkpoint's config says: Phi-3-Vision's `VisionModel` is a constant CLIP ViT-L/14-336
 (`CLIP_VIT_LARGE_PATCH14_336_CONFIG`, `image_dim_out = 1024`), FastVLM's FastViTHD stage sizes
-are class attributes of its `VisionConfig`. mlx-vlm loads strictly, so it cannot convert (or
+are class attributes of its `VisionConfig`, and Molmo's config.json (remote code) has neither
+`text_config` nor `vision_config`, so mlx-vlm builds Molmo-7B-D's sizes from its dataclass
+defaults. Kimi-VL's MoonViT config says `num_hidden_layers`/`hidden_size`/`num_attention_heads`,
+which mlx-vlm's VisionConfig does not read: its `depth`, `embed_dim` and `num_heads` stay
+MoonViT-SO-400M's defaults. mlx-vlm loads strictly, so it cannot convert (or
 load) a tiny checkpoint of those families as shipped. `patch()` replaces only those size
 constants with the ones below, which `tools/gen_vlm_fixtures.py` builds its checkpoints with;
 every key mapping, conv transpose, quantization predicate and save path stays mlx-vlm's own.
@@ -20,6 +24,20 @@ PHI3_V_CLIP = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1,
 # FastVLM's FastViTHD (Hub: layers [2, 12, 24, 4, 2], embed_dims [96 ... 1536]): one block per
 # stage, same kinds of blocks (three RepMixer stages, two attention stages).
 FASTVIT = dict(layers=[1, 1, 1, 1, 1], embed_dims=[8, 16, 32, 64, 128])
+
+# Molmo's defaults (Molmo-7B-D: a Qwen2-7B-sized OLMo-style text model, a 23-layer ViT-L/14-336,
+# 18944-wide projector): defaults for the keys a config does not set. Nine ViT layers because the
+# tower concatenates the features of layers -2 and -9 (`vit_layers`, kept).
+MOLMO_TEXT = dict(d_model=64, n_heads=2, n_kv_heads=1, n_layers=2, mlp_hidden_size=256,
+                  vocab_size=256, embedding_size=256)
+MOLMO_VISION = dict(image_default_input_size=(16, 16), image_patch_size=4,
+                    image_pos_patch_size=4, hidden_size=128, image_emb_dim=32,
+                    image_num_heads=2, image_num_key_value_heads=2, image_head_dim=16,
+                    image_mlp_dim=64, image_num_layers=9, image_num_pos=17, d_model=64)
+
+# Kimi-VL's MoonViT (Hub: 27 layers of 1152, 16 heads), as the fixture's vision_config says in
+# the names mlx-vlm ignores.
+KIMI_VL_VIT = dict(depth=1, embed_dim=32, num_heads=2)
 
 
 def patch() -> None:
@@ -51,3 +69,19 @@ def patch() -> None:
 
     for k, v in FASTVIT.items():
         setattr(fastvlm.VisionConfig, k, list(v))
+
+    from mlx_vlm.models.molmo import config as molmo
+
+    from mlx_vlm.models.kimi_vl import config as kimi_vl
+
+    for cls, tiny in ((molmo.TextConfig, MOLMO_TEXT), (molmo.VisionConfig, MOLMO_VISION),
+                      (kimi_vl.VisionConfig, KIMI_VL_VIT)):
+        if getattr(cls, "_tiny", False):
+            continue
+        # mlx-vlm builds sub-configs with `from_dict` (of `{}` when config.json has none);
+        # dataclass defaults are baked into `__init__`, so the tiny ones go in there.
+        def from_dict(c, params, tiny=tiny, orig=cls.from_dict.__func__):
+            return orig(c, {**tiny, **(params or {})})
+
+        cls.from_dict = classmethod(from_dict)
+        cls._tiny = True

@@ -156,10 +156,11 @@ pub static REFUSED: &[(&str, &[&str], &str, &str)] = &[
     (
         "kimi_vl",
         &[],
-        "mlx-lm cannot load its checkpoints",
+        "text-only: mlx-lm cannot load its checkpoints (multimodal: see the VLM table)",
         "mlx-lm 0.32.2 cannot load a Hugging Face Kimi-VL checkpoint either: its sanitize keeps \
          `kv_b_proj`, which the DeepSeek-V3 attention it reuses only has absorbed into \
-         `embed_q`/`unembed_out`, so its strict weight load fails",
+         `embed_q`/`unembed_out`, so its strict weight load fails; hf2mlx converts Kimi-VL \
+         (config.json with its `vision_config`) for mlx-vlm instead, without --text-only",
     ),
     (
         "prism_hadamard_qwen35",

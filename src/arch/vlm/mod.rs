@@ -22,12 +22,14 @@ mod glm4v;
 mod idefics2;
 mod idefics3;
 mod internvl_chat;
+mod kimi_vl;
 mod lfm2_vl;
 mod llama4;
 mod llava;
 mod llava_next;
 mod mistral3;
 mod mllama;
+mod molmo;
 mod paligemma;
 mod phi3_v;
 mod pixtral;
@@ -105,12 +107,14 @@ pub static REGISTRY: &[&Arch] = &[
     &idefics2::ARCH,
     &idefics3::ARCH,
     &internvl_chat::ARCH,
+    &kimi_vl::ARCH,
     &lfm2_vl::ARCH,
     &llama4::ARCH,
     &llava::ARCH,
     &llava_next::ARCH,
     &mistral3::ARCH,
     &mllama::ARCH,
+    &molmo::ARCH,
     &paligemma::ARCH,
     &phi3_v::ARCH,
     &pixtral::ARCH,
@@ -130,10 +134,16 @@ pub fn find(model_type: &str) -> Option<&'static Arch> {
 
 /// Model types whose checkpoints always hold a tower although their config.json has no
 /// `vision_config` (mlx-vlm builds a fixed-size tower for them): Phi-3-Vision describes its
-/// CLIP in `img_processor`, FastVLM (`llava_qwen2`) its FastViTHD in `mm_vision_tower`, and
-/// Qwen3-Omni its towers in `thinker_config`.
-const TOWER_WITHOUT_VISION_CONFIG: &[&str] =
-    &["phi3_v", "fastvlm", "llava_qwen2", "qwen3_omni_moe"];
+/// CLIP in `img_processor`, FastVLM (`llava_qwen2`) its FastViTHD in `mm_vision_tower`,
+/// Qwen3-Omni its towers in `thinker_config`, Molmo not at all (mlx-vlm's defaults are
+/// Molmo-7B-D's ViT-L/14-336).
+const TOWER_WITHOUT_VISION_CONFIG: &[&str] = &[
+    "phi3_v",
+    "fastvlm",
+    "llava_qwen2",
+    "qwen3_omni_moe",
+    "molmo",
+];
 
 /// The multimodal conversion for a config: by `model_type`, except where a Hub `model_type`
 /// covers towers of different kinds (a `llava` config with a `pixtral` vision_config is
@@ -564,6 +574,99 @@ mod tests {
             panic!()
         };
         assert_eq!(find_for_config(&cfg).map(|a| a.name), Some("phi3_v"));
+    }
+
+    #[test]
+    fn molmo_is_multimodal_without_any_sub_config_and_keeps_its_names() {
+        let Value::Object(cfg) = serde_json::json!({"model_type": "molmo", "hidden_size": 3584})
+        else {
+            panic!()
+        };
+        let arch = find_for_config(&cfg).unwrap();
+        assert_eq!(arch.name, "molmo");
+        let keys: &[(&str, &[usize])] = &[
+            (
+                "model.vision_backbone.image_vit.patch_embedding.weight",
+                &[1024, 588],
+            ),
+            ("model.transformer.ff_out.weight", &[8, 4]),
+            ("model.transformer.blocks.0.rotary_emb.inv_freq", &[2]),
+            ("model.transformer.blocks.0.ff_out.weight", &[4, 8]),
+            ("model.transformer.wte.embedding", &[8, 4]),
+        ];
+        let mut out = names(arch, Value::Object(cfg), keys);
+        // In tree_flatten order the block's `ff_out` comes second in the block, the head's last.
+        out.sort_by(|a, b| crate::arch::apply::module_order(arch, &a.0, &b.0));
+        let got: Vec<&str> = out.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            got,
+            [
+                "language_model.model.wte.embedding",
+                "language_model.model.blocks.0.ff_out.weight",
+                "language_model.model.ff_out.weight",
+                "vision_tower.image_vit.patch_embedding.weight",
+            ]
+        );
+        // The patch embedding is a Linear over flattened patches: no conv move.
+        assert_eq!(out[3].1, vec![1024, 588]);
+    }
+
+    #[test]
+    fn kimi_vl_maps_moonvit_and_keeps_kv_b_proj() {
+        // PyTorch patch conv [O=8, I=3, kH=3, kW=2] (mlx-vlm's guess reads it as MLX and leaves
+        // it); MLA's kv_b_proj stays one Linear in mlx-vlm (no absorption).
+        let arch = find("kimi_vl").unwrap();
+        let mut keys: Vec<(String, Vec<usize>)> = vec![
+            (
+                "vision_tower.patch_embed.proj.weight".into(),
+                vec![8, 3, 3, 2],
+            ),
+            (
+                "vision_tower.encoder.blocks.0.wqkv.weight".into(),
+                vec![24, 8],
+            ),
+            ("vision_tower.encoder.blocks.0.wo.bias".into(), vec![8]),
+            (
+                "vision_tower.encoder.final_layernorm.weight".into(),
+                vec![8],
+            ),
+            (
+                "language_model.model.layers.0.self_attn.kv_b_proj.weight".into(),
+                vec![64, 32],
+            ),
+        ];
+        for e in 0..2 {
+            keys.push((
+                format!("language_model.model.layers.1.mlp.experts.{e}.down_proj.weight"),
+                vec![64, 32],
+            ));
+        }
+        let out = owned_names(arch, serde_json::json!({"model_type": "kimi_vl"}), keys);
+        // mlx-vlm's Model has no cast_predicate: the router bias is cast like everything else.
+        assert!(crate::arch::apply::may_cast(
+            arch,
+            "language_model.model.layers.1.mlp.gate.e_score_correction_bias"
+        ));
+        assert_eq!(
+            out,
+            vec![
+                (
+                    "vision_tower.patch_embed.proj.weight".into(),
+                    vec![8, 3, 2, 3]
+                ),
+                ("vision_tower.blocks.0.attn.wqkv.weight".into(), vec![24, 8]),
+                ("vision_tower.blocks.0.attn.wo.bias".into(), vec![8]),
+                ("vision_tower.final_layernorm.weight".into(), vec![8]),
+                (
+                    "language_model.model.layers.0.self_attn.kv_b_proj.weight".into(),
+                    vec![64, 32]
+                ),
+                (
+                    "language_model.model.layers.1.mlp.switch_mlp.down_proj.weight".into(),
+                    vec![2, 64, 32]
+                ),
+            ]
+        );
     }
 
     #[test]
