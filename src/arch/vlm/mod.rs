@@ -18,6 +18,7 @@ mod deepseek_vl_v2;
 mod fastvlm;
 mod florence2;
 mod gemma3;
+mod gemma3n;
 mod glm4v;
 mod idefics2;
 mod idefics3;
@@ -100,6 +101,7 @@ pub static REGISTRY: &[&Arch] = &[
     &fastvlm::ARCH,
     &florence2::ARCH,
     &gemma3::ARCH,
+    &gemma3n::ARCH,
     &glm4v::ARCH,
     &idefics2::ARCH,
     &idefics3::ARCH,
