@@ -116,7 +116,7 @@ impl RecipeContext {
 
 /// The group size mlx-vlm's recipe builder always uses (`group_size = 64` in
 /// `mixed_quant_predicate_builder`), whatever `--q-group-size` says; a layer whose input size
-/// it does not divide stays in float.
+/// it does not divide stays in float. hf2mlx uses it unless `--q-group-size` is given.
 pub const VLM_RECIPE_GROUP_SIZE: usize = 64;
 
 /// `--q-override REGEX=SPEC`: what a matching layer gets.
@@ -350,8 +350,14 @@ pub fn decide(
     let mut decision = if tower || !last.is_multiple_of(req.spec.group_size) {
         None
     } else if let (Some(r), Some(ctx), true) = (req.recipe, recipe_ctx, vlm) {
-        // mlx-vlm's recipe: `{"group_size": 64, "bits": b}`, affine (the dict's default).
-        if !last.is_multiple_of(VLM_RECIPE_GROUP_SIZE) {
+        // mlx-vlm's recipe: `{"group_size": 64, "bits": b}`, affine (the dict's default). An
+        // explicit --q-group-size is honored (mlx-vlm ignores it; a deliberate difference).
+        let group_size = if req.group_size_given {
+            req.spec.group_size
+        } else {
+            VLM_RECIPE_GROUP_SIZE
+        };
+        if !last.is_multiple_of(group_size) {
             None
         } else {
             let bits = if ctx.vlm_wants_high_bits(layer) {
@@ -360,13 +366,13 @@ pub fn decide(
                 r.low
             };
             let mut entry = Map::new();
-            entry.insert("group_size".into(), Value::from(VLM_RECIPE_GROUP_SIZE));
+            entry.insert("group_size".into(), Value::from(group_size));
             entry.insert("bits".into(), Value::from(bits));
             Some(LayerDecision {
                 spec: QuantSpec {
                     mode: Mode::Affine,
                     bits,
-                    group_size: VLM_RECIPE_GROUP_SIZE,
+                    group_size,
                 },
                 config_entry: Some(entry),
             })
