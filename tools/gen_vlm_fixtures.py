@@ -1154,7 +1154,33 @@ def record(family: str) -> None:
                 print(f"{family}/{layout} {variant}: {len(json.loads(m)['tensors'])} tensors")
 
 
+def full_size_gemma3n() -> None:
+    """`tests/fixtures/vlm/gemma3n/full-size.json`: the names and shapes (no data) of a Gemma 3n
+    checkpoint whose vision and audio towers have the Hub's sizes (timm's `mobilenetv5_300m_enc`
+    as shipped, transformers' default audio config) around the tiny fixture's text model, and
+    its config.json. Built on the meta device, so nothing is allocated. tests/vlm.rs plans our
+    conversion of it and compares with what mlx-vlm's unpatched model and sanitize make of it."""
+    import torch
+    import transformers as t
+
+    tiny = json.loads((OUT / "gemma3n" / "hf" / "config.json").read_text())
+    cfg = t.Gemma3nConfig(text_config=tiny["text_config"],
+                          vision_config=dict(vocab_offset=tiny["vision_config"]["vocab_offset"]),
+                          audio_config=dict(vocab_offset=tiny["audio_config"]["vocab_offset"]))
+    with torch.device("meta"):
+        model = t.Gemma3nForConditionalGeneration(cfg)
+    config = {**tiny, "vision_config": cfg.vision_config.to_dict(),
+              "audio_config": cfg.audio_config.to_dict()}
+    # The head is the tied embedding; save_pretrained (and the Hub) leave it out.
+    tensors = [[k, list(v.shape)] for k, v in model.state_dict().items() if k != "lm_head.weight"]
+    target = OUT / "gemma3n" / "full-size.json"
+    target.write_text(json.dumps({"config": config, "tensors": tensors}, sort_keys=True) + "\n")
+    print(target, len(tensors), "tensors")
+
+
 def main() -> None:
+    if len(sys.argv) >= 2 and sys.argv[1] == "full-size-gemma3n":
+        return full_size_gemma3n()
     if len(sys.argv) < 2 or sys.argv[1] not in ("build", "record"):
         sys.exit(__doc__)
     families = sys.argv[2:] or list(FAMILIES)

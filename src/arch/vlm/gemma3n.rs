@@ -73,6 +73,8 @@ pub const ARCH: Arch = Arch {
         "self_attn", "mlp", "input_layernorm", "post_attention_layernorm",
         "pre_feedforward_layernorm", "post_feedforward_layernorm", "altup", "laurel",
         "per_layer_input_gate", "per_layer_projection", "post_per_layer_input_norm",
+        // Gemma3nAudioAttention (then q_proj, k_proj, v_proj)
+        "attn/relative_position_embedding", "attn/per_dim_scale",
         "q_proj", "k_proj", "v_proj", "o_proj", "q_norm", "k_norm", // Gemma3nAttention
         "gate_proj", "up_proj", "down_proj", // MLP
         // Gemma3nAltUp
@@ -81,23 +83,26 @@ pub const ARCH: Arch = Arch {
         "linear_left", "linear_right", "post_laurel_norm", // Gemma3nLaurelBlock
         "timm_model", // VisionModel
         "conv_stem", "blocks", "msfa", // VisionTower
-        "conv", "bn", // ConvNormAct
+        "conv", "bn", // ConvNormAct; Gemma3nAudioSSCPConvBlock (then norm)
         "conv_exp", "bn1", "conv_pwl", "bn2", // EdgeResidual
-        "dw_start", "pw_exp", "dw_mid", "pw_proj", // UniversalInvertedResidual
+        "dw_start", "pw_exp", "dw_mid", "pw_proj", // UniversalInvertedResidual (then layer_scale)
         "ffn", // MobileNetV5MultiScaleFusionAdapter (then norm)
-        // MobileAttention: norm, attn, layer_scale; MultiQueryAttention2d; NamedSequential
-        "down_conv", "norm", "attn", "layer_scale", "query", "key", "value", "output", "proj",
+        "down_conv", // NamedSequential key/value (then norm, proj)
+        // Gemma3nAudioConformerBlock (then norm)
+        "ffw_layer_start", "attention", "lconv1d", "ffw_layer_end",
+        // `norm` comes after the Conformer block's other children and before MobileAttention's
+        // (norm, attn, layer_scale), NamedSequential's proj and the Conformer attention's.
+        "norm",
+        "pre_attn_norm", "attn", "post", "post_norm", // Gemma3nAudioConformerAttention
+        "layer_scale",
+        "query", "key", "value", "output", "proj", // MultiQueryAttention2d, NamedSequential
         "gamma", // LayerScale2d
         // Gemma3nMultimodalEmbedder
         "embedding", "hard_embedding_norm", "soft_embedding_norm", "embedding_projection",
         "embedding_post_projection_norm",
         "subsample_conv_projection", "conformer", // AudioModel
         "conv_0", "conv_1", "input_proj_linear", // Gemma3nAudioSubSampleConvProjection
-        // Gemma3nAudioConformerBlock (then norm)
-        "ffw_layer_start", "attention", "lconv1d", "ffw_layer_end",
-        "pre_attn_norm", "post", "post_norm", // Gemma3nAudioConformerAttention (attn)
-        // Gemma3nAudioAttention, Gemma3nAudioRelativePositionEmbedding
-        "relative_position_embedding", "per_dim_scale", "pos_proj",
+        "pos_proj", // Gemma3nAudioRelativePositionEmbedding
         // Gemma3nAudioConformerFeedForward
         "pre_layer_norm", "ffw_layer_1", "ffw_layer_2", "post_layer_norm",
         // Gemma3nAudioConformerLightConv1d
