@@ -346,7 +346,8 @@ pub fn decide(
     // Multimodal towers stay float whatever the recipe or model predicate says; only an
     // explicit --q-override (below) quantizes them.
     let tower = is_tower(arch, layer);
-    let vlm = crate::arch::vlm::is_multimodal(arch);
+    // mlx-audio's models keep towers too, but quantize with mlx-audio's (mlx-lm's) recipe.
+    let vlm = crate::arch::vlm::is_multimodal(arch) && !crate::arch::audio::is_audio(arch);
     let mut decision = if tower || !last.is_multiple_of(req.spec.group_size) {
         None
     } else if let (Some(r), Some(ctx), true) = (req.recipe, recipe_ctx, vlm) {
