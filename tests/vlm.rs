@@ -35,6 +35,10 @@ fn options(variant: &str, src: &Path, dst: &Path) -> ConvertOptions {
             o.quantize = true;
             o.q_mode = Mode::Mxfp4;
         }
+        "mixed_3_6" => {
+            o.quantize = true;
+            o.quant_predicate = Some("mixed_3_6".into());
+        }
         other => panic!("test does not know variant {other}"),
     }
     o
@@ -56,11 +60,14 @@ const CONFIG_DIFFERENCES: &[&str] = &["generation_config", "torch_dtype"];
 /// DeepSeek-VL2's `projector` (the two-layer MLP over the 2x2-downsampled SigLIP features),
 /// FastVLM's `mm_projector` (the two-layer GELU MLP from the FastViTHD features into the text
 /// model), and Florence-2's `image_pos_embed` (the row and column position tables added to the DaViT
-/// features before `image_projection`).
+/// features before `image_projection`), and Gemma 3n's `embed_audio` (the embedder that
+/// normalizes the audio Conformer's output and projects it to the text width; its `vision`
+/// twin `embed_vision` mlx-vlm already skips, as its skip list matches `vision` anywhere).
 const KEPT_FLOAT: &[(&str, &str)] = &[
     ("deepseek_vl_v2", "projector."),
     ("fastvlm", "mm_projector."),
     ("florence2", "image_pos_embed."),
+    ("gemma3n", "embed_audio."),
     ("idefics2", "connector."),
     ("idefics3", "connector."),
     ("internvl_chat", "mlp1."),
@@ -137,10 +144,19 @@ fn expected_for(family: &Path, layout: &str, variant: &str) -> Value {
                 tensors.insert(k.clone(), v.clone());
             }
         }
-        // Per-layer config entries name the layers mlx-vlm quantized differently; none here.
+        // A mixed recipe names every layer it quantizes in the config: not these.
+        if let Some(q) = expected["config"]["quantization"].as_object_mut() {
+            q.retain(|k, _| !k.starts_with(prefix));
+        }
+        if let Some(q) = expected["config"]["quantization_config"].as_object_mut() {
+            q.retain(|k, _| !k.starts_with(prefix));
+        }
     }
     expected
 }
+
+/// Variants recorded for every family; others only where their manifests exist.
+const EVERY_FAMILY: &[&str] = &["plain", "q4", "f16", "mxfp4"];
 
 fn check_variant(variant: &str) {
     let mut failures = Vec::new();
@@ -149,6 +165,13 @@ fn check_variant(variant: &str) {
         for src in sorted_dirs(&family) {
             let layout = src.file_name().unwrap().to_string_lossy().to_string();
             if !layout.starts_with("hf") {
+                continue;
+            }
+            let recorded = family
+                .join("expected")
+                .join(format!("{layout}-{variant}.json"))
+                .is_file();
+            if !recorded && !EVERY_FAMILY.contains(&variant) {
                 continue;
             }
             let expected = expected_for(&family, &layout, variant);
@@ -172,7 +195,12 @@ fn check_variant(variant: &str) {
             checked += 1;
         }
     }
-    assert!(checked >= 8, "only {checked} VLM fixtures found");
+    let least = if EVERY_FAMILY.contains(&variant) {
+        8
+    } else {
+        1
+    };
+    assert!(checked >= least, "only {checked} VLM fixtures found");
     assert!(
         failures.is_empty(),
         "{variant}: {} of {checked} VLM fixtures differ from mlx-vlm:\n{}",
@@ -199,6 +227,13 @@ fn f16() {
 #[test]
 fn mxfp4() {
     check_variant("mxfp4");
+}
+
+/// A mixed recipe, for the families recorded with one (`EXTRA_VARIANTS` in
+/// `tools/gen_vlm_fixtures.py`).
+#[test]
+fn mixed_3_6() {
+    check_variant("mixed_3_6");
 }
 
 /// Families whose text model is not under `language_model.`: where it is instead.
@@ -390,7 +425,7 @@ fn mlx_vlm_loads_our_output() {
     }
 }
 
-/// A mixed recipe on Qwen3-Omni is mlx-lm's (see the README): it ranks the layers of the
+/// A mixed recipe on Qwen3-Omni (mlx-vlm's rule, see the README) ranks the layers of the
 /// thinker's text model, the first with `down_proj` in module order, and keeps the towers and
 /// the talker's `code_predictor` float. (mlx-vlm's own builder takes its layer position from
 /// code2wav's `pre_transformer.layers.<i>`, the first `down_proj` its reversed `named_modules`
@@ -422,7 +457,7 @@ fn qwen3_omni_mixed_recipe_ranks_the_thinker_layers() {
     }
 }
 
-/// A mixed recipe (`--quant-predicate mixed_3_6`, mlx-lm's rule; see the README) quantizes only
+/// A mixed recipe (`--quant-predicate mixed_3_6`, mlx-vlm's rule; see the README) quantizes only
 /// the text model, at both bit widths where the model has `down_proj` layers (Kimi-VL's
 /// DeepSeek-V3; Molmo's `ff_out` is not one, so it gets the low width throughout), and
 /// `mlx_vlm.load` opens the result. mlx-vlm's own recipe refuses Molmo ("Model does not have
@@ -449,4 +484,125 @@ fn mixed_recipe_quantizes_only_the_text_model() {
         assert!(q.keys().all(|k| !k.starts_with("vision_tower")), "{family}");
         mlx_vlm_load(&py, &out, &format!("{family} mixed_3_6"));
     }
+}
+
+/// What mlx-vlm's unpatched Gemma 3n makes of a checkpoint's names and shapes: its `Model`,
+/// built from the checkpoint's config, and its load-time sanitize chain (`Model`,
+/// `VisionModel`, `LanguageModel`, `AudioModel`) over lazy arrays of those shapes, as
+/// `load_model` runs it. Exits with an error unless the result is exactly the model's
+/// parameters (its strict load); prints them (name, shape) in `tree_flatten` order.
+const MLX_VLM_GEMMA3N_LAYOUT: &str = r#"
+import sys, json
+import mlx.core as mx
+from mlx.utils import tree_flatten
+from mlx_vlm.utils import get_model_and_args, sanitize_weights, update_module_configs
+
+spec = json.load(open(sys.argv[1]))
+config = spec["config"]
+model_class, _ = get_model_and_args(config=config)
+model_config = model_class.ModelConfig.from_dict(config)
+model_config = update_module_configs(
+    model_config, model_class, config, ["text", "vision", "perceiver", "projector", "audio"])
+model = model_class.Model(model_config)
+# Lazy arrays: only their shapes are looked at, nothing is computed or allocated.
+weights = {k: mx.zeros(s, dtype=mx.bfloat16) for k, s in spec["tensors"]}
+weights = sanitize_weights(model, weights)
+weights = sanitize_weights(model_class.VisionModel, weights, model_config.vision_config)
+weights = sanitize_weights(model_class.LanguageModel, weights, model_config.text_config)
+weights = sanitize_weights(model_class.AudioModel, weights, model_config.audio_config)
+params = tree_flatten(model.parameters())
+missing = sorted({k for k, _ in params} - set(weights))
+extra = sorted(set(weights) - {k for k, _ in params})
+wrong = [k for k, v in params if k in weights and weights[k].shape != v.shape]
+if missing or extra or wrong:
+    sys.exit(f"mlx-vlm cannot load it: missing {missing[:5]}, unexpected {extra[:5]}, "
+             f"wrong shapes {wrong[:5]}")
+print(json.dumps([[k, list(weights[k].shape)] for k, _ in params]))
+"#;
+
+/// Gemma 3n at the Hub's tower sizes: the tiny fixture needs mlx-vlm's MobileNetV5 shrunk
+/// (`tools/mlx_vlm_tiny_towers.py`), so this checks the full-size layout without that patch.
+/// `full-size.json` holds the names and shapes (no data) of transformers' Gemma 3n with timm's
+/// `mobilenetv5_300m_enc` as shipped and the default (Hub) audio Conformer around the tiny text
+/// model; a checkpoint with that header and a sparse data section (nothing written) is planned
+/// by hf2mlx. Our parameters must be mlx-vlm's, in its module order, with the same shapes
+/// (conv kernels moved to MLX layout).
+#[test]
+fn gemma3n_full_size_towers_match_mlx_vlm() {
+    let fixture = vlm_root().join("gemma3n/full-size.json");
+    let spec: Value = serde_json::from_slice(&std::fs::read(&fixture).unwrap()).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    std::fs::create_dir(&src).unwrap();
+    std::fs::write(src.join("config.json"), spec["config"].to_string()).unwrap();
+    let tokenizer = vlm_root().join("gemma3n/hf/tokenizer.json");
+    std::fs::copy(tokenizer, src.join("tokenizer.json")).unwrap();
+    let mut header = serde_json::Map::new();
+    header.insert("__metadata__".into(), serde_json::json!({"format": "pt"}));
+    let mut end = 0u64;
+    for t in spec["tensors"].as_array().unwrap() {
+        let shape: Vec<u64> = t[1]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_u64().unwrap())
+            .collect();
+        let start = end;
+        end += 2 * shape.iter().product::<u64>();
+        header.insert(
+            t[0].as_str().unwrap().to_string(),
+            serde_json::json!({"dtype": "BF16", "shape": shape, "data_offsets": [start, end]}),
+        );
+    }
+    let mut text = Value::Object(header).to_string().into_bytes();
+    text.resize(text.len().next_multiple_of(8), b' ');
+    let mut bytes = (text.len() as u64).to_le_bytes().to_vec();
+    bytes.extend_from_slice(&text);
+    let file = src.join("model.safetensors");
+    std::fs::write(&file, &bytes).unwrap();
+    // The data section is a hole: the plan reads headers only.
+    let f = std::fs::OpenOptions::new().write(true).open(&file).unwrap();
+    f.set_len(bytes.len() as u64 + end).unwrap();
+
+    let plan = hf2mlx::plan(&ConvertOptions::new(&src, tmp.path().join("out"))).unwrap();
+    assert!(plan.multimodal);
+    let ours: Vec<(String, Vec<u64>)> = plan
+        .params
+        .iter()
+        .map(|p| {
+            let shape = p.input.shape().iter().map(|&d| d as u64).collect();
+            (p.name.clone(), shape)
+        })
+        .collect();
+
+    let r = std::process::Command::new(common::oracle_python())
+        .args(["-c", MLX_VLM_GEMMA3N_LAYOUT])
+        .arg(&fixture)
+        .output()
+        .unwrap();
+    assert!(
+        r.status.success(),
+        "mlx-vlm's Gemma 3n (is mlx-vlm in the oracle venv? run `bash tools/mlx-oracle.sh \
+         --vlm`): {}",
+        common::stderr(&r)
+    );
+    let theirs: Vec<(String, Vec<u64>)> =
+        serde_json::from_slice(&r.stdout).expect("mlx-vlm's layout as JSON");
+    assert!(
+        theirs.iter().any(
+            |(k, s)| k == "vision_tower.timm_model.msfa.ffn.pw_exp.conv.weight"
+                && s == &[3840, 1, 1, 1920]
+        ),
+        "not the full-size MobileNetV5"
+    );
+    let first_difference = ours.iter().zip(&theirs).position(|(a, b)| a != b);
+    assert!(
+        ours.len() == theirs.len() && first_difference.is_none(),
+        "{} parameters, mlx-vlm has {}; first difference at {first_difference:?}: ours {:?}, \
+         mlx-vlm's {:?}",
+        ours.len(),
+        theirs.len(),
+        first_difference.map(|i| &ours[i]),
+        first_difference.map(|i| &theirs[i]),
+    );
 }

@@ -51,6 +51,8 @@ VARIANTS = {
     "f16": ["--dtype", "float16"],
     "mxfp4": ["-q", "--q-mode", "mxfp4"],
 }
+# Variants recorded for some families only.
+EXTRA_VARIANTS = {"gemma3n": {"mixed_3_6": ["-q", "--quant-predicate", "mixed_3_6"]}}
 
 # Special tokens the processors and chat templates of the families below refer to.
 SPECIALS = [
@@ -1119,6 +1121,71 @@ def kimi_vl():
     return Handmade(config, tensors, {"preprocessor_config.json": preprocessor}), tok
 
 
+# Gemma 3n's MobileNetV5 in timm's block notation, one block of each kind the Hub's
+# `mobilenetv5_300m_enc` has (edge residuals, universal inverted residuals with and without
+# depthwise convs, multi-query attention with and without a strided key/value downsample), at
+# tiny widths. `tools/mlx_vlm_tiny_towers.py` gives mlx-vlm the same table (GEMMA3N_BLOCKS).
+GEMMA3N_STEM = 8
+# Gemma 3n's audio tokens, after SPECIALS in its tokenizer.
+GEMMA3N_AUDIO_TOKENS = ("<start_of_audio>", "<end_of_audio>", "<audio_soft_token>")
+GEMMA3N_ARCH = [
+    ["er_r1_k3_s2_e4_c8", "er_r1_k3_s1_e4_c8"],
+    ["uir_r1_a3_k5_s2_e6_c16", "uir_r1_a5_k0_s1_e4_c16"],
+    ["uir_r1_a5_k5_s2_e6_c16", "uir_r1_a0_k0_s1_e1_c16", "mqa_r1_k3_h2_v2_s1_d8_c16",
+     "uir_r1_a0_k0_s1_e2_c16"],
+    ["uir_r1_a5_k5_s2_e6_c32", "mqa_r1_k3_h2_s1_d8_c32", "uir_r1_a0_k0_s1_e2_c32"],
+]
+
+
+def gemma3n():
+    """Gemma 3n (google/gemma-3n-E2B-it layout): the text model of the arch survey, a one-layer
+    audio Conformer, and timm's MobileNetV5 encoder built from GEMMA3N_ARCH (its fusion adapter
+    keeps timm's fixed 2048 output channels, as mlx-vlm's does)."""
+    import transformers as t
+    from timm.models._efficientnet_builder import decode_arch_def
+
+    text = dict(
+        hidden_size=64, num_hidden_layers=4, intermediate_size=[128] * 4,
+        # transformers 5 leaves k/v out of KV-shared layers; the Hub's checkpoints (and
+        # mlx-vlm's model) have them in every layer.
+        num_attention_heads=4, head_dim=16, num_key_value_heads=2, num_kv_shared_layers=0,
+        vocab_size=VOCAB, vocab_size_per_layer_input=128, hidden_size_per_layer_input=16,
+        sliding_window=32, max_position_embeddings=512, laurel_rank=8,
+        layer_types=["sliding_attention", "full_attention"] * 2,
+        activation_sparsity_pattern=[0.95, 0.0, 0.0, 0.0],
+        bos_token_id=tid("<bos>"), eos_token_id=tid("<eos>"), pad_token_id=tid("<pad>"),
+    )
+    vision = dict(hidden_size=2048, vocab_size=8, vocab_offset=VOCAB,
+                  model_args=dict(block_args=decode_arch_def(GEMMA3N_ARCH),
+                                  stem_size=GEMMA3N_STEM))
+    # hidden_size 64: the audio embedder quantizes in mlx-vlm (see tests/vlm.rs KEPT_FLOAT).
+    audio = dict(hidden_size=64, input_feat_size=16, conf_num_attention_heads=2,
+                 conf_num_hidden_layers=1, sscp_conv_channel_size=[8, 4], vocab_size=8,
+                 vocab_offset=VOCAB + 8, conf_attention_chunk_size=4,
+                 conf_attention_context_left=5)
+    cfg = t.Gemma3nConfig(
+        text_config=text, vision_config=vision, audio_config=audio,
+        vision_soft_tokens_per_image=4, audio_soft_tokens_per_image=4,
+        image_token_id=tid("<image_soft_token>"), boi_token_id=tid("<start_of_image>"),
+        eoi_token_id=tid("<end_of_image>"), boa_token_id=len(SPECIALS),
+        eoa_token_id=len(SPECIALS) + 1, audio_token_id=len(SPECIALS) + 2,
+    )
+    model = t.Gemma3nForConditionalGeneration(cfg)
+    # The block table is timm objects; the Hub's config has no model_args.
+    model.config.vision_config.model_args = None
+    ip = t.SiglipImageProcessor(size={"height": 16, "width": 16}, image_mean=[0.0] * 3,
+                                image_std=[1.0] * 3)
+    fe = t.Gemma3nAudioFeatureExtractor(feature_size=16)
+    tok = tokenizer({"boi_token": "<start_of_image>", "eoi_token": "<end_of_image>",
+                     "image_token": "<image_soft_token>", "boa_token": "<start_of_audio>",
+                     "eoa_token": "<end_of_audio>", "audio_token": "<audio_soft_token>"},
+                    words=GEMMA3N_AUDIO_TOKENS)
+    proc = t.Gemma3nProcessor(feature_extractor=fe, image_processor=ip, tokenizer=tok,
+                              image_seq_length=4, audio_seq_length=4,
+                              chat_template=CHAT_TEMPLATE)
+    return model, proc
+
+
 class Florence2Files:
     """The tokenizer and image processor files of a Florence-2 repository (its processor is
     remote code; mlx-vlm builds transformers' Florence2Processor from these)."""
@@ -1167,7 +1234,7 @@ FAMILIES = {"qwen2_vl": qwen2_vl, "qwen2_5_vl": qwen2_5_vl, "gemma3": gemma3, "l
             "glm4v": glm4v, "mllama": mllama, "llama4": llama4,
             "deepseek_vl_v2": deepseek_vl_v2, "florence2": florence2, "phi3_v": phi3_v,
             "fastvlm": fastvlm, "qwen3_omni_moe": qwen3_omni_moe, "molmo": molmo,
-            "kimi_vl": kimi_vl}
+            "kimi_vl": kimi_vl, "gemma3n": gemma3n}
 
 
 # Families whose Hub checkpoints are not bfloat16: Molmo's are float32 (32 GB for 7B-D).
@@ -1278,7 +1345,7 @@ MLX_VLM_MODEL_TYPE = {"pixtral": "pixtral"}
 
 # Families whose tower mlx-vlm builds at full size whatever the config says: recorded with
 # those size constants shrunk to the fixture's (tools/mlx_vlm_tiny_towers.py), nothing else.
-TINY_TOWERS = {"phi3_v", "fastvlm", "molmo", "kimi_vl"}
+TINY_TOWERS = {"phi3_v", "fastvlm", "molmo", "kimi_vl", "gemma3n"}
 TINY_TOWERS_CONVERT = (
     "import sys; sys.path.insert(0, %r); import mlx_vlm_tiny_towers; mlx_vlm_tiny_towers.patch(); "
     "from mlx_vlm.convert import main; sys.argv[0] = 'mlx_vlm.convert'; main()"
@@ -1299,7 +1366,7 @@ def record(family: str) -> None:
         if not (fam / layout).is_dir():
             continue
         src = fam / layout
-        for variant, args in VARIANTS.items():
+        for variant, args in {**VARIANTS, **EXTRA_VARIANTS.get(family, {})}.items():
             with tempfile.TemporaryDirectory() as tmp:
                 if family in MLX_VLM_MODEL_TYPE:
                     src = Path(tmp) / "src"
@@ -1327,7 +1394,33 @@ def record(family: str) -> None:
                 print(f"{family}/{layout} {variant}: {len(json.loads(m)['tensors'])} tensors")
 
 
+def full_size_gemma3n() -> None:
+    """`tests/fixtures/vlm/gemma3n/full-size.json`: the names and shapes (no data) of a Gemma 3n
+    checkpoint whose vision and audio towers have the Hub's sizes (timm's `mobilenetv5_300m_enc`
+    as shipped, transformers' default audio config) around the tiny fixture's text model, and
+    its config.json. Built on the meta device, so nothing is allocated. tests/vlm.rs plans our
+    conversion of it and compares with what mlx-vlm's unpatched model and sanitize make of it."""
+    import torch
+    import transformers as t
+
+    tiny = json.loads((OUT / "gemma3n" / "hf" / "config.json").read_text())
+    cfg = t.Gemma3nConfig(text_config=tiny["text_config"],
+                          vision_config=dict(vocab_offset=tiny["vision_config"]["vocab_offset"]),
+                          audio_config=dict(vocab_offset=tiny["audio_config"]["vocab_offset"]))
+    with torch.device("meta"):
+        model = t.Gemma3nForConditionalGeneration(cfg)
+    config = {**tiny, "vision_config": cfg.vision_config.to_dict(),
+              "audio_config": cfg.audio_config.to_dict()}
+    # The head is the tied embedding; save_pretrained (and the Hub) leave it out.
+    tensors = [[k, list(v.shape)] for k, v in model.state_dict().items() if k != "lm_head.weight"]
+    target = OUT / "gemma3n" / "full-size.json"
+    target.write_text(json.dumps({"config": config, "tensors": tensors}, sort_keys=True) + "\n")
+    print(target, len(tensors), "tensors")
+
+
 def main() -> None:
+    if len(sys.argv) >= 2 and sys.argv[1] == "full-size-gemma3n":
+        return full_size_gemma3n()
     if len(sys.argv) < 2 or sys.argv[1] not in ("build", "record"):
         sys.exit(__doc__)
     families = sys.argv[2:] or list(FAMILIES)

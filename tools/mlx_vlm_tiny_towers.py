@@ -7,8 +7,10 @@ are class attributes of its `VisionConfig`, and Molmo's config.json (remote code
 `text_config` nor `vision_config`, so mlx-vlm builds Molmo-7B-D's sizes from its dataclass
 defaults. Kimi-VL's MoonViT config says `num_hidden_layers`/`hidden_size`/`num_attention_heads`,
 which mlx-vlm's VisionConfig does not read: its `depth`, `embed_dim` and `num_heads` stay
-MoonViT-SO-400M's defaults. mlx-vlm loads strictly, so it cannot convert (or
-load) a tiny checkpoint of those families as shipped. `patch()` replaces only those size
+MoonViT-SO-400M's defaults. Gemma 3n's MobileNetV5-300M is the block table
+`gemma3n_mobilenet_def()` plus two literals in `VisionTower.__init__` (stem width 64, fusion
+adapter input 1920 = the channels of the last two stages). mlx-vlm loads strictly, so it cannot
+convert (or load) a tiny checkpoint of those families as shipped. `patch()` replaces only those size
 constants with the ones below, which `tools/gen_vlm_fixtures.py` builds its checkpoints with;
 every key mapping, conv transpose, quantization predicate and save path stays mlx-vlm's own.
 
@@ -38,6 +40,30 @@ MOLMO_VISION = dict(image_default_input_size=(16, 16), image_patch_size=4,
 # Kimi-VL's MoonViT (Hub: 27 layers of 1152, 16 heads), as the fixture's vision_config says in
 # the names mlx-vlm ignores.
 KIMI_VL_VIT = dict(depth=1, embed_dim=32, num_heads=2)
+# Gemma 3n's MobileNetV5 (Hub: stages of 3, 5, 37 and 39 blocks, 128 to 1280 channels, stem 64):
+# `gen_vlm_fixtures.GEMMA3N_ARCH` in mlx-vlm's own notation, same block kinds (edge residual,
+# universal inverted residual with and without depthwise convs, multi-query attention with a
+# strided and an unstrided key/value path). The fusion adapter's 2048 output channels stay.
+GEMMA3N_STEM = 8
+GEMMA3N_MSFA_IN = 16 + 32
+
+
+def gemma3n_blocks(er, uir, mmqa):
+    """The tiny block table, built with mlx-vlm's `_er`, `_uir` and `_mmqa`."""
+    return [
+        [er(3, 8, 2), er(3, 8, 1)],
+        [uir(3, 5, 16, 2, 6.0), uir(5, 0, 16)],
+        [uir(5, 5, 16, 2, 6.0), uir(0, 0, 16, 1, 1.0), mmqa(2, 8, 2),
+         uir(0, 0, 16, 1, 2.0, is_multiscale=True)],
+        [uir(5, 5, 32, 2, 6.0), mmqa(2, 8, 1), uir(0, 0, 32, 1, 2.0, is_multiscale=True)],
+    ]
+
+
+def replace_once(source: str, old: str, new: str) -> str:
+    """`old` replaced by `new`, which must occur exactly once (else mlx-vlm changed)."""
+    if source.count(old) != 1:
+        raise RuntimeError(f"mlx-vlm's source no longer has exactly one {old!r}")
+    return source.replace(old, new)
 
 
 def patch() -> None:
@@ -85,3 +111,16 @@ def patch() -> None:
 
         cls.from_dict = classmethod(from_dict)
         cls._tiny = True
+    import inspect
+
+    from mlx_vlm.models.gemma3n import vision as gemma3n
+
+    if not getattr(gemma3n, "_tiny", False):
+        gemma3n.gemma3n_mobilenet_def = lambda: gemma3n_blocks(gemma3n._er, gemma3n._uir,
+                                                                gemma3n._mmqa)
+        # VisionTower's own source with its two size literals replaced, run in its module.
+        src = inspect.getsource(gemma3n.VisionTower)
+        src = replace_once(src, "out_chs=64,", f"out_chs={GEMMA3N_STEM},")
+        src = replace_once(src, "in_chs=[1920],", f"in_chs=[{GEMMA3N_MSFA_IN}],")
+        exec(compile(src, gemma3n.__file__, "exec"), gemma3n.__dict__)
+        gemma3n._tiny = True

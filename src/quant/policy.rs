@@ -93,7 +93,31 @@ impl RecipeContext {
             .any(|v| layer.contains(v));
         ((v_like || layer.contains("down_proj")) && use_more_bits) || layer.contains("lm_head")
     }
+
+    /// mlx-vlm's `mixed_quant_predicate` (0.7.10 `convert.py`), which differs from mlx-lm's:
+    /// the embedding gets the high bits too (`"embed_tokens" in path`, so Gemma 3n's
+    /// `embed_tokens_per_layer` as well), only `v_proj` counts as a value projection, and
+    /// LFM2's `feed_forward.w2` counts as a down projection.
+    fn vlm_wants_high_bits(&self, layer: &str) -> bool {
+        let comps: Vec<&str> = layer.split('.').collect();
+        let index: i64 = comps
+            .get(self.layer_location)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let n = self.num_layers as i64;
+        let use_more_bits =
+            index < n / 8 || index >= 7 * n / 8 || (index - n / 8).rem_euclid(3) == 2;
+        let down = layer.contains("down_proj") || layer.contains("feed_forward.w2");
+        ((layer.contains("v_proj") || down) && use_more_bits)
+            || layer.contains("lm_head")
+            || layer.contains("embed_tokens")
+    }
 }
+
+/// The group size mlx-vlm's recipe builder always uses (`group_size = 64` in
+/// `mixed_quant_predicate_builder`), whatever `--q-group-size` says; a layer whose input size
+/// it does not divide stays in float. hf2mlx uses it unless `--q-group-size` is given.
+pub const VLM_RECIPE_GROUP_SIZE: usize = 64;
 
 /// `--q-override REGEX=SPEC`: what a matching layer gets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -322,8 +346,38 @@ pub fn decide(
     // Multimodal towers stay float whatever the recipe or model predicate says; only an
     // explicit --q-override (below) quantizes them.
     let tower = is_tower(arch, layer);
+    // mlx-audio's models keep towers too, but quantize with mlx-audio's (mlx-lm's) recipe.
+    let vlm = crate::arch::vlm::is_multimodal(arch) && !crate::arch::audio::is_audio(arch);
     let mut decision = if tower || !last.is_multiple_of(req.spec.group_size) {
         None
+    } else if let (Some(r), Some(ctx), true) = (req.recipe, recipe_ctx, vlm) {
+        // mlx-vlm's recipe: `{"group_size": 64, "bits": b}`, affine (the dict's default). An
+        // explicit --q-group-size is honored (mlx-vlm ignores it; a deliberate difference).
+        let group_size = if req.group_size_given {
+            req.spec.group_size
+        } else {
+            VLM_RECIPE_GROUP_SIZE
+        };
+        if !last.is_multiple_of(group_size) {
+            None
+        } else {
+            let bits = if ctx.vlm_wants_high_bits(layer) {
+                r.high
+            } else {
+                r.low
+            };
+            let mut entry = Map::new();
+            entry.insert("group_size".into(), Value::from(group_size));
+            entry.insert("bits".into(), Value::from(bits));
+            Some(LayerDecision {
+                spec: QuantSpec {
+                    mode: Mode::Affine,
+                    bits,
+                    group_size,
+                },
+                config_entry: Some(entry),
+            })
+        }
     } else if let (Some(r), Some(ctx)) = (req.recipe, recipe_ctx) {
         let bits = if ctx.wants_high_bits(layer) {
             r.high

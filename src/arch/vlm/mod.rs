@@ -18,6 +18,7 @@ mod deepseek_vl_v2;
 mod fastvlm;
 mod florence2;
 mod gemma3;
+mod gemma3n;
 mod glm4v;
 mod idefics2;
 mod idefics3;
@@ -103,6 +104,7 @@ pub static REGISTRY: &[&Arch] = &[
     &fastvlm::ARCH,
     &florence2::ARCH,
     &gemma3::ARCH,
+    &gemma3n::ARCH,
     &glm4v::ARCH,
     &idefics2::ARCH,
     &idefics3::ARCH,
@@ -564,6 +566,80 @@ mod tests {
         );
         assert!(thinker.iter().all(|(k, _)| k.starts_with("thinker.")));
         assert_eq!(thinker.len(), 6);
+    }
+
+    #[test]
+    fn gemma3n_moves_every_tower_conv_by_rule() {
+        // The stem, a 1x1 attention projection, a depthwise downsampler, the audio
+        // sub-sampler's conv and the Conformer's depthwise Conv1d move; norms and Linears keep
+        // their shapes.
+        let arch = find("gemma3n").unwrap();
+        let t = "model.vision_tower.timm_model.";
+        let a = "model.audio_tower.";
+        let keys: Vec<(String, Vec<usize>)> = vec![
+            (format!("{t}conv_stem.conv.weight"), vec![8, 3, 3, 3]),
+            (
+                format!("{t}blocks.3.1.attn.query.proj.weight"),
+                vec![16, 32, 1, 1],
+            ),
+            (
+                format!("{t}blocks.2.2.attn.key.down_conv.weight"),
+                vec![16, 1, 3, 3],
+            ),
+            (format!("{t}blocks.2.2.attn.key.norm.weight"), vec![16]),
+            (
+                format!("{a}subsample_conv_projection.conv_1.conv.weight"),
+                vec![4, 8, 3, 3],
+            ),
+            (
+                format!("{a}conformer.0.lconv1d.depthwise_conv1d.weight"),
+                vec![64, 1, 5],
+            ),
+            (
+                format!("{a}conformer.0.attention.attn.q_proj.weight"),
+                vec![64, 64],
+            ),
+            ("model.embed_audio.embedding.weight".into(), vec![8, 64]),
+            (
+                "model.language_model.layers.0.self_attn.q_proj.weight".into(),
+                vec![64, 64],
+            ),
+        ];
+        let out = owned_names(arch, serde_json::json!({"model_type": "gemma3n"}), keys);
+        let v = "vision_tower.timm_model.";
+        let a = "audio_tower.";
+        let want: Vec<(String, Vec<usize>)> = vec![
+            (format!("{v}conv_stem.conv.weight"), vec![8, 3, 3, 3]),
+            (
+                format!("{v}blocks.3.1.attn.query.proj.weight"),
+                vec![16, 1, 1, 32],
+            ),
+            (
+                format!("{v}blocks.2.2.attn.key.down_conv.weight"),
+                vec![16, 3, 3, 1],
+            ),
+            (format!("{v}blocks.2.2.attn.key.norm.weight"), vec![16]),
+            (
+                format!("{a}subsample_conv_projection.conv_1.conv.weight"),
+                vec![4, 3, 3, 8],
+            ),
+            (
+                format!("{a}conformer.0.lconv1d.depthwise_conv1d.weight"),
+                vec![64, 5, 1],
+            ),
+            (
+                format!("{a}conformer.0.attention.attn.q_proj.weight"),
+                vec![64, 64],
+            ),
+            ("embed_audio.embedding.weight".into(), vec![8, 64]),
+            (
+                "language_model.model.layers.0.self_attn.q_proj.weight".into(),
+                vec![64, 64],
+            ),
+        ];
+        assert_eq!(out, want);
+        assert!(is_tower(arch, "embed_audio.embedding_projection"));
+        assert!(!is_tower(arch, "language_model.model.embed_tokens"));
     }
 
     #[test]
