@@ -76,8 +76,9 @@ impl RecipeContext {
         })
     }
 
-    /// `mixed_quant_predicate`'s choice for a layer path: high bits or low bits.
-    fn wants_high_bits(&self, layer: &str) -> bool {
+    /// Whether the layer a path lies in is one the recipe gives more bits: the first and last
+    /// eighth of the layers and every third one between.
+    fn uses_more_bits(&self, layer: &str) -> bool {
         let comps: Vec<&str> = layer.split('.').collect();
         // mlx-lm does `int(path.split(".")[loc])`, which raises on a non-numeric component;
         // treating such paths as layer 0 keeps the rule total.
@@ -86,8 +87,12 @@ impl RecipeContext {
             .and_then(|c| c.parse().ok())
             .unwrap_or(0);
         let n = self.num_layers as i64;
-        let use_more_bits =
-            index < n / 8 || index >= 7 * n / 8 || (index - n / 8).rem_euclid(3) == 2;
+        index < n / 8 || index >= 7 * n / 8 || (index - n / 8).rem_euclid(3) == 2
+    }
+
+    /// `mixed_quant_predicate`'s choice for a layer path: high bits or low bits.
+    fn wants_high_bits(&self, layer: &str) -> bool {
+        let use_more_bits = self.uses_more_bits(layer);
         let v_like = ["v_proj", "v_a_proj", "v_b_proj"]
             .iter()
             .any(|v| layer.contains(v));
@@ -99,14 +104,7 @@ impl RecipeContext {
     /// `embed_tokens_per_layer` as well), only `v_proj` counts as a value projection, and
     /// LFM2's `feed_forward.w2` counts as a down projection.
     fn vlm_wants_high_bits(&self, layer: &str) -> bool {
-        let comps: Vec<&str> = layer.split('.').collect();
-        let index: i64 = comps
-            .get(self.layer_location)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0);
-        let n = self.num_layers as i64;
-        let use_more_bits =
-            index < n / 8 || index >= 7 * n / 8 || (index - n / 8).rem_euclid(3) == 2;
+        let use_more_bits = self.uses_more_bits(layer);
         let down = layer.contains("down_proj") || layer.contains("feed_forward.w2");
         ((layer.contains("v_proj") || down) && use_more_bits)
             || layer.contains("lm_head")

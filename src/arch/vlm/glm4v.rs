@@ -9,6 +9,7 @@
 //! 5-D kernel alone whenever its last axis is 3 (a 3-pixel-wide patch) and a 4-D one whenever
 //! `O >= kH == kW`, which a PyTorch `downsample` kernel `[O, I, 2, 2]` with `I == 2` satisfies.
 
+use super::QWEN_VL_TOWER;
 use crate::arch::{Arch, Category, Pat, Rule, ShapeCond, Tied};
 
 #[rustfmt::skip] // one line per module class
@@ -23,15 +24,7 @@ pub const ARCH: Arch = Arch {
         Rule::RenamePrefix { from: "model.language_model.", to: "language_model.model." },
         Rule::RenamePrefix { from: "lm_head.", to: "language_model.lm_head." },
         // VisionModel.sanitize
-        Rule::Drop(Pat::Contains("position_ids")),
-        // Conv3d [O, I, T, kH, kW] -> [O, T, kH, kW, I]
-        Rule::MoveAxis {
-            pat: Pat::Suffix("patch_embed.proj.weight"),
-            rank: 5,
-            from: 1,
-            to: 4,
-            when: ShapeCond::Always,
-        },
+        QWEN_VL_TOWER,
         // Conv2d [O, I, kH, kW] -> [O, kH, kW, I]
         Rule::MoveAxis {
             pat: Pat::Suffix("downsample.weight"),

@@ -57,6 +57,20 @@ const fn conv2d_to_mlx(suffix: &'static str) -> Rule {
     }
 }
 
+/// mlx-vlm's Qwen-VL-style `VisionModel.sanitize` (Qwen2-VL, Qwen2.5-VL, Qwen3-VL, GLM-4V,
+/// Qwen3-Omni): the stored `position_ids` dropped and the Conv3d patch embedding
+/// `[O, I, T, kH, kW]` moved to MLX's `[O, T, kH, kW, I]`.
+const QWEN_VL_TOWER: Rule = Rule::All(&[
+    Rule::Drop(Pat::Contains("position_ids")),
+    Rule::MoveAxis {
+        pat: Pat::Suffix("patch_embed.proj.weight"),
+        rank: 5,
+        from: 1,
+        to: 4,
+        when: ShapeCond::Always,
+    },
+]);
+
 /// mlx-vlm's CLIP/SigLIP `VisionModel.sanitize`: the stored `position_ids` buffer dropped and
 /// the patch embedding moved to channels-last.
 const CLIP_TOWER: Rule = Rule::All(&[

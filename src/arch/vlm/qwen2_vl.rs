@@ -6,7 +6,8 @@
 //! `language_model.model.vision_tower.*` and leaves `model.language_model.*` unmapped, so
 //! mlx-vlm cannot convert such checkpoints. These rules map both layouts to the same names.
 
-use crate::arch::{Arch, Category, Pat, Rule, ShapeCond, Tied};
+use super::QWEN_VL_TOWER;
+use crate::arch::{Arch, Category, Pat, Rule, Tied};
 
 /// Shared with Qwen2.5-VL, whose key layout is the same.
 pub const SANITIZE: &[Rule] = &[
@@ -33,15 +34,7 @@ pub const SANITIZE: &[Rule] = &[
         to: "language_model.lm_head.",
     },
     // VisionModel.sanitize
-    Rule::Drop(Pat::Contains("position_ids")),
-    // Conv3d [O, I, T, kH, kW] -> [O, T, kH, kW, I]
-    Rule::MoveAxis {
-        pat: Pat::Suffix("patch_embed.proj.weight"),
-        rank: 5,
-        from: 1,
-        to: 4,
-        when: ShapeCond::Always,
-    },
+    QWEN_VL_TOWER,
     Rule::TieHead("language_model.lm_head"),
 ];
 

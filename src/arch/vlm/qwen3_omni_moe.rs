@@ -33,7 +33,7 @@
 
 use crate::arch::{Arch, Category, LayerQuant, Pat, Rule, ShapeCond, Tied, Unsupported};
 
-use super::conv2d_to_mlx;
+use super::{QWEN_VL_TOWER, conv2d_to_mlx};
 
 /// code2wav's ConvTranspose1d kernels (the upsampling `CausalTransConvNet`s): PyTorch
 /// `[in, out, k]` → MLX `[out, k, in]`, mlx-vlm's `transpose(1, 2, 0)`. They are
@@ -126,14 +126,7 @@ pub const ARCH: Arch = Arch {
         Rule::Replace { from: ".mlp.0.", to: ".linear_fc1." },
         Rule::Replace { from: ".mlp.2.", to: ".linear_fc2." },
         // VisionModel.sanitize: Conv3d [O, I, T, kH, kW] -> [O, T, kH, kW, I]
-        Rule::Drop(Pat::Contains("position_ids")),
-        Rule::MoveAxis {
-            pat: Pat::Suffix("patch_embed.proj.weight"),
-            rank: 5,
-            from: 1,
-            to: 4,
-            when: ShapeCond::Always,
-        },
+        QWEN_VL_TOWER,
         // AudioModel.sanitize: Conv2d [O, I, kH, kW] -> [O, kH, kW, I]
         conv2d_to_mlx("audio_tower.conv2d1.weight"),
         conv2d_to_mlx("audio_tower.conv2d2.weight"),

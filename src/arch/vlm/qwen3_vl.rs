@@ -3,7 +3,8 @@
 //! in the transformers >= 4.52 layout (`model.language_model.*`, `model.visual.*`, `lm_head`),
 //! which mlx-vlm maps.
 
-use crate::arch::{Arch, Category, Pat, Rule, ShapeCond, Tied};
+use super::QWEN_VL_TOWER;
+use crate::arch::{Arch, Category, Pat, Rule, Tied};
 
 #[rustfmt::skip] // one line per module class
 pub const ARCH: Arch = Arch {
@@ -16,15 +17,7 @@ pub const ARCH: Arch = Arch {
         Rule::RenamePrefix { from: "model.visual.", to: "vision_tower." },
         Rule::RenamePrefix { from: "lm_head.", to: "language_model.lm_head." },
         // VisionModel.sanitize
-        Rule::Drop(Pat::Contains("position_ids")),
-        // Conv3d [O, I, T, kH, kW] -> [O, T, kH, kW, I]
-        Rule::MoveAxis {
-            pat: Pat::Suffix("patch_embed.proj.weight"),
-            rank: 5,
-            from: 1,
-            to: 4,
-            when: ShapeCond::Always,
-        },
+        QWEN_VL_TOWER,
         Rule::TieHead("language_model.lm_head"),
     ],
     order: &[
