@@ -249,8 +249,8 @@ pub struct WritePool {
 impl WritePool {
     /// Starts the threads and fills the buffer pool, for `output_bytes` of shard data.
     ///
-    /// The pool is allocated (and its pages touched) up front, as many buffers as can be in
-    /// the queue or being written, but no more than the output needs: memory is then the same
+    /// The pool is allocated (and its pages touched) up front, as many buffers as can be
+    /// filled, queued or written at once ([`POOL_UNITS`]), but no more than the output needs: memory is then the same
     /// fixed amount for a 1B model as for a 400B one, instead of depending on how full the
     /// queue happened to get, and no page faults or allocator work land in the hot path.
     pub fn start(output_bytes: u64) -> Result<WritePool> {
