@@ -60,6 +60,14 @@ pub fn is_copied_file(name: &str) -> bool {
             .is_some_and(|(_, ext)| COPIED_EXTENSIONS.contains(&ext))
 }
 
+/// Top-level files an [`Inventory`] lists as `copied_files`: mlx-lm's, and processor and speech
+/// side files too, which the plan keeps only for the families whose converter copies them.
+pub fn is_listed_file(name: &str) -> bool {
+    is_copied_file(name)
+        || crate::multimodal::is_processor_file(name)
+        || crate::arch::audio::is_side_file(name)
+}
+
 /// mlx-lm cannot load a model without a tokenizer; say so before doing any work.
 pub fn check_has_tokenizer<'a>(
     names: impl IntoIterator<Item = &'a str>,
@@ -153,15 +161,9 @@ impl Inventory {
             config,
             weight_files,
             headers,
-            // Processor and speech side files too: the plan keeps them for the families
-            // whose converter copies them.
             copied_files: names
                 .iter()
-                .filter(|n| {
-                    is_copied_file(n)
-                        || crate::multimodal::is_processor_file(n)
-                        || crate::arch::audio::is_side_file(n)
-                })
+                .filter(|n| is_listed_file(n))
                 .cloned()
                 .collect(),
         };

@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::plan::{ConvertOptions, Plan};
 use crate::safetensors::{Header, MAX_HEADER_LEN, parse_header, read_header};
 use crate::source::{
-    Inventory, check_has_tokenizer, check_index_files, check_index_tensors, is_copied_file,
+    Inventory, check_has_tokenizer, check_index_files, check_index_tensors, is_listed_file,
     is_weight_file,
 };
 
@@ -351,17 +351,7 @@ impl HubModel {
         {
             apply_generation_config(&mut config, &generation);
         }
-        // Processor and speech side files too: the plan keeps them for the families whose
-        // converter copies them.
-        let copied_files: Vec<String> = top
-            .iter()
-            .filter(|n| {
-                is_copied_file(n)
-                    || crate::multimodal::is_processor_file(n)
-                    || crate::arch::audio::is_side_file(n)
-            })
-            .cloned()
-            .collect();
+        let copied_files: Vec<String> = top.iter().filter(|n| is_listed_file(n)).cloned().collect();
         let weight_names: Vec<&String> = top.iter().filter(|n| is_weight_file(n)).collect();
 
         // Architecture, pre-quantized and usage errors first: they need only the config.
